@@ -1,0 +1,51 @@
+"""distml: deep learning with PyTorch's API, in CPython and in the browser (WebGL)."""
+from . import backends
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .device import device, get_default_device, set_default_device
+from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
+from .dtypes import dtype, float32, get_dtype, int64
+from .random import Generator, default_generator
+from .serialization import load, save
+from .random import manual_seed as _manual_seed
+from .tensor import (
+    FREE_FUNCTIONS, Size, Tensor, allclose, arange, as_tensor, cat, concat, empty, empty_like,
+    eye, from_numpy, full, full_like, isclose, is_tensor, linspace, matmul, ones, ones_like,
+    rand, rand_like, randint, randn, randn_like, randperm, stack, tensor, where, zeros,
+    zeros_like,
+)
+
+float = float32  # noqa: A001
+long = int64
+globals().update(FREE_FUNCTIONS)
+
+__version__ = "0.1.0"
+
+
+def manual_seed(seed):
+    """Seed the default generator (the same numbers on every device for a given seed)."""
+    return _manual_seed(seed)
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(state):
+    default_generator.set_state(state)
+
+
+def set_cpu_backend(name):
+    """Pick what serves "cpu": "numpy" (default when importable) or "python"."""
+    backends.set_cpu_backend(name)
+
+
+def __getattr__(name):
+    # submodules load on first use, so `import distml` stays light in the browser
+    import importlib
+    if name in ("nn", "optim", "utils", "models", "webgl", "datasets", "serialization"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'distml' has no attribute {name!r}")

@@ -1,0 +1,169 @@
+"""The autograd core: grad mode, the Function base class and the backward pass.
+
+A Function runs forward on backend buffers, remembers what backward needs, and is
+attached to the Tensor it produced (`tensor._ctx`). `backward()` walks those links in
+reverse topological order, micrograd-style, and accumulates `.grad` on leaves.
+"""
+import threading
+
+_state = threading.local()
+
+
+def is_grad_enabled():
+    return getattr(_state, "enabled", True)
+
+
+def set_grad_enabled_flag(mode):
+    _state.enabled = bool(mode)
+
+
+class set_grad_enabled:
+    """Context manager and decorator, as torch.set_grad_enabled."""
+
+    def __init__(self, mode):
+        self.prev = is_grad_enabled()
+        self.mode = bool(mode)
+        set_grad_enabled_flag(self.mode)
+
+    def __enter__(self):
+        set_grad_enabled_flag(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        set_grad_enabled_flag(self.prev)
+        return False
+
+
+class _GradMode:
+    mode = True
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        set_grad_enabled_flag(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        set_grad_enabled_flag(self.prev)
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    mode = False
+
+
+class enable_grad(_GradMode):
+    mode = True
+
+
+class Function:
+    """One differentiable op. Subclasses define forward(*buffers, **kw) -> buffer and
+    backward(grad_buffer) -> tuple of buffers (None where no gradient is needed)."""
+
+    def __init__(self, backend, parents):
+        self.be = backend
+        self.parents = parents
+        self.needs_input_grad = tuple(p.requires_grad for p in parents)
+        self.freed = False
+
+    @classmethod
+    def apply(cls, *tensors, **kwargs):
+        from .tensor import Tensor, check_same_device
+        check_same_device(tensors)
+        first = tensors[0]
+        ctx = cls(first._backend, tensors)
+        out_buf = ctx.forward(*[t._buf for t in tensors], **kwargs)
+        requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)
+        # a transfer (Function "To") sets out_device; every other op stays where it is
+        device = getattr(ctx, "out_device", first.device)
+        out = Tensor._wrap(out_buf, device.backend if device is not first.device
+                           else first._backend, device, requires_grad)
+        if requires_grad:
+            out._ctx = ctx
+        return out
+
+    def forward(self, *bufs, **kwargs):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def release(self):
+        """Drop what forward saved (the graph is then freed, as torch after backward)."""
+        for name in list(vars(self)):
+            if name not in ("be", "parents", "needs_input_grad", "freed"):
+                delattr(self, name)
+        self.freed = True
+
+
+def _topological_order(root):
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if node._ctx is not None:
+            for p in node._ctx.parents:
+                if p.requires_grad and id(p) not in seen:
+                    stack.append((p, False))
+    return reversed(order)
+
+
+def backward(root, grad=None, retain_graph=False):
+    from .tensor import Tensor
+    if not root.requires_grad:
+        raise RuntimeError(
+            "element 0 of tensors does not require grad and does not have a grad_fn")
+    if grad is None:
+        if root.numel() != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs, "
+                               f"but the output has shape {tuple(root.shape)}")
+        grad_buf = root._backend.full(tuple(root.shape), 1.0, "float32")
+    else:
+        grad = grad if isinstance(grad, Tensor) else Tensor(grad, device=root.device)
+        if tuple(grad.shape) != tuple(root.shape):
+            raise RuntimeError(f"grad has shape {tuple(grad.shape)} but the output has "
+                               f"shape {tuple(root.shape)}")
+        grad_buf = grad._buf
+    grads = {id(root): grad_buf}
+    with no_grad():
+        for node in _topological_order(root):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._ctx is None or node._retains_grad:
+                node._accumulate_grad(g)
+            ctx = node._ctx
+            if ctx is None:
+                continue
+            if ctx.freed:
+                raise RuntimeError(
+                    "Trying to backward through the graph a second time (or directly access "
+                    "saved tensors after they have already been freed). Saved intermediate "
+                    "values of the graph are freed when you call .backward(). Specify "
+                    "retain_graph=True if you need to backward through the graph a second time.")
+            in_grads = ctx.backward(g)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            for parent, pg, needed in zip(ctx.parents, in_grads, ctx.needs_input_grad):
+                if not needed or pg is None:
+                    continue
+                key = id(parent)
+                grads[key] = pg if key not in grads else \
+                    parent._backend.binary("add", grads[key], pg)
+            if not retain_graph:
+                ctx.release()

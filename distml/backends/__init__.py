@@ -1,0 +1,58 @@
+"""Backend registry: which implementation of the primitive interface serves a device."""
+import os
+
+_BACKENDS = {}
+_CPU = {"name": None}
+
+
+def register(device_type, backend_factory):
+    """Register a backend for a device type ("cpu" variants: "numpy", "python")."""
+    _BACKENDS[device_type] = backend_factory
+
+
+def _numpy():
+    from .numpy_backend import backend
+    return backend
+
+
+def _python():
+    from .python_backend import backend
+    return backend
+
+
+register("numpy", _numpy)
+register("python", _python)
+
+
+def numpy_available():
+    if os.environ.get("DISTML_NO_NUMPY"):
+        return False
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def cpu_backend_name():
+    if _CPU["name"] is None:
+        wanted = os.environ.get("DISTML_CPU_BACKEND")
+        _CPU["name"] = wanted or ("numpy" if numpy_available() else "python")
+    return _CPU["name"]
+
+
+def set_cpu_backend(name):
+    """Choose what serves the "cpu" device: "numpy" or "python" (pure Python)."""
+    if name not in ("numpy", "python"):
+        raise ValueError(f"unknown cpu backend {name!r}: expected 'numpy' or 'python'")
+    if name == "numpy" and not numpy_available():
+        raise RuntimeError("the numpy cpu backend needs numpy, which is not importable")
+    _CPU["name"] = name
+
+
+def get_backend(device_type):
+    key = cpu_backend_name() if device_type == "cpu" else device_type
+    if key not in _BACKENDS:
+        raise RuntimeError(f"no backend for device type {device_type!r}; known: "
+                           f"cpu, {', '.join(k for k in _BACKENDS if k not in ('numpy', 'python'))}")
+    return _BACKENDS[key]()

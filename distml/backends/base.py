@@ -1,0 +1,180 @@
+"""The primitive interface every backend implements.
+
+Everything in distml (autograd functions, losses, BatchNorm, optimizers) is composed
+from these methods; a backend implements only this class. A *buffer* is the backend's
+own opaque array object (a numpy array, a flat pure-Python array, a WebGL texture).
+Buffers are never mutated after they are returned: every method returns a new buffer
+(or a view that shares memory but is itself never written). That makes saved tensors
+in the autograd graph safe without version counters, and maps onto GPUs, where a
+shader cannot read and write the same texture.
+
+No method may assume it can read values back on the host except `to_list`/`to_bytes`,
+which are the explicit read-back points.
+
+Conventions
+- dtype is one of the strings "float32", "int64", "bool".
+- shape is a tuple of ints; () is a scalar (0-d) buffer.
+- Elementwise methods broadcast their inputs numpy-style.
+- axes for reductions are non-negative ints, sorted, unique.
+"""
+
+UNARY_OPS = (
+    "neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "relu", "sigmoid", "tanh",
+    "erf", "sin", "cos", "reciprocal", "floor", "ceil", "round", "logical_not",
+)
+# pow: x ** y (float). maximum/minimum: elementwise. Comparisons return "bool".
+# div on int64 inputs is true division (returns float32), as in torch.
+# floordiv/mod follow Python/torch floor semantics.
+BINARY_OPS = (
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "floordiv", "mod",
+    "lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or",
+)
+COMPARISON_OPS = ("lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or")
+REDUCE_OPS = ("sum", "max", "min", "prod")
+
+
+class Backend:
+    name = "abstract"
+
+    # -- buffers and transfer ------------------------------------------------------------
+    def shape(self, buf):
+        """Shape tuple of a buffer."""
+        raise NotImplementedError
+
+    def dtype(self, buf):
+        """dtype string of a buffer."""
+        raise NotImplementedError
+
+    def from_list(self, flat, shape, dtype):
+        """Buffer from a flat sequence of Python numbers (row-major) or an `array.array`."""
+        raise NotImplementedError
+
+    def from_bytes(self, data, shape, dtype):
+        """Buffer from little-endian raw bytes (float32: 4 bytes, int64: 8, bool: 1)."""
+        raise NotImplementedError
+
+    def to_list(self, buf):
+        """Flat row-major list of Python numbers (the read-back point)."""
+        raise NotImplementedError
+
+    def to_bytes(self, buf):
+        """Little-endian raw bytes, row-major (the read-back point for files and sockets)."""
+        raise NotImplementedError
+
+    # -- creation --------------------------------------------------------------------------
+    def full(self, shape, value, dtype):
+        raise NotImplementedError
+
+    def arange(self, start, stop, step, dtype):
+        raise NotImplementedError
+
+    def random(self, shape, kind, seed, offset):
+        """float32 buffer of counter-based random numbers (see distml/random.py).
+
+        kind is "uniform" ([0, 1)) or "normal" (mean 0, std 1). Element i (row-major) is
+        distml.random.uniform_at(seed, offset + i) or normal_at(seed, offset + i), so all
+        backends produce the same numbers for the same seed.
+        """
+        raise NotImplementedError
+
+    def cast(self, x, dtype):
+        raise NotImplementedError
+
+    # -- elementwise -----------------------------------------------------------------------
+    def unary(self, op, x):
+        raise NotImplementedError
+
+    def binary(self, op, x, y):
+        """x and y are buffers of this backend (same dtype unless op is a comparison)."""
+        raise NotImplementedError
+
+    def where(self, cond, x, y):
+        """cond is a bool buffer; broadcasts all three."""
+        raise NotImplementedError
+
+    # -- reductions ------------------------------------------------------------------------
+    def reduce(self, op, x, axes, keepdim):
+        """op in REDUCE_OPS over the given axes (empty tuple: identity copy)."""
+        raise NotImplementedError
+
+    def argreduce(self, op, x, axis, keepdim):
+        """op "argmax" or "argmin" along one axis; int64; first index among ties."""
+        raise NotImplementedError
+
+    # -- movement --------------------------------------------------------------------------
+    def reshape(self, x, shape):
+        raise NotImplementedError
+
+    def permute(self, x, order):
+        raise NotImplementedError
+
+    def expand(self, x, shape):
+        """Broadcast x (same ndim, size-1 dims only) to shape."""
+        raise NotImplementedError
+
+    def slice(self, x, starts, stops, steps):
+        """Basic strided slice, one (start, stop, step) per dim, step > 0, already clamped."""
+        raise NotImplementedError
+
+    def slice_assign(self, x, starts, stops, steps, src):
+        """Copy of x with x[slices] replaced by src (src has the slice's shape)."""
+        raise NotImplementedError
+
+    def cat(self, xs, axis):
+        raise NotImplementedError
+
+    # -- indexing --------------------------------------------------------------------------
+    def gather(self, x, axis, index):
+        """torch.gather: out[i][j] = x[index[i][j]][j] (axis 0); index int64, same ndim."""
+        raise NotImplementedError
+
+    def scatter_add(self, x, axis, index, src):
+        """Copy of x with src added at index along axis (torch.Tensor.scatter_add)."""
+        raise NotImplementedError
+
+    # -- linear algebra and nn -------------------------------------------------------------
+    def matmul(self, a, b):
+        """(..., M, K) @ (..., K, N) -> (..., M, N); batch dims already equal (no broadcast)."""
+        raise NotImplementedError
+
+    def conv2d(self, x, w, stride, padding, dilation, groups):
+        """x (N, C, H, W), w (O, C/groups, KH, KW); stride/padding/dilation are (h, w) pairs."""
+        raise NotImplementedError
+
+    def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
+        raise NotImplementedError
+
+    def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
+        raise NotImplementedError
+
+    def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
+        """Returns (y, indices); indices (int64) are flat h*W+w positions in each input plane,
+        as torch's max_pool2d_with_indices. Padding counts as -inf."""
+        raise NotImplementedError
+
+    def max_pool2d_grad(self, gy, indices, x_shape):
+        raise NotImplementedError
+
+    def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad):
+        raise NotImplementedError
+
+    def avg_pool2d_grad(self, gy, x_shape, kernel, stride, padding, ceil_mode, count_include_pad):
+        raise NotImplementedError
+
+
+def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
+    """Output length of a pooling window along one dim, torch's formula (incl. ceil_mode)."""
+    eff = dilation * (kernel - 1) + 1
+    num = size + 2 * padding - eff
+    if ceil_mode:
+        out = -(-num // stride) + 1
+        # the last window must start inside the input or the left padding
+        if (out - 1) * stride >= size + padding:
+            out -= 1
+    else:
+        out = num // stride + 1
+    return out
+
+
+def conv_output_size(size, kernel, stride, padding, dilation):
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1

@@ -1,0 +1,323 @@
+"""The numpy backend: the server's and CPython's default "cpu" implementation."""
+import math
+
+import numpy as np
+
+from ..random import stream_key
+from .base import Backend, conv_output_size, pool_output_size
+
+NP_DTYPES = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}
+NAMES = {np.dtype(np.float32): "float32", np.dtype(np.int64): "int64", np.dtype(np.bool_): "bool"}
+
+_UNARY = {
+    "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
+    "abs": np.abs, "sign": np.sign, "tanh": np.tanh, "sin": np.sin, "cos": np.cos,
+    "reciprocal": np.reciprocal, "floor": np.floor, "ceil": np.ceil, "round": np.round,
+    "logical_not": np.logical_not,
+}
+_BINARY = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+    "pow": np.power, "maximum": np.maximum, "minimum": np.minimum,
+    "floordiv": np.floor_divide, "mod": np.mod,
+    "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+    "eq": np.equal, "ne": np.not_equal,
+    "logical_and": np.logical_and, "logical_or": np.logical_or,
+}
+
+
+def _hash32(x):
+    # lowbias32 on uint32 arrays (multiplication wraps mod 2**32, as in distml.random)
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x7FEB352D)
+    x = x ^ (x >> np.uint32(15))
+    x = x * np.uint32(0x846CA68B)
+    return x ^ (x >> np.uint32(16))
+
+
+def _erf(x):
+    # numpy has no erf: a Taylor series near 0 (keeps relative accuracy) and the
+    # Numerical Recipes erfc fit (fractional error < 1.2e-7) elsewhere, in float64
+    x = x.astype(np.float64)
+    a = np.abs(x)
+    x2 = x * x
+    series = x * (1.1283791670955126 + x2 * (-0.37612638903183754 + x2 * (
+        0.11283791670955126 + x2 * (-0.026866170645131252 + x2 * (
+            0.005223977625442188 - x2 * 0.0008548327023450852)))))
+    t = 1.0 / (1.0 + 0.5 * a)
+    erfc = t * np.exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (
+        0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (
+            1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
+    out = np.where(a < 0.5, series, np.sign(x) * (1.0 - erfc))
+    return out.astype(np.float32)
+
+
+class NumpyBackend(Backend):
+    name = "numpy"
+
+    # -- buffers and transfer ------------------------------------------------------------
+    def shape(self, buf):
+        return buf.shape
+
+    def dtype(self, buf):
+        return NAMES[buf.dtype]
+
+    def from_list(self, flat, shape, dtype):
+        return np.asarray(flat, dtype=NP_DTYPES[dtype]).reshape(shape)
+
+    def from_bytes(self, data, shape, dtype):
+        arr = np.frombuffer(data, dtype=np.dtype(NP_DTYPES[dtype]).newbyteorder("<"))
+        return arr.astype(NP_DTYPES[dtype]).reshape(shape)
+
+    def from_numpy(self, arr, dtype):
+        return np.ascontiguousarray(arr, dtype=NP_DTYPES[dtype])
+
+    def to_numpy(self, buf):
+        return buf
+
+    def to_list(self, buf):
+        return buf.ravel().tolist()
+
+    def to_bytes(self, buf):
+        return np.ascontiguousarray(buf).astype(buf.dtype.newbyteorder("<")).tobytes()
+
+    # -- creation --------------------------------------------------------------------------
+    def full(self, shape, value, dtype):
+        return np.full(shape, value, dtype=NP_DTYPES[dtype])
+
+    def arange(self, start, stop, step, dtype):
+        return np.arange(start, stop, step, dtype=NP_DTYPES[dtype])
+
+    def random(self, shape, kind, seed, offset):
+        n = math.prod(shape)
+        counter = (np.arange(n, dtype=np.uint64) + np.uint64(offset)).astype(np.uint32)
+        hc = _hash32(counter)
+        u = (_hash32(np.uint32(stream_key(seed, 0)) ^ hc) >> np.uint32(8)).astype(np.float64)
+        if kind == "uniform":
+            out = u * (1.0 / 16777216.0)
+        else:
+            u2 = (_hash32(np.uint32(stream_key(seed, 1)) ^ hc) >> np.uint32(8)).astype(np.float64)
+            u1 = (u + 1.0) * (1.0 / 16777216.0)
+            out = np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2 / 16777216.0)
+        return out.astype(np.float32).reshape(shape)
+
+    def cast(self, x, dtype):
+        return x.astype(NP_DTYPES[dtype])
+
+    # -- elementwise -----------------------------------------------------------------------
+    def unary(self, op, x):
+        with np.errstate(all="ignore"):
+            if op == "relu":
+                return np.maximum(x, 0).astype(x.dtype) if x.dtype != np.bool_ else x
+            if op == "sigmoid":
+                # exp(-|x|) never overflows; pick the stable form by sign
+                e = np.exp(-np.abs(x))
+                return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+            if op == "rsqrt":
+                return (1 / np.sqrt(x)).astype(x.dtype)
+            if op == "erf":
+                return _erf(x)
+            out = _UNARY[op](x)
+            return np.asarray(out)
+
+    def binary(self, op, x, y):
+        with np.errstate(all="ignore"):
+            if op == "div" and x.dtype != np.float32:
+                x = x.astype(np.float32)
+            if op == "pow" and x.dtype == np.int64 and y.dtype == np.int64:
+                return np.asarray(np.power(x, y))
+            return np.asarray(_BINARY[op](x, y))
+
+    def where(self, cond, x, y):
+        return np.where(cond, x, y)
+
+    # -- reductions ------------------------------------------------------------------------
+    def reduce(self, op, x, axes, keepdim):
+        axes = tuple(axes)
+        if op == "sum":
+            return np.asarray(np.sum(x, axis=axes, keepdims=keepdim, dtype=x.dtype if x.dtype != np.bool_ else np.int64))
+        if op == "prod":
+            return np.asarray(np.prod(x, axis=axes, keepdims=keepdim))
+        fn = np.max if op == "max" else np.min
+        return np.asarray(fn(x, axis=axes, keepdims=keepdim))
+
+    def argreduce(self, op, x, axis, keepdim):
+        fn = np.argmax if op == "argmax" else np.argmin
+        return np.asarray(fn(x, axis=axis, keepdims=keepdim)).astype(np.int64)
+
+    # -- movement --------------------------------------------------------------------------
+    def reshape(self, x, shape):
+        return x.reshape(shape)
+
+    def permute(self, x, order):
+        return x.transpose(order)
+
+    def expand(self, x, shape):
+        return np.broadcast_to(x, shape)
+
+    def slice(self, x, starts, stops, steps):
+        return x[tuple(slice(a, b, s) for a, b, s in zip(starts, stops, steps))]
+
+    def slice_assign(self, x, starts, stops, steps, src):
+        out = x.copy()
+        out[tuple(slice(a, b, s) for a, b, s in zip(starts, stops, steps))] = src
+        return out
+
+    def cat(self, xs, axis):
+        return np.concatenate(xs, axis=axis)
+
+    # -- indexing --------------------------------------------------------------------------
+    def gather(self, x, axis, index):
+        return np.take_along_axis(x, index, axis=axis)
+
+    def scatter_add(self, x, axis, index, src):
+        out = x.copy()
+        # explicit coordinates so repeated indices accumulate (np.add.at)
+        coords = list(np.indices(index.shape, sparse=True))
+        coords[axis] = index
+        np.add.at(out, tuple(coords), src[tuple(slice(0, n) for n in index.shape)])
+        return out
+
+    # -- linear algebra and nn -------------------------------------------------------------
+    def matmul(self, a, b):
+        return np.matmul(a, b)
+
+    def _padded(self, x, padding):
+        ph, pw = padding
+        if ph == 0 and pw == 0:
+            return x
+        return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+
+    def _windows(self, xp, kernel, stride, dilation, out_hw):
+        """View (N, C, OH, OW, KH, KW) of the padded input, no copy."""
+        n, c, _, _ = xp.shape
+        kh, kw = kernel
+        sn, sc, sh, sw = xp.strides
+        return np.lib.stride_tricks.as_strided(
+            xp, (n, c, out_hw[0], out_hw[1], kh, kw),
+            (sn, sc, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1]),
+            writeable=False)
+
+    def conv2d(self, x, w, stride, padding, dilation, groups):
+        n, c, h, wd = x.shape
+        o, cg, kh, kw = w.shape
+        oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
+        ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
+        win = self._windows(self._padded(x, padding), (kh, kw), stride, dilation, (oh, ow))
+        og = o // groups
+        outs = []
+        for g in range(groups):
+            # (N, OH, OW, Cg*KH*KW) @ (Cg*KH*KW, Og): one GEMM per group
+            cols = win[:, g * cg:(g + 1) * cg].transpose(0, 2, 3, 1, 4, 5).reshape(
+                n * oh * ow, cg * kh * kw)
+            wg = w[g * og:(g + 1) * og].reshape(og, cg * kh * kw)
+            outs.append((cols @ wg.T).reshape(n, oh, ow, og))
+        y = outs[0] if groups == 1 else np.concatenate(outs, axis=3)
+        return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
+
+    def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
+        n, c, h, wd = x_shape
+        o, cg, kh, kw = w.shape
+        _, _, oh, ow = gy.shape
+        og = o // groups
+        ph, pw = padding
+        # padded input gradient, accumulated one kernel tap at a time (col2im)
+        hp = max(h + 2 * ph, (oh - 1) * stride[0] + (kh - 1) * dilation[0] + 1)
+        wp = max(wd + 2 * pw, (ow - 1) * stride[1] + (kw - 1) * dilation[1] + 1)
+        dxp = np.zeros((n, c, hp, wp), dtype=np.float32)
+        gyt = gy.transpose(0, 2, 3, 1)  # N, OH, OW, O
+        for g in range(groups):
+            wg = w[g * og:(g + 1) * og].reshape(og, cg * kh * kw)
+            gg = gyt[..., g * og:(g + 1) * og].reshape(n * oh * ow, og)
+            cols = (gg @ wg).reshape(n, oh, ow, cg, kh, kw)
+            for i in range(kh):
+                for j in range(kw):
+                    hs, ws = i * dilation[0], j * dilation[1]
+                    dxp[:, g * cg:(g + 1) * cg,
+                        hs:hs + stride[0] * (oh - 1) + 1:stride[0],
+                        ws:ws + stride[1] * (ow - 1) + 1:stride[1]] += \
+                        cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+        return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + wd])
+
+    def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
+        n, c, h, wd = x.shape
+        o, cg, kh, kw = w_shape
+        _, _, oh, ow = gy.shape
+        og = o // groups
+        win = self._windows(self._padded(x, padding), (kh, kw), stride, dilation, (oh, ow))
+        gyt = gy.transpose(1, 0, 2, 3)  # O, N, OH, OW
+        outs = []
+        for g in range(groups):
+            cols = win[:, g * cg:(g + 1) * cg].transpose(0, 2, 3, 1, 4, 5).reshape(
+                n * oh * ow, cg * kh * kw)
+            gg = gyt[g * og:(g + 1) * og].reshape(og, n * oh * ow)
+            outs.append((gg @ cols).reshape(og, cg, kh, kw))
+        return outs[0] if groups == 1 else np.concatenate(outs, axis=0)
+
+    def _pool_geometry(self, x_shape, kernel, stride, padding, dilation, ceil_mode):
+        _, _, h, w = x_shape
+        oh = pool_output_size(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+        ow = pool_output_size(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+        # pad right/bottom enough for every window (ceil_mode windows may run past the input)
+        need_h = (oh - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1
+        need_w = (ow - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1
+        extra = (max(0, need_h - h - padding[0]), max(0, need_w - w - padding[1]))
+        return oh, ow, extra
+
+    def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
+        n, c, h, w = x.shape
+        oh, ow, extra = self._pool_geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
+        xp = np.pad(x, ((0, 0), (0, 0), (padding[0], extra[0]), (padding[1], extra[1])),
+                    constant_values=-np.inf)
+        win = self._windows(xp, kernel, stride, dilation, (oh, ow)).reshape(
+            n, c, oh, ow, kernel[0] * kernel[1])
+        # NaN wins, as in torch
+        isnan = np.isnan(win)
+        arg = np.where(isnan.any(-1), isnan.argmax(-1), win.argmax(-1))
+        y = np.take_along_axis(win, arg[..., None], -1)[..., 0]
+        ki, kj = np.divmod(arg, kernel[1])
+        rows = np.arange(oh)[:, None] * stride[0] + ki * dilation[0] - padding[0]
+        cols = np.arange(ow)[None, :] * stride[1] + kj * dilation[1] - padding[1]
+        return np.ascontiguousarray(y), (rows * w + cols).astype(np.int64)
+
+    def max_pool2d_grad(self, gy, indices, x_shape):
+        n, c, h, w = x_shape
+        dx = np.zeros((n * c, h * w), dtype=np.float32)
+        rows = np.repeat(np.arange(n * c), indices[0, 0].size)
+        np.add.at(dx, (rows, indices.reshape(-1)), gy.reshape(-1))
+        return dx.reshape(x_shape)
+
+    def _avg_divisor(self, x_shape, kernel, stride, padding, oh, ow, count_include_pad):
+        _, _, h, w = x_shape
+
+        def axis(size, k, s, p, o):
+            start = np.arange(o) * s - p
+            end = np.minimum(start + k, size + p)
+            if count_include_pad:
+                return end - start
+            return np.minimum(end, size) - np.maximum(start, 0)
+        dh = axis(h, kernel[0], stride[0], padding[0], oh)
+        dw = axis(w, kernel[1], stride[1], padding[1], ow)
+        return (dh[:, None] * dw[None, :]).astype(np.float32)
+
+    def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad):
+        oh, ow, extra = self._pool_geometry(x.shape, kernel, stride, padding, (1, 1), ceil_mode)
+        xp = np.pad(x, ((0, 0), (0, 0), (padding[0], extra[0]), (padding[1], extra[1])))
+        win = self._windows(xp, kernel, stride, (1, 1), (oh, ow))
+        div = self._avg_divisor(x.shape, kernel, stride, padding, oh, ow, count_include_pad)
+        return (win.sum(axis=(4, 5), dtype=np.float32) / div).astype(np.float32)
+
+    def avg_pool2d_grad(self, gy, x_shape, kernel, stride, padding, ceil_mode, count_include_pad):
+        n, c, h, w = x_shape
+        oh, ow, extra = self._pool_geometry(x_shape, kernel, stride, padding, (1, 1), ceil_mode)
+        div = self._avg_divisor(x_shape, kernel, stride, padding, oh, ow, count_include_pad)
+        g = gy / div
+        dxp = np.zeros((n, c, h + padding[0] + extra[0], w + padding[1] + extra[1]), np.float32)
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                dxp[:, :, i:i + stride[0] * (oh - 1) + 1:stride[0],
+                    j:j + stride[1] * (ow - 1) + 1:stride[1]] += g
+        return np.ascontiguousarray(dxp[:, :, padding[0]:padding[0] + h,
+                                        padding[1]:padding[1] + w])
+
+
+backend = NumpyBackend()

@@ -1,0 +1,50 @@
+"""The dtypes distml supports: float32 (default), int64 (labels, indices) and bool (masks)."""
+
+
+class dtype:
+    def __init__(self, name, itemsize, is_floating_point, safetensors_name, array_code):
+        self.name = name
+        self.itemsize = itemsize
+        self.is_floating_point = is_floating_point
+        self.safetensors_name = safetensors_name
+        self.array_code = array_code  # the `array` module typecode holding one element
+
+    def __repr__(self):
+        return "distml." + self.name
+
+    def __reduce__(self):
+        return (get_dtype, (self.name,))
+
+
+float32 = dtype("float32", 4, True, "F32", "f")
+int64 = dtype("int64", 8, False, "I64", "q")
+bool_ = dtype("bool", 1, False, "BOOL", "B")
+
+_BY_NAME = {"float32": float32, "float": float32, "int64": int64, "long": int64, "bool": bool_}
+
+
+def get_dtype(d):
+    """Accept a distml dtype, its name, a Python type or a numpy/torch dtype's name."""
+    if isinstance(d, dtype):
+        return d
+    if d is float:
+        return float32
+    if d is int:
+        return int64
+    if d is bool:
+        return bool_
+    name = d if isinstance(d, str) else getattr(d, "name", None) or str(d)
+    name = name.replace("torch.", "")
+    if name not in _BY_NAME:
+        raise TypeError(
+            f"unsupported dtype {d!r}: distml supports float32, int64 and bool")
+    return _BY_NAME[name]
+
+
+def promote(a, b):
+    """Result dtype of a binary arithmetic op on two tensors (torch's rule, 3 dtypes)."""
+    if a is float32 or b is float32:
+        return float32
+    if a is int64 or b is int64:
+        return int64
+    return bool_
