@@ -11,7 +11,7 @@ from collections import namedtuple
 
 from . import function as F
 from .autograd import backward as _run_backward
-from .autograd import is_grad_enabled, no_grad
+from .autograd import is_grad_enabled
 from .device import get_device
 from .dtypes import bool_, dtype as _dtype_cls, float32, get_dtype, int64, promote
 from .random import seed_from_generator

@@ -53,6 +53,6 @@ def set_cpu_backend(name):
 def get_backend(device_type):
     key = cpu_backend_name() if device_type == "cpu" else device_type
     if key not in _BACKENDS:
-        raise RuntimeError(f"no backend for device type {device_type!r}; known: "
-                           f"cpu, {', '.join(k for k in _BACKENDS if k not in ('numpy', 'python'))}")
+        others = ", ".join(k for k in _BACKENDS if k not in ("numpy", "python"))
+        raise RuntimeError(f"no backend for device type {device_type!r}; known: cpu, {others}")
     return _BACKENDS[key]()

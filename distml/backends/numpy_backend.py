@@ -134,7 +134,8 @@ class NumpyBackend(Backend):
     def reduce(self, op, x, axes, keepdim):
         axes = tuple(axes)
         if op == "sum":
-            return np.asarray(np.sum(x, axis=axes, keepdims=keepdim, dtype=x.dtype if x.dtype != np.bool_ else np.int64))
+            acc = x.dtype if x.dtype != np.bool_ else np.int64
+            return np.asarray(np.sum(x, axis=axes, keepdims=keepdim, dtype=acc))
         if op == "prod":
             return np.asarray(np.prod(x, axis=axes, keepdims=keepdim))
         fn = np.max if op == "max" else np.min
@@ -188,7 +189,7 @@ class NumpyBackend(Backend):
         return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
 
     def _windows(self, xp, kernel, stride, dilation, out_hw):
-        """View (N, C, OH, OW, KH, KW) of the padded input, no copy."""
+        """View (N, C, OH, OW, KH, KW) of the padded input, no copy (used by pooling)."""
         n, c, _, _ = xp.shape
         kh, kw = kernel
         sn, sc, sh, sw = xp.strides
@@ -197,61 +198,92 @@ class NumpyBackend(Backend):
             (sn, sc, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1]),
             writeable=False)
 
+    @staticmethod
+    def _tap(kernel_pos, dilation, stride, out):
+        start = kernel_pos * dilation
+        return slice(start, start + stride * (out - 1) + 1, stride)
+
+    def _im2col(self, x, kernel, stride, padding, dilation, oh, ow):
+        """(N, C*KH*KW, OH*OW) columns: one strided copy per kernel tap, whole rows at a
+        time (copying a 6-D window view element by element is several times slower)."""
+        xp = self._padded(x, padding)
+        n, c = x.shape[:2]
+        kh, kw = kernel
+        cols = np.empty((n, c, kh, kw, oh, ow), dtype=np.float32)
+        for i in range(kh):
+            for j in range(kw):
+                cols[:, :, i, j] = xp[:, :, self._tap(i, dilation[0], stride[0], oh),
+                                      self._tap(j, dilation[1], stride[1], ow)]
+        return cols.reshape(n, c * kh * kw, oh * ow)
+
     def conv2d(self, x, w, stride, padding, dilation, groups):
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
         ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
-        win = self._windows(self._padded(x, padding), (kh, kw), stride, dilation, (oh, ow))
-        og = o // groups
-        outs = []
-        for g in range(groups):
-            # (N, OH, OW, Cg*KH*KW) @ (Cg*KH*KW, Og): one GEMM per group
-            cols = win[:, g * cg:(g + 1) * cg].transpose(0, 2, 3, 1, 4, 5).reshape(
-                n * oh * ow, cg * kh * kw)
-            wg = w[g * og:(g + 1) * og].reshape(og, cg * kh * kw)
-            outs.append((cols @ wg.T).reshape(n, oh, ow, og))
-        y = outs[0] if groups == 1 else np.concatenate(outs, axis=3)
-        return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
+        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow)
+        og, k = o // groups, cg * kh * kw
+        if groups == 1:
+            y = np.matmul(w.reshape(o, k), cols)  # (O, K) @ (N, K, P): NCHW comes out
+        else:
+            y = np.empty((n, o, oh * ow), dtype=np.float32)
+            for g in range(groups):
+                y[:, g * og:(g + 1) * og] = np.matmul(
+                    w[g * og:(g + 1) * og].reshape(og, k), cols[:, g * k:(g + 1) * k])
+        return y.reshape(n, o, oh, ow)
 
     def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
         n, c, h, wd = x_shape
         o, cg, kh, kw = w.shape
         _, _, oh, ow = gy.shape
-        og = o // groups
+        og, k = o // groups, cg * kh * kw
         ph, pw = padding
-        # padded input gradient, accumulated one kernel tap at a time (col2im)
+        fph, fpw = dilation[0] * (kh - 1) - ph, dilation[1] * (kw - 1) - pw
+        if stride == (1, 1) and fph >= 0 and fpw >= 0:
+            # stride 1: the input gradient is a forward conv of gy with the flipped,
+            # transposed kernel (cheaper than scattering columns back)
+            wt = w.reshape(groups, og, cg, kh, kw)[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)
+            wt = np.ascontiguousarray(wt).reshape(c, og, kh, kw)
+            return self.conv2d(gy, wt, (1, 1), (fph, fpw), dilation, groups)
+        g2 = gy.reshape(n, o, oh * ow)
+        if groups == 1:
+            dcols = np.matmul(w.reshape(o, k).T, g2)
+        else:
+            dcols = np.empty((n, c * kh * kw, oh * ow), dtype=np.float32)
+            for g in range(groups):
+                dcols[:, g * k:(g + 1) * k] = np.matmul(
+                    w[g * og:(g + 1) * og].reshape(og, k).T, g2[:, g * og:(g + 1) * og])
+        dcols = dcols.reshape(n, c, kh, kw, oh, ow)
+        # col2im: scatter each tap back, into an input padded enough for every window
         hp = max(h + 2 * ph, (oh - 1) * stride[0] + (kh - 1) * dilation[0] + 1)
         wp = max(wd + 2 * pw, (ow - 1) * stride[1] + (kw - 1) * dilation[1] + 1)
         dxp = np.zeros((n, c, hp, wp), dtype=np.float32)
-        gyt = gy.transpose(0, 2, 3, 1)  # N, OH, OW, O
-        for g in range(groups):
-            wg = w[g * og:(g + 1) * og].reshape(og, cg * kh * kw)
-            gg = gyt[..., g * og:(g + 1) * og].reshape(n * oh * ow, og)
-            cols = (gg @ wg).reshape(n, oh, ow, cg, kh, kw)
-            for i in range(kh):
-                for j in range(kw):
-                    hs, ws = i * dilation[0], j * dilation[1]
-                    dxp[:, g * cg:(g + 1) * cg,
-                        hs:hs + stride[0] * (oh - 1) + 1:stride[0],
-                        ws:ws + stride[1] * (ow - 1) + 1:stride[1]] += \
-                        cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+        for i in range(kh):
+            for j in range(kw):
+                dxp[:, :, self._tap(i, dilation[0], stride[0], oh),
+                    self._tap(j, dilation[1], stride[1], ow)] += dcols[:, :, i, j]
         return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + wd])
 
     def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
-        n, c, h, wd = x.shape
+        n = x.shape[0]
         o, cg, kh, kw = w_shape
         _, _, oh, ow = gy.shape
-        og = o // groups
-        win = self._windows(self._padded(x, padding), (kh, kw), stride, dilation, (oh, ow))
-        gyt = gy.transpose(1, 0, 2, 3)  # O, N, OH, OW
-        outs = []
+        og, k = o // groups, cg * kh * kw
+        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow)
+        g2 = gy.reshape(n, o, oh * ow)
+        out = np.empty((o, k), dtype=np.float32)
+        p = oh * ow
         for g in range(groups):
-            cols = win[:, g * cg:(g + 1) * cg].transpose(0, 2, 3, 1, 4, 5).reshape(
-                n * oh * ow, cg * kh * kw)
-            gg = gyt[g * og:(g + 1) * og].reshape(og, n * oh * ow)
-            outs.append((gg @ cols).reshape(og, cg, kh, kw))
-        return outs[0] if groups == 1 else np.concatenate(outs, axis=0)
+            gg, cc = g2[:, g * og:(g + 1) * og], cols[:, g * k:(g + 1) * k]
+            if og < p:
+                # one GEMM per image against the transposed columns (a view), summed:
+                # the (N, Og, K) partials are smaller than a transposed copy of the columns
+                out[g * og:(g + 1) * og] = np.matmul(gg, cc.transpose(0, 2, 1)).sum(axis=0)
+            else:
+                # few positions, many channels: one GEMM over (N*P)
+                out[g * og:(g + 1) * og] = (gg.transpose(1, 0, 2).reshape(og, n * p)
+                                            @ cc.transpose(0, 2, 1).reshape(n * p, k))
+        return out.reshape(w_shape)
 
     def _pool_geometry(self, x_shape, kernel, stride, padding, dilation, ceil_mode):
         _, _, h, w = x_shape

@@ -683,8 +683,9 @@ class PythonBackend(Backend):
         shape = tuple(int(s) for s in shape)
         if shape == x.shape:
             return x
-        return PyBuffer(_bdata(x, shape), shape, x.dtype) if len(x.data) != 1 else \
-            PyBuffer(array(x.data.typecode, x.data) * _numel(shape), shape, x.dtype)
+        if len(x.data) == 1:
+            return PyBuffer(array(x.data.typecode, x.data) * _numel(shape), shape, x.dtype)
+        return PyBuffer(_bdata(x, shape), shape, x.dtype)
 
     def _slice_view(self, x, starts, stops, steps):
         st = _contig_strides(x.shape)
