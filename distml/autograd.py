@@ -66,12 +66,20 @@ class enable_grad(_GradMode):
 
 class Function:
     """One differentiable op. Subclasses define forward(*buffers, **kw) -> buffer and
-    backward(grad_buffer) -> tuple of buffers (None where no gradient is needed)."""
+    backward(grad_buffer) -> tuple of buffers (None where no gradient is needed).
+
+    `edges` are fixed when the op runs: for each input, the Function that produced it, or
+    the input itself if it is a leaf. An in-place op later rebinds the tensor object to a
+    new Function, but graphs built before it keep pointing at the old one (as in torch).
+    """
 
     def __init__(self, backend, parents):
         self.be = backend
         self.parents = parents
         self.needs_input_grad = tuple(p.requires_grad for p in parents)
+        self.edges = tuple((p._ctx if p._ctx is not None else p) if p.requires_grad else None
+                           for p in parents)
+        self.retained = None  # weakref to the output tensor if it called retain_grad()
         self.freed = False
 
     @classmethod
@@ -87,6 +95,7 @@ class Function:
         out = Tensor._wrap(out_buf, device.backend if device is not first.device
                            else first._backend, device, requires_grad)
         if requires_grad:
+            ctx.parents = None  # the edges are the graph; don't keep input tensors alive
             out._ctx = ctx
         return out
 
@@ -99,12 +108,13 @@ class Function:
     def release(self):
         """Drop what forward saved (the graph is then freed, as torch after backward)."""
         for name in list(vars(self)):
-            if name not in ("be", "parents", "needs_input_grad", "freed"):
+            if name not in ("be", "edges", "needs_input_grad", "retained", "freed"):
                 delattr(self, name)
         self.freed = True
 
 
 def _topological_order(root):
+    """Nodes (Functions and leaf tensors) from the root down, each after all its users."""
     order, seen = [], set()
     stack = [(root, False)]
     while stack:
@@ -116,10 +126,9 @@ def _topological_order(root):
             continue
         seen.add(id(node))
         stack.append((node, True))
-        if node._ctx is not None:
-            for p in node._ctx.parents:
-                if p.requires_grad and id(p) not in seen:
-                    stack.append((p, False))
+        for child in (node.edges if isinstance(node, Function) else ()):
+            if child is not None and id(child) not in seen:
+                stack.append((child, False))
     return reversed(order)
 
 
@@ -139,31 +148,32 @@ def backward(root, grad=None, retain_graph=False):
             raise RuntimeError(f"grad has shape {tuple(grad.shape)} but the output has "
                                f"shape {tuple(root.shape)}")
         grad_buf = grad._buf
-    grads = {id(root): grad_buf}
+    start = root._ctx if root._ctx is not None else root
+    grads = {id(start): grad_buf}
     with no_grad():
-        for node in _topological_order(root):
+        for node in _topological_order(start):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
-            if node._ctx is None or node._retains_grad:
-                node._accumulate_grad(g)
-            ctx = node._ctx
-            if ctx is None:
+            if not isinstance(node, Function):
+                node._accumulate_grad(g)  # a leaf
                 continue
-            if ctx.freed:
+            kept = node.retained() if node.retained is not None else None
+            if kept is not None:
+                kept._accumulate_grad(g)
+            if node.freed:
                 raise RuntimeError(
                     "Trying to backward through the graph a second time (or directly access "
                     "saved tensors after they have already been freed). Saved intermediate "
                     "values of the graph are freed when you call .backward(). Specify "
                     "retain_graph=True if you need to backward through the graph a second time.")
-            in_grads = ctx.backward(g)
+            in_grads = node.backward(g)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
-            for parent, pg, needed in zip(ctx.parents, in_grads, ctx.needs_input_grad):
-                if not needed or pg is None:
+            for child, cg in zip(node.edges, in_grads):
+                if child is None or cg is None:
                     continue
-                key = id(parent)
-                grads[key] = pg if key not in grads else \
-                    parent._backend.binary("add", grads[key], pg)
+                key = id(child)
+                grads[key] = cg if key not in grads else node.be.binary("add", grads[key], cg)
             if not retain_graph:
-                ctx.release()
+                node.release()

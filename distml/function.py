@@ -109,6 +109,29 @@ class Erf(Unary):
         return be.binary("mul", g, d)
 
 
+class Piecewise(Unary):
+    """Piecewise-constant ops (sign, floor, ceil, round): zero gradient, as in torch."""
+
+    def backward(self, g):
+        return self.be.full(self.be.shape(self.x), 0.0, "float32")
+
+
+class Sign(Piecewise):
+    op = "sign"
+
+
+class Floor(Piecewise):
+    op = "floor"
+
+
+class Ceil(Piecewise):
+    op = "ceil"
+
+
+class Round(Piecewise):
+    op = "round"
+
+
 class Sin(Unary):
     op = "sin"
 
@@ -202,6 +225,18 @@ class Pow(Binary):
                              be.binary("ge", self.b, _scalar(be, 0.0, self.b)))
             gb = be.where(mask, zero, be.binary("mul", g, d))
         return ga, gb
+
+
+class Mod(Binary):
+    """Floor-semantics remainder a - floor(a / b) * b (torch.remainder)."""
+    op = "mod"
+
+    def grads(self, g):
+        be = self.be
+        gb = None
+        if self.needs_input_grad[1]:
+            gb = be.unary("neg", be.binary("mul", g, be.binary("floordiv", self.a, self.b)))
+        return g, gb
 
 
 class Maximum(Binary):
@@ -310,6 +345,30 @@ class Amax(Function):
 
 class Amin(Amax):
     op = "min"
+
+
+class Prod(Function):
+    """Product over axes. The gradient is the product of the other elements, computed
+    without dividing by zero: y / x where a slice has no zero, the product of the non-zero
+    elements at a slice's only zero, and 0 elsewhere."""
+
+    def forward(self, x, axes, keepdim):
+        self.x, self.axes = x, axes
+        return self.be.reduce("prod", x, axes, keepdim)
+
+    def backward(self, g):
+        be = self.be
+        x, axes = self.x, self.axes
+        zero, one = _scalar(be, 0.0, x), _scalar(be, 1.0, x)
+        is_zero = be.binary("eq", x, zero)
+        nonzero = be.where(is_zero, one, x)
+        prod_nz = be.reduce("prod", nonzero, axes, True)
+        n_zeros = be.reduce("sum", be.cast(is_zero, "float32"), axes, True)
+        d = be.where(be.binary("eq", n_zeros, zero), be.binary("div", prod_nz, nonzero),
+                     be.where(be.binary("eq", n_zeros, one),
+                              be.where(is_zero, prod_nz, zero), zero))
+        g = be.reshape(g, _keepdim_shape(be.shape(x), axes))
+        return be.binary("mul", g, d)
 
 
 # -- movement ------------------------------------------------------------------------------

@@ -347,8 +347,9 @@ def _to_tensor(dtype, shape, raw, device):
         if dtype not in conv:
             raise SafetensorsError(f"distml.load: dtype {dtype} is not supported")
         code, target = conv[dtype]
-        values = memoryview(bytes(raw)).cast(code).tolist() if code == "e" else \
-            array(code, bytes(raw)).tolist()
+        raw = bytes(raw)
+        values = list(struct.unpack(f"<{len(raw) // 2}e", raw)) if code == "e" else \
+            array(code, raw).tolist()
         buf = be.from_list(values, tuple(shape), target)
     return Tensor._wrap(buf, be, dev)
 

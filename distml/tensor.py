@@ -6,6 +6,7 @@ the data-dependent cases that say so (boolean-mask indexing).
 """
 import math
 import operator
+import weakref
 from array import array
 from collections import namedtuple
 
@@ -208,6 +209,8 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         self._retains_grad = True
+        if self._ctx is not None:
+            self._ctx.retained = weakref.ref(self)
 
     def _accumulate_grad(self, g):
         if self.grad is None:
@@ -418,13 +421,24 @@ class Tensor:
     def __floordiv__(self, o):
         return self._int_op("floordiv", o)
 
+    def __rfloordiv__(self, o):
+        return self._int_op("floordiv", o, True)
+
     def __mod__(self, o):
         return self._int_op("mod", o)
 
-    def _int_op(self, op, o):
+    def __rmod__(self, o):
+        return self._int_op("mod", o, True)
+
+    def _int_op(self, op, o, reverse=False):
         o = self._operand(o)
-        dtype = promote(self.dtype, o.dtype)
-        return self._new(self._backend.binary(op, self.type(dtype)._buf, o.type(dtype)._buf))
+        a, b = (o, self) if reverse else (self, o)
+        dtype = promote(a.dtype, b.dtype)
+        a, b = a.type(dtype), b.type(dtype)
+        _check_broadcast(a.shape, b.shape)
+        if op == "mod" and dtype is float32:
+            return F.Mod.apply(a, b)  # differentiable, as torch.remainder
+        return self._new(self._backend.binary(op, a._buf, b._buf))
 
     def __pow__(self, o):
         if isinstance(o, (int, float)) and not isinstance(o, bool) and self.dtype is float32:
@@ -444,6 +458,9 @@ class Tensor:
         return self.abs()
 
     def __matmul__(self, o):
+        return matmul(self, o)
+
+    def matmul(self, o):
         return matmul(self, o)
 
     def __rmatmul__(self, o):
@@ -564,6 +581,8 @@ class Tensor:
         return -self
 
     def sign(self):
+        if self.dtype is float32:
+            return F.Sign.apply(self)
         return self._new(self._backend.unary("sign", self._buf))
 
     def relu(self):
@@ -591,12 +610,18 @@ class Tensor:
         return self * self
 
     def floor(self):
+        if self.dtype is float32:
+            return F.Floor.apply(self)
         return self._new(self._backend.unary("floor", self._buf))
 
     def ceil(self):
+        if self.dtype is float32:
+            return F.Ceil.apply(self)
         return self._new(self._backend.unary("ceil", self._buf))
 
     def round(self):
+        if self.dtype is float32:
+            return F.Round.apply(self)
         return self._new(self._backend.unary("round", self._buf))
 
     def isnan(self):
@@ -612,13 +637,17 @@ class Tensor:
         if min is None and max is None:
             raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
         # where() passes the gradient through inside [min, max], inclusive, like torch
-        out = self
+        dtype = self.dtype  # promoted by the bounds: int.clamp(0.5) is float32, as torch
+        for bound in (min, max):
+            if bound is not None:
+                dtype = promote(dtype, self._operand(bound).dtype)
+        out = self.type(dtype)
         if min is not None:
             m = self._operand(min)
-            out = where(out < m, m.type(self.dtype), out)
+            out = where(out < m, m.type(dtype), out)
         if max is not None:
             m = self._operand(max)
-            out = where(out > m, m.type(self.dtype), out)
+            out = where(out > m, m.type(dtype), out)
         return out
 
     clip = clamp
@@ -658,12 +687,15 @@ class Tensor:
         return (centered * centered).sum(dim=axes, keepdim=keepdim) / max(count - correction, 0)
 
     def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
-        return self.var(dim, unbiased, keepdim, correction).sqrt()
+        v = self.var(dim, unbiased, keepdim, correction)
+        # torch's std backward is 0 where std == 0; sqrt's would give 0 * inf = nan there
+        zero = v == 0
+        return where(zero, v._const(0.0), where(zero, v._const(1.0), v).sqrt())
 
     def prod(self, dim=None, keepdim=False):
         axes = _normalize_dims(dim, self.ndim)
-        if self.requires_grad and is_grad_enabled():
-            return self.log().sum(dim=axes, keepdim=keepdim).exp()
+        if self.dtype is float32:
+            return F.Prod.apply(self, axes=axes, keepdim=keepdim)
         return self._new(self._backend.reduce("prod", self._buf, axes, keepdim))
 
     def _extreme(self, fn, argop, dim, keepdim):
@@ -698,7 +730,8 @@ class Tensor:
     def _arg(self, op, dim, keepdim):
         if dim is None:
             flat = self.reshape(-1)
-            return flat._new(self._backend.argreduce(op, flat._buf, 0, False))
+            out = flat._new(self._backend.argreduce(op, flat._buf, 0, False))
+            return out.reshape((1,) * self.ndim) if keepdim else out
         dim = _normalize_dim(dim, self.ndim)
         return self._new(self._backend.argreduce(op, self._buf, dim, keepdim))
 
@@ -917,7 +950,7 @@ class Tensor:
                 raise RuntimeError(f"Size does not match at dimension {d} expected index "
                                    f"{list(index.shape)} to be smaller than self "
                                    f"{list(self.shape)} apart from dimension {dim}")
-        self._check_bounds(index, self.shape[dim])
+        self._check_bounds(index, self.shape[dim], "gather")
         if index.shape != self.shape:
             # the backend primitive wants equal sizes outside `dim`: slice the input to fit
             key = tuple(slice(0, index.shape[d]) if d != dim else slice(None)
@@ -930,7 +963,7 @@ class Tensor:
     def scatter_add(self, dim, index, src):
         dim = _normalize_dim(dim, self.ndim)
         _check_index(index, "scatter_add")
-        self._check_bounds(index, self.shape[dim])
+        self._check_bounds(index, self.shape[dim], "scatter_add")
         if tuple(src.shape) != tuple(index.shape):
             src = src[tuple(slice(0, n) for n in index.shape)]
         return F.ScatterAdd.apply(self, index, src.type(self.dtype), axis=dim)
@@ -945,20 +978,28 @@ class Tensor:
         shape[dim] = index.shape[0]
         full = list(self.shape)
         full[dim] = index.shape[0]
-        self._check_bounds(index, self.shape[dim])
+        self._check_bounds(index, self.shape[dim], "index_select")
         return F.Gather.apply(self, index.reshape(shape).expand(full), axis=dim)
 
-    def _check_bounds(self, index, size):
-        # a cheap check where the data already lives on the host; the GPU path trusts it
+    def _check_bounds(self, index, size, op=None):
+        # a cheap check where the data already lives on the host; the GPU path trusts it.
+        # As torch: indexing (op None) wraps negative indices and raises IndexError;
+        # gather/scatter_add/index_select want 0 <= index < size and raise RuntimeError.
         if self._backend.name in ("numpy", "python") and index.numel():
             lo, hi = index.amin().item(), index.amax().item()
-            if lo < -size or hi >= size:
+            if lo < (-size if op is None else 0) or hi >= size:
                 bad = hi if hi >= size else lo
-                raise IndexError(f"index {bad} is out of bounds for dimension with size {size}")
+                msg = f"index {bad} is out of bounds for dimension with size {size}"
+                if op is None:
+                    raise IndexError(msg)
+                raise RuntimeError(f"{op}(): {msg}")
 
     def masked_fill(self, mask, value):
         value = self._operand(value).type(self.dtype)
         return where(mask, value, self)
+
+    def where(self, condition, other):
+        return where(condition, self, other)
 
     def __getitem__(self, key):
         return _getitem(self, key)
@@ -966,7 +1007,8 @@ class Tensor:
     def __setitem__(self, key, value):
         _setitem(self, key, value)
 
-    # -- in-place ops (rebind the buffer; buffers themselves are never mutated) ---------
+    # -- in-place ops: rebind the buffer (buffers are never mutated); graphs built earlier
+    # keep their edge to the old value, since edges are fixed when an op runs -----------
     def _assign(self, result):
         if is_grad_enabled() and self.is_leaf and self.requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
@@ -978,57 +1020,55 @@ class Tensor:
             result = result.expand(self.shape)
         if result.dtype is not self.dtype:
             result = result.type(self.dtype)
+        if result.requires_grad and result._ctx is None and is_grad_enabled():
+            # a leaf that requires grad (copy_(param)): an identity node routes grads to it
+            result = F.Reshape.apply(result, shape=tuple(result.shape))
         self._buf, self._backend, self.device = result._buf, result._backend, result.device
         if result._ctx is not None:
             self._ctx, self.requires_grad = result._ctx, True
+        elif self._ctx is not None and is_grad_enabled():
+            # fill_/zero_/copy_ of a constant: the old graph no longer produces this value
+            self._ctx, self.requires_grad = None, False
         return self
 
-    def _snapshot(self):
-        """The pre-update tensor, so an in-place op's graph points at the old value."""
-        if self._ctx is None and not self.requires_grad:
-            return self
-        old = Tensor._wrap(self._buf, self._backend, self.device, self.requires_grad)
-        old._ctx = self._ctx
-        return old
-
     def add_(self, other, alpha=1):
-        return self._assign(self._snapshot().add(other, alpha))
+        return self._assign(self.add(other, alpha))
 
     def sub_(self, other, alpha=1):
-        return self._assign(self._snapshot().sub(other, alpha))
+        return self._assign(self.sub(other, alpha))
 
     def mul_(self, other):
-        return self._assign(self._snapshot() * other)
+        return self._assign(self * other)
 
     def div_(self, other):
-        return self._assign(self._snapshot() / other)
+        return self._assign(self / other)
 
     def pow_(self, other):
-        return self._assign(self._snapshot() ** other)
+        return self._assign(self ** other)
 
     def clamp_(self, min=None, max=None):
-        return self._assign(self._snapshot().clamp(min, max))
+        return self._assign(self.clamp(min, max))
 
     def addcmul_(self, t1, t2, value=1):
-        return self._assign(self._snapshot().addcmul(t1, t2, value))
+        return self._assign(self.addcmul(t1, t2, value))
 
     def addcdiv_(self, t1, t2, value=1):
-        return self._assign(self._snapshot().addcdiv(t1, t2, value))
+        return self._assign(self.addcdiv(t1, t2, value))
 
     def lerp_(self, end, weight):
-        return self._assign(self._snapshot().lerp(end, weight))
+        return self._assign(self.lerp(end, weight))
 
     def sqrt_(self):
-        return self._assign(self._snapshot().sqrt())
+        return self._assign(self.sqrt())
 
     def relu_(self):
-        return self._assign(self._snapshot().relu())
+        return self._assign(self.relu())
 
     def neg_(self):
-        return self._assign(-self._snapshot())
+        return self._assign(-self)
 
     def exp_(self):
-        return self._assign(self._snapshot().exp())
+        return self._assign(self.exp())
 
     def copy_(self, src):
         src = src if isinstance(src, Tensor) else Tensor(src)
@@ -1041,7 +1081,7 @@ class Tensor:
         return self._assign(full(self.shape, value, dtype=self.dtype, device=self.device))
 
     def masked_fill_(self, mask, value):
-        return self._assign(self._snapshot().masked_fill(mask, value))
+        return self._assign(self.masked_fill(mask, value))
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         return self._assign(rand(self.shape, generator=generator, device=self.device)
@@ -1091,7 +1131,7 @@ def _from_numpy(be, arr, dtype):
         raise TypeError(f"can't convert np.ndarray of type {arr.dtype}: distml supports "
                         "float, int and bool arrays")
     np_type = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[target.name]
-    arr = np.ascontiguousarray(arr, dtype=np_type)
+    arr = np.array(arr, dtype=np_type, order="C", copy=True)  # own it: buffers are immutable
     if hasattr(be, "from_numpy"):
         return be.from_numpy(arr, target.name), target
     return be.from_bytes(arr.astype(arr.dtype.newbyteorder("<")).tobytes(), arr.shape,
@@ -1194,7 +1234,12 @@ def _getitem(x, key):
             continue
         size = x.shape[dim]
         if isinstance(k, Tensor) and k.dtype is bool_:
-            raise IndexError("boolean mask indexing is only supported as the sole index")
+            if k.ndim != 1 or k.shape[0] != size:
+                raise IndexError(f"The shape of the mask {list(k.shape)} at index {dim} does "
+                                 f"not match the shape of the indexed tensor {list(x.shape)}; "
+                                 "a mask combined with other indices must be 1-D")
+            # data-dependent shape: read the mask back, as the sole-mask path does
+            k = tensor([j for j, m in enumerate(k.tolist()) if m], dtype=int64, device=x.device)
         if isinstance(k, (list, tuple)) or _is_numpy_array(k):
             k = tensor(k, dtype=int64, device=x.device)
         if isinstance(k, Tensor) and k.ndim == 0 and k.dtype is int64:
@@ -1268,7 +1313,20 @@ def _setitem(x, key, value):
     value = x._operand(value) if not isinstance(value, Tensor) else value
     value = value.to(x.device).type(x.dtype)
     if isinstance(key, Tensor) and key.dtype is bool_:
-        x._assign(where(key, value, x._snapshot()))
+        if tuple(key.shape) != tuple(x.shape[:key.ndim]):
+            raise IndexError(f"The shape of the mask {list(key.shape)} does not match the "
+                             f"shape of the indexed tensor {list(x.shape)}")
+        if value.numel() == 1:
+            # the mask covers x's leading dims: align it on the left
+            cond = key.reshape(tuple(key.shape) + (1,) * (x.ndim - key.ndim))
+            x._assign(where(cond, value.reshape(()), x))
+            return
+        # one value per selected element (or row): assign through the selected positions
+        idx = tensor([i for i, m in enumerate(key.reshape(-1).tolist()) if m], dtype=int64,
+                     device=x.device)
+        flat = x.reshape((-1,) + tuple(x.shape[key.ndim:]))
+        _setitem(flat, idx, value)
+        x._assign(flat.reshape(x.shape))
         return
     keys = key if isinstance(key, tuple) else (key,)
     if any(isinstance(k, (Tensor, list)) for k in keys):
@@ -1276,17 +1334,19 @@ def _setitem(x, key, value):
         if len(keys) != 1:
             raise IndexError("assignment supports a single integer index tensor")
         idx = keys[0] if isinstance(keys[0], Tensor) else tensor(keys[0], device=x.device)
-        rows = x[idx]
+        old = x  # read the rows from the old value: x itself is rebound below
+        rows = old[idx]  # also checks the bounds
+        idx = where(idx < 0, idx + x.shape[0], idx)
         delta = value.expand(rows.shape) - rows
         shape = (idx.numel(),) + tuple(x.shape[1:])
         full_idx = idx.reshape(-1).reshape((-1,) + (1,) * (x.ndim - 1)).expand(shape)
-        x._assign(x._snapshot().scatter_add(0, full_idx, delta.reshape(shape)))
+        x._assign(old.scatter_add(0, full_idx, delta.reshape(shape)))
         return
     region = _getitem(x.detach(), key)
     starts, stops, steps = _slice_ranges(x, keys)
     src = value.expand(region.shape).reshape(tuple(len(range(a, b, s)) for a, b, s
                                                    in zip(starts, stops, steps)))
-    x._assign(F.SliceAssign.apply(x._snapshot(), src, starts=starts, stops=stops, steps=steps))
+    x._assign(F.SliceAssign.apply(x, src, starts=starts, stops=stops, steps=steps))
 
 
 def _slice_ranges(x, keys):
@@ -1498,6 +1558,7 @@ def matmul(a, b):
     if a.dtype is not b.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} "
                            f"!= {b.dtype}")
+    int_result = a.dtype is int64
     if a.dtype is not float32:
         a, b = a.float(), b.float()
     a2 = a.unsqueeze(0) if a.ndim == 1 else a
@@ -1523,13 +1584,14 @@ def matmul(a, b):
         out = out.squeeze(-2)
     if b.ndim == 1:
         out = out.squeeze(-1)
-    return out
+    # int64 @ int64 is int64 in torch (computed in float32 here: exact below 2**24)
+    return out.long() if int_result else out
 
 
 def cat(tensors, dim=0):
     tensors = [t for t in tensors]
     if not tensors:
-        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+        raise ValueError("cat(): expected a non-empty list of Tensors")  # as torch
     # torch skips legacy empty 1-D tensors
     ref = next((t for t in tensors if not (t.ndim == 1 and t.numel() == 0)), tensors[0])
     tensors = [t for t in tensors if not (t.ndim == 1 and t.numel() == 0)] or tensors

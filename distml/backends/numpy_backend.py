@@ -69,7 +69,7 @@ class NumpyBackend(Backend):
         return arr.astype(NP_DTYPES[dtype]).reshape(shape)
 
     def from_numpy(self, arr, dtype):
-        return np.ascontiguousarray(arr, dtype=NP_DTYPES[dtype])
+        return np.asarray(arr, dtype=NP_DTYPES[dtype], order="C")  # keeps 0-d arrays 0-d
 
     def to_numpy(self, buf):
         return buf
