@@ -4,6 +4,8 @@ The ResNets use torchvision's module and parameter names (conv1, bn1, layer1.0.c
 layer2.0.downsample.0, fc, ...) and its initialization, so a torchvision state_dict loads
 into them and theirs into torchvision.
 """
+from collections import OrderedDict
+
 from . import nn
 
 __all__ = ["MnistCNN", "MLP", "BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34",
@@ -50,8 +52,11 @@ class MLP(nn.Sequential):
     ReLU(), Linear(128, 10)); modules are numbered "0", "1", ... like any Sequential.
     """
 
-    def __init__(self, in_features, hidden_features, out_features, activation=nn.ReLU,
-                 dropout=0.0, bias=True):
+    def __init__(self, in_features, hidden_features=None, out_features=None,
+                 activation=nn.ReLU, dropout=0.0, bias=True):
+        if isinstance(in_features, OrderedDict):  # Sequential slicing rebuilds the class
+            super().__init__(in_features)
+            return
         if isinstance(hidden_features, int):
             hidden_features = [hidden_features]
         layers = []

@@ -335,6 +335,35 @@ def test_functional_activations_match_torch(backend):
         close(xd.grad, xt.grad, what=f"grad {name} {kwargs}")
 
 
+@pytest.mark.parametrize("name", ["relu", "relu6", "leaky_relu", "elu", "selu", "celu",
+                                  "silu", "mish", "hardtanh", "hardsigmoid", "hardswish",
+                                  "dropout"])
+def test_inplace_functional_follows_torch(name):
+    x = _img((3, 4)) * 3
+    results = []
+    for lib, mk in ((TF, tt), (F, dm)):
+        xl = mk(x, True)
+        a = xl * 2.0
+        b = a * 3.0  # a consumer from before the in-place op keeps the old value
+        kwargs = {"training": False} if name == "dropout" else {}
+        out = getattr(lib, name)(a, inplace=True, **kwargs)
+        assert out is a
+        (a * b).sum().backward()
+        results.append((a, xl.grad))
+    close(results[1][0], results[0][0], what=name)
+    close(results[1][1], results[0][1], what=f"grad {name}")
+    # as torch: a leaf that requires grad cannot be modified in place
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used "
+                                           "in an in-place operation"):
+        nn.ReLU(inplace=True)(dm(x, True))
+    y = dm(x)
+    assert nn.ReLU(inplace=True)(y) is y and float(y.min()) >= 0
+    z = dm(x) + 1.0
+    before = z.numpy()
+    assert nn.Dropout(0.5, inplace=True)(z) is z
+    assert set(np.unique(z.numpy() / before).round(4)) <= {0.0, 2.0}
+
+
 def test_softmax_implicit_dim_warns_like_torch():
     x = _img((2, 3, 4))
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
@@ -1386,6 +1415,7 @@ def test_mlp_helper():
     assert mlp(distml.randn(5, 8)).shape == (5, 3)
     assert list(mlp.state_dict())[:2] == ["0.weight", "0.bias"]
     assert len(models.MLP(4, 5, 2)) == 3
+    assert isinstance(mlp[:3], models.MLP) and len(mlp[:3]) == 3
 
 
 def load_from_torch_by_position(dm_mod, t_mod):

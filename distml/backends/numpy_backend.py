@@ -186,7 +186,10 @@ class NumpyBackend(Backend):
         ph, pw = padding
         if ph == 0 and pw == 0:
             return x
-        return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        n, c, h, w = x.shape
+        xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)  # faster than np.pad
+        xp[:, :, ph:ph + h, pw:pw + w] = x
+        return xp
 
     def _windows(self, xp, kernel, stride, dilation, out_hw):
         """View (N, C, OH, OW, KH, KW) of the padded input, no copy (used by pooling)."""
@@ -203,34 +206,51 @@ class NumpyBackend(Backend):
         start = kernel_pos * dilation
         return slice(start, start + stride * (out - 1) + 1, stride)
 
-    def _im2col(self, x, kernel, stride, padding, dilation, oh, ow):
-        """(N, C*KH*KW, OH*OW) columns: one strided copy per kernel tap, whole rows at a
-        time (copying a 6-D window view element by element is several times slower)."""
+    def _im2col(self, x, kernel, stride, padding, dilation, oh, ow, per_image):
+        """Columns for a conv as a GEMM, one strided copy per kernel tap (copying a 6-D
+        window view element by element is several times slower).
+
+        per_image: (N, C*KH*KW, OH*OW), for one GEMM per image when OH*OW is large;
+        otherwise (C*KH*KW, N*OH*OW), for a single GEMM over the whole batch."""
         xp = self._padded(x, padding)
         n, c = x.shape[:2]
         kh, kw = kernel
-        cols = np.empty((n, c, kh, kw, oh, ow), dtype=np.float32)
+        shape = (n, c, kh, kw, oh, ow) if per_image else (c, kh, kw, n, oh, ow)
+        cols = np.empty(shape, dtype=np.float32)
         for i in range(kh):
             for j in range(kw):
-                cols[:, :, i, j] = xp[:, :, self._tap(i, dilation[0], stride[0], oh),
-                                      self._tap(j, dilation[1], stride[1], ow)]
-        return cols.reshape(n, c * kh * kw, oh * ow)
+                tap = xp[:, :, self._tap(i, dilation[0], stride[0], oh),
+                         self._tap(j, dilation[1], stride[1], ow)]
+                if per_image:
+                    cols[:, :, i, j] = tap
+                else:
+                    cols[:, i, j] = tap.transpose(1, 0, 2, 3)
+        if per_image:
+            return cols.reshape(n, c * kh * kw, oh * ow)
+        return cols.reshape(c * kh * kw, n * oh * ow)
 
     def conv2d(self, x, w, stride, padding, dilation, groups):
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
         ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
-        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow)
         og, k = o // groups, cg * kh * kw
-        if groups == 1:
-            y = np.matmul(w.reshape(o, k), cols)  # (O, K) @ (N, K, P): NCHW comes out
-        else:
+        # large feature maps: a GEMM per image gives NCHW directly; small ones (deep layers)
+        # make per-image GEMMs too thin, so use one GEMM over the batch and transpose
+        per_image = oh * ow >= 256
+        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow, per_image)
+        wg = w.reshape(groups, og, k)
+        if per_image:
+            if groups == 1:
+                return np.matmul(wg[0], cols).reshape(n, o, oh, ow)
             y = np.empty((n, o, oh * ow), dtype=np.float32)
             for g in range(groups):
-                y[:, g * og:(g + 1) * og] = np.matmul(
-                    w[g * og:(g + 1) * og].reshape(og, k), cols[:, g * k:(g + 1) * k])
-        return y.reshape(n, o, oh, ow)
+                y[:, g * og:(g + 1) * og] = np.matmul(wg[g], cols[:, g * k:(g + 1) * k])
+            return y.reshape(n, o, oh, ow)
+        y = np.empty((o, n * oh * ow), dtype=np.float32)
+        for g in range(groups):
+            np.matmul(wg[g], cols[g * k:(g + 1) * k], out=y[g * og:(g + 1) * og])
+        return np.ascontiguousarray(y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
 
     def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
         n, c, h, wd = x_shape
@@ -269,20 +289,13 @@ class NumpyBackend(Backend):
         o, cg, kh, kw = w_shape
         _, _, oh, ow = gy.shape
         og, k = o // groups, cg * kh * kw
-        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow)
-        g2 = gy.reshape(n, o, oh * ow)
+        # (O, N*P) @ (N*P, K): one GEMM; the columns enter transposed as a view
+        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow, per_image=False)
+        g2 = gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
         out = np.empty((o, k), dtype=np.float32)
-        p = oh * ow
         for g in range(groups):
-            gg, cc = g2[:, g * og:(g + 1) * og], cols[:, g * k:(g + 1) * k]
-            if og < p:
-                # one GEMM per image against the transposed columns (a view), summed:
-                # the (N, Og, K) partials are smaller than a transposed copy of the columns
-                out[g * og:(g + 1) * og] = np.matmul(gg, cc.transpose(0, 2, 1)).sum(axis=0)
-            else:
-                # few positions, many channels: one GEMM over (N*P)
-                out[g * og:(g + 1) * og] = (gg.transpose(1, 0, 2).reshape(og, n * p)
-                                            @ cc.transpose(0, 2, 1).reshape(n * p, k))
+            np.matmul(g2[g * og:(g + 1) * og], cols[g * k:(g + 1) * k].T,
+                      out=out[g * og:(g + 1) * og])
         return out.reshape(w_shape)
 
     def _pool_geometry(self, x_shape, kernel, stride, padding, dilation, ceil_mode):
@@ -298,13 +311,18 @@ class NumpyBackend(Backend):
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
         n, c, h, w = x.shape
         oh, ow, extra = self._pool_geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
-        xp = np.pad(x, ((0, 0), (0, 0), (padding[0], extra[0]), (padding[1], extra[1])),
-                    constant_values=-np.inf)
-        win = self._windows(xp, kernel, stride, dilation, (oh, ow)).reshape(
-            n, c, oh, ow, kernel[0] * kernel[1])
-        # NaN wins, as in torch
-        isnan = np.isnan(win)
-        arg = np.where(isnan.any(-1), isnan.argmax(-1), win.argmax(-1))
+        kh, kw = kernel
+        if (stride == kernel and padding == (0, 0) and dilation == (1, 1)
+                and (oh * kh, ow * kw) == (h, w)):
+            # windows tile the input exactly (the usual 2x2/2): one reshape, no padding
+            win = x.reshape(n, c, oh, kh, ow, kw).transpose(0, 1, 2, 4, 3, 5).reshape(
+                n, c, oh, ow, kh * kw)
+        else:
+            xp = np.pad(x, ((0, 0), (0, 0), (padding[0], extra[0]), (padding[1], extra[1])),
+                        constant_values=-np.inf)
+            win = self._windows(xp, kernel, stride, dilation, (oh, ow)).reshape(
+                n, c, oh, ow, kh * kw)
+        arg = win.argmax(-1)  # numpy's argmax picks the first NaN, so NaN propagates
         y = np.take_along_axis(win, arg[..., None], -1)[..., 0]
         ki, kj = np.divmod(arg, kernel[1])
         rows = np.arange(oh)[:, None] * stride[0] + ki * dilation[0] - padding[0]
@@ -313,10 +331,11 @@ class NumpyBackend(Backend):
 
     def max_pool2d_grad(self, gy, indices, x_shape):
         n, c, h, w = x_shape
-        dx = np.zeros((n * c, h * w), dtype=np.float32)
-        rows = np.repeat(np.arange(n * c), indices[0, 0].size)
-        np.add.at(dx, (rows, indices.reshape(-1)), gy.reshape(-1))
-        return dx.reshape(x_shape)
+        # bincount with weights is a much faster scatter-add than np.add.at
+        plane = np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1) * (h * w)
+        dx = np.bincount((indices + plane).reshape(-1), weights=gy.reshape(-1),
+                         minlength=n * c * h * w)
+        return dx.astype(np.float32).reshape(x_shape)
 
     def _avg_divisor(self, x_shape, kernel, stride, padding, oh, ow, count_include_pad):
         _, _, h, w = x_shape

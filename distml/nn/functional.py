@@ -17,12 +17,12 @@ from ..tensor import Tensor, arange, cat, full, rand, tensor, where
 
 __all__ = [
     "linear", "bilinear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-    "adaptive_max_pool2d", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid",
-    "tanh", "silu", "mish", "softplus", "logsigmoid", "hardtanh", "hardsigmoid", "hardswish",
-    "softmax", "log_softmax", "softmin", "dropout", "dropout2d", "batch_norm", "layer_norm",
-    "group_norm", "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss",
-    "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
-    "one_hot", "pad", "embedding", "normalize",
+    "adaptive_max_pool2d", "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu",
+    "sigmoid", "tanh", "silu", "mish", "softplus", "logsigmoid", "hardtanh", "hardsigmoid",
+    "hardswish", "softmax", "log_softmax", "softmin", "dropout", "dropout2d", "batch_norm",
+    "layer_norm", "group_norm", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
+    "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "kl_div", "one_hot", "pad", "embedding", "normalize",
 ]
 
 _HOST_BACKENDS = ("numpy", "python")
@@ -398,35 +398,39 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 
 # -- activations ----------------------------------------------------------------------------
-# `inplace=True` is accepted for torch compatibility; the result is computed out of place
-# (same values, and never a graph rewired under an earlier consumer of the input).
+# inplace=True rebinds the input tensor to the result, as torch (the autograd graph keeps
+# the pre-update value for earlier consumers; a leaf that requires grad raises).
+
+def _maybe_inplace(input, result, inplace):
+    return input._assign(result) if inplace else result
+
 
 def relu(input, inplace=False):
-    return input.relu()
+    return _maybe_inplace(input, input.relu(), inplace)
 
 
 def relu6(input, inplace=False):
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return where(input > 0, input, input * negative_slope)
+    return _maybe_inplace(input, where(input > 0, input, input * negative_slope), inplace)
 
 
 def elu(input, alpha=1.0, inplace=False):
     neg = (input.clamp(max=0.0).exp() - 1.0) * alpha
-    return where(input > 0, input, neg)
+    return _maybe_inplace(input, where(input > 0, input, neg), inplace)
 
 
 def selu(input, inplace=False):
     alpha = 1.6732632423543772848170429916717
     scale = 1.0507009873554804934193349852946
-    return elu(input, alpha) * scale
+    return _maybe_inplace(input, elu(input, alpha) * scale, inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
     neg = ((input.clamp(max=0.0) / alpha).exp() - 1.0) * alpha
-    return where(input > 0, input, neg)
+    return _maybe_inplace(input, where(input > 0, input, neg), inplace)
 
 
 def gelu(input, approximate="none"):
@@ -447,7 +451,7 @@ def tanh(input):
 
 
 def silu(input, inplace=False):
-    return input * input.sigmoid()
+    return _maybe_inplace(input, input * input.sigmoid(), inplace)
 
 
 def logsigmoid(input):
@@ -465,7 +469,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def mish(input, inplace=False):
-    return input * softplus(input).tanh()
+    return _maybe_inplace(input, input * softplus(input).tanh(), inplace)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -473,15 +477,16 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         raise ValueError("min_val cannot be greater than max_val")
     # torch passes the gradient strictly inside (min_val, max_val): zero at the edges
     inside = (input > min_val) & (input < max_val)
-    return where(inside, input, input.detach().clamp(min_val, max_val))
+    out = where(inside, input, input.detach().clamp(min_val, max_val))
+    return _maybe_inplace(input, out, inplace)
 
 
 def hardsigmoid(input, inplace=False):
-    return hardtanh(input + 3.0, 0.0, 6.0) / 6.0
+    return _maybe_inplace(input, hardtanh(input + 3.0, 0.0, 6.0) / 6.0, inplace)
 
 
 def hardswish(input, inplace=False):
-    return input * hardsigmoid(input)
+    return _maybe_inplace(input, input * hardsigmoid(input), inplace)
 
 
 def _softmax_dim(name, ndim, stacklevel):
@@ -533,8 +538,9 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
-    return input * _dropout_mask(tuple(input.shape), p, input.device)
+        return _maybe_inplace(input, input * 0.0, inplace)
+    return _maybe_inplace(input, input * _dropout_mask(tuple(input.shape), p, input.device),
+                          inplace)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -547,9 +553,9 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
+        return _maybe_inplace(input, input * 0.0, inplace)
     shape = tuple(input.shape[:-2]) + (1, 1)
-    return input * _dropout_mask(shape, p, input.device)
+    return _maybe_inplace(input, input * _dropout_mask(shape, p, input.device), inplace)
 
 
 # -- normalization --------------------------------------------------------------------------

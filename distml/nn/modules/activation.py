@@ -1,4 +1,4 @@
-"""Activation modules (inplace=True is accepted and computed out of place, same values)."""
+"""Activation modules (inplace=True rebinds the input to the result, as torch)."""
 from ...tensor import empty
 from ...tensor import where
 from .. import functional as F
@@ -22,32 +22,32 @@ class _Inplace(Module):
 
 class ReLU(_Inplace):
     def forward(self, input):
-        return F.relu(input)
+        return F.relu(input, self.inplace)
 
 
 class SiLU(_Inplace):
     def forward(self, input):
-        return F.silu(input)
+        return F.silu(input, self.inplace)
 
 
 class Mish(_Inplace):
     def forward(self, input):
-        return F.mish(input)
+        return F.mish(input, self.inplace)
 
 
 class SELU(_Inplace):
     def forward(self, input):
-        return F.selu(input)
+        return F.selu(input, self.inplace)
 
 
 class Hardsigmoid(_Inplace):
     def forward(self, input):
-        return F.hardsigmoid(input)
+        return F.hardsigmoid(input, self.inplace)
 
 
 class Hardswish(_Inplace):
     def forward(self, input):
-        return F.hardswish(input)
+        return F.hardswish(input, self.inplace)
 
 
 class Hardtanh(Module):
@@ -60,7 +60,7 @@ class Hardtanh(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self):
         inplace_str = ", inplace=True" if self.inplace else ""
@@ -82,7 +82,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
         inplace_str = ", inplace=True" if self.inplace else ""
@@ -120,7 +120,7 @@ class ELU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self):
         inplace_str = ", inplace=True" if self.inplace else ""
@@ -129,7 +129,7 @@ class ELU(Module):
 
 class CELU(ELU):
     def forward(self, input):
-        return F.celu(input, self.alpha)
+        return F.celu(input, self.alpha, self.inplace)
 
 
 class GELU(Module):
@@ -180,7 +180,8 @@ class Threshold(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return where(input > self.threshold, input, input._const(float(self.value)))
+        out = where(input > self.threshold, input, input._const(float(self.value)))
+        return input._assign(out) if self.inplace else out
 
     def extra_repr(self):
         inplace_str = ", inplace=True" if self.inplace else ""

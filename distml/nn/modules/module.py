@@ -9,6 +9,7 @@ from ...autograd import no_grad
 from ...device import device as _device_cls
 from ...dtypes import dtype as _dtype_cls
 from ...dtypes import get_dtype
+from ...function import transfer
 from ...tensor import Tensor
 from ...tensor import tensor as _tensor
 from ..parameter import Buffer, Parameter
@@ -78,6 +79,10 @@ def _to_distml(value, like):
     """A state_dict value (distml / torch tensor or numpy array) as a distml Tensor on
     like's device. Torch is only touched through the object that was passed in."""
     if isinstance(value, Tensor):
+        if value._backend is not like._backend and value.device == like.device:
+            # the same device served by another backend (the cpu backend was switched)
+            buf = transfer(value._backend, like._backend, value._buf)
+            return Tensor._wrap(buf, like._backend, like.device)
         return value.detach() if value.device == like.device else value.detach().to(like.device)
     module = type(value).__module__ or ""
     if module.startswith("torch"):
