@@ -232,7 +232,12 @@ class Tensor:
 
     @property
     def data(self):
-        return self.detach()
+        # a detached view: in-place ops on it (p.data.normal_()) rebind p's buffer too,
+        # bypassing autograd as in torch
+        return self.detach()._as_view(lambda v: self._rebind(v))
+
+    def _rebind(self, other):
+        self._buf, self._backend, self.device = other._buf, other._backend, other.device
 
     @data.setter
     def data(self, other):
@@ -787,7 +792,9 @@ class Tensor:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
         if shape == tuple(self.shape):
             return self
-        return F.Reshape.apply(self, shape=shape)
+        base = self
+        return F.Reshape.apply(self, shape=shape)._as_view(
+            lambda v: base._assign(v.reshape(base.shape)))
 
     view = reshape
 
@@ -822,7 +829,10 @@ class Tensor:
             raise RuntimeError(f"permute(): dims {dims} are not a permutation")
         if dims == tuple(range(self.ndim)):
             return self
-        return F.Permute.apply(self, order=dims)
+        inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
+        base = self
+        return F.Permute.apply(self, order=dims)._as_view(
+            lambda v: base._assign(v.permute(inverse)))
 
     def transpose(self, dim0, dim1):
         if self.ndim < 2 and self.ndim == 0:
@@ -1009,6 +1019,13 @@ class Tensor:
 
     # -- in-place ops: rebind the buffer (buffers are never mutated); graphs built earlier
     # keep their edge to the old value, since edges are fixed when an op runs -----------
+    def _as_view(self, write_back):
+        """Mark self as a view of another tensor: buffers are immutable, so where torch
+        would write through shared storage, an in-place op on a view calls write_back
+        with the view's new value to update its base (x[0].zero_(), w.data.normal_())."""
+        self.__dict__["_write_back"] = write_back
+        return self
+
     def _assign(self, result):
         if is_grad_enabled() and self.is_leaf and self.requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
@@ -1029,6 +1046,9 @@ class Tensor:
         elif self._ctx is not None and is_grad_enabled():
             # fill_/zero_/copy_ of a constant: the old graph no longer produces this value
             self._ctx, self.requires_grad = None, False
+        write_back = self.__dict__.get("_write_back")
+        if write_back is not None:
+            write_back(self)
         return self
 
     def add_(self, other, alpha=1):
@@ -1280,7 +1300,9 @@ def _getitem(x, key):
     if tuple(out.shape) != tuple(out_shape):
         out = out.reshape(out_shape)
     if not advanced:
-        return out
+        if out is x:
+            return out
+        return out._as_view(lambda v: _setitem(x, key, v))
     return _advanced_index(out, advanced)
 
 
