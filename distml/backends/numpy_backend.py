@@ -312,22 +312,32 @@ class NumpyBackend(Backend):
         n, c, h, w = x.shape
         oh, ow, extra = self._pool_geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
         kh, kw = kernel
-        if (stride == kernel and padding == (0, 0) and dilation == (1, 1)
-                and (oh * kh, ow * kw) == (h, w)):
-            # windows tile the input exactly (the usual 2x2/2): one reshape, no padding
-            win = x.reshape(n, c, oh, kh, ow, kw).transpose(0, 1, 2, 4, 3, 5).reshape(
-                n, c, oh, ow, kh * kw)
+        if padding != (0, 0) or extra != (0, 0):
+            xp = np.full((n, c, h + padding[0] + extra[0], w + padding[1] + extra[1]), -np.inf,
+                         dtype=x.dtype)
+            xp[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w] = x
         else:
-            xp = np.pad(x, ((0, 0), (0, 0), (padding[0], extra[0]), (padding[1], extra[1])),
-                        constant_values=-np.inf)
-            win = self._windows(xp, kernel, stride, dilation, (oh, ow)).reshape(
-                n, c, oh, ow, kh * kw)
-        arg = win.argmax(-1)  # numpy's argmax picks the first NaN, so NaN propagates
-        y = np.take_along_axis(win, arg[..., None], -1)[..., 0]
-        ki, kj = np.divmod(arg, kernel[1])
-        rows = np.arange(oh)[:, None] * stride[0] + ki * dilation[0] - padding[0]
-        cols = np.arange(ow)[None, :] * stride[1] + kj * dilation[1] - padding[1]
-        return np.ascontiguousarray(y), (rows * w + cols).astype(np.int64)
+            xp = x
+        # the max over kernel taps (strided views), then each output's flat input index
+        # from the first tap that equals it: a few whole-array passes, no tiny-axis argmax
+        taps = [(i, j, xp[:, :, self._tap(i, dilation[0], stride[0], oh),
+                          self._tap(j, dilation[1], stride[1], ow)])
+                for i in range(kh) for j in range(kw)]
+        best = taps[0][2].copy()
+        for _, _, v in taps[1:]:
+            np.maximum(best, v, out=best)  # propagates NaN, as torch
+        nan = bool(np.isnan(best).any())
+        base_r = (np.arange(oh) * stride[0] - padding[0])[:, None]
+        base_c = (np.arange(ow) * stride[1] - padding[1])[None, :]
+        arg = None
+        for i, j, v in reversed(taps):  # reversed: the first matching tap is written last
+            flat = (base_r + i * dilation[0]) * w + (base_c + j * dilation[1])
+            hit = v == best
+            if nan:
+                hit |= np.isnan(v)
+            arg = np.broadcast_to(flat, best.shape).copy() if arg is None else \
+                np.where(hit, flat, arg)
+        return best, arg.astype(np.int64)
 
     def max_pool2d_grad(self, gy, indices, x_shape):
         n, c, h, w = x_shape
