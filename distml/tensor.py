@@ -5,7 +5,6 @@ method reads values back to the host except item(), tolist(), numpy(), printing 
 the data-dependent cases that say so (boolean-mask indexing).
 """
 import math
-import operator
 import weakref
 from array import array
 from collections import namedtuple
@@ -835,7 +834,7 @@ class Tensor:
             lambda v: base._assign(v.permute(inverse)))
 
     def transpose(self, dim0, dim1):
-        if self.ndim < 2 and self.ndim == 0:
+        if self.ndim == 0:
             return self
         order = list(range(self.ndim))
         a, b = _normalize_dim(dim0, self.ndim), _normalize_dim(dim1, self.ndim)
@@ -1131,8 +1130,8 @@ class Tensor:
 # -- helpers for tensors -----------------------------------------------------------------
 
 def _is_numpy_array(x):
-    return type(x).__module__ == "numpy" and type(x).__name__ in ("ndarray", "generic") or \
-        (type(x).__module__ == "numpy" and hasattr(x, "dtype") and hasattr(x, "shape"))
+    """An ndarray or numpy scalar, recognised without importing numpy."""
+    return type(x).__module__ == "numpy" and hasattr(x, "dtype") and hasattr(x, "shape")
 
 
 def _from_numpy(be, arr, dtype):
@@ -1689,4 +1688,3 @@ def _make_free(name):
 
 
 FREE_FUNCTIONS = {name: _make_free(name) for name in _PASSTHROUGH}
-_ = operator  # kept for readers: comparison dunders map to the backend's binary ops

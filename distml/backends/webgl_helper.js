@@ -1,0 +1,292 @@
+// distml's WebGL2 helper: owns one GL context (OffscreenCanvas, so it works in a Web
+// Worker) and holds programs and textures by integer handle, so that one op is one call
+// from Python. All op logic (which kernel, which uniforms) lives in Python
+// (distml/backends/webgl_backend.py); this file only talks to GL.
+//
+// Evaluated once by Python; defines globalThis.distmlGL.
+globalThis.distmlGL = (() => {
+  const VERTEX = `#version 300 es
+in vec2 a_pos;
+void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
+
+  let gl = null;
+  let canvas = null;
+  let lost = false;
+  let vbo = null;
+  let vshader = null;
+  let nextHandle = 1;
+  const programs = new Map();   // handle -> {prog, name, uniforms: {name: {loc, type}}}
+  const textures = new Map();   // handle -> {tex, fbo, w, h}
+  let readBuf = new Float32Array(4);
+  const counters = { textures: 0, bytes: 0, draws: 0, calls: 0, uploads: 0, downloads: 0,
+                     programs: 0 };
+
+  function check(what) {
+    if (lost || gl.isContextLost()) {
+      lost = true;
+      throw new Error(`distml webgl: the WebGL context is lost (during ${what})`);
+    }
+  }
+
+  function init() {
+    counters.calls++;
+    const info = { ok: false, errors: [] };
+    if (gl) {
+      return JSON.stringify(info0());
+    }
+    try {
+      canvas = new OffscreenCanvas(1, 1);
+      canvas.addEventListener("webglcontextlost", (e) => { lost = true; e.preventDefault(); });
+      gl = canvas.getContext("webgl2", { antialias: false, depth: false, stencil: false,
+                                         alpha: true, premultipliedAlpha: false,
+                                         preserveDrawingBuffer: false,
+                                         powerPreference: "high-performance" });
+    } catch (e) {
+      info.errors.push(`getContext failed: ${e}`);
+    }
+    if (!gl) {
+      info.errors.push("WebGL2 is not available");
+      return JSON.stringify(info);
+    }
+    return JSON.stringify(info0());
+  }
+
+  function info0() {
+    const info = { ok: true, errors: [] };
+    const ext = gl.getExtension("EXT_color_buffer_float");
+    const dbg = gl.getExtension("WEBGL_debug_renderer_info");
+    info.renderer = dbg ? gl.getParameter(dbg.UNMASKED_RENDERER_WEBGL)
+                        : gl.getParameter(gl.RENDERER);
+    info.version = gl.getParameter(gl.VERSION);
+    info.maxTextureSize = gl.getParameter(gl.MAX_TEXTURE_SIZE);
+    info.maxTextureUnits = gl.getParameter(gl.MAX_TEXTURE_IMAGE_UNITS);
+    info.floatRender = !!ext;
+    if (!ext) { info.ok = false; info.errors.push("EXT_color_buffer_float is missing"); }
+    if (!vbo) {
+      vbo = gl.createBuffer();
+      gl.bindBuffer(gl.ARRAY_BUFFER, vbo);
+      gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]),
+                    gl.STATIC_DRAW);
+      vshader = gl.createShader(gl.VERTEX_SHADER);
+      gl.shaderSource(vshader, VERTEX);
+      gl.compileShader(vshader);
+      gl.disable(gl.DEPTH_TEST);
+      gl.disable(gl.BLEND);
+      gl.disable(gl.DITHER);
+      gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+      gl.pixelStorei(gl.PACK_ALIGNMENT, 1);
+    }
+    if (ext) {  // a float framebuffer must really be complete
+      const t = gl.createTexture();
+      gl.bindTexture(gl.TEXTURE_2D, t);
+      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.R32F, 1, 1);
+      const f = gl.createFramebuffer();
+      gl.bindFramebuffer(gl.FRAMEBUFFER, f);
+      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t, 0);
+      const status = gl.checkFramebufferStatus(gl.FRAMEBUFFER);
+      if (status !== gl.FRAMEBUFFER_COMPLETE) {
+        info.ok = false;
+        info.floatRender = false;
+        info.errors.push(`R32F framebuffer incomplete (0x${status.toString(16)})`);
+      }
+      gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+      gl.deleteFramebuffer(f);
+      gl.deleteTexture(t);
+    }
+    return info;
+  }
+
+  function compile(name, source) {
+    counters.calls++;
+    check(`compile ${name}`);
+    const fs = gl.createShader(gl.FRAGMENT_SHADER);
+    gl.shaderSource(fs, source);
+    gl.compileShader(fs);
+    if (!gl.getShaderParameter(fs, gl.COMPILE_STATUS)) {
+      const log = gl.getShaderInfoLog(fs);
+      gl.deleteShader(fs);
+      check(`compile ${name}`);
+      throw new Error(`distml webgl: kernel ${name} failed to compile:\n${log}`);
+    }
+    const prog = gl.createProgram();
+    gl.attachShader(prog, vshader);
+    gl.attachShader(prog, fs);
+    gl.bindAttribLocation(prog, 0, "a_pos");
+    gl.linkProgram(prog);
+    gl.deleteShader(fs);
+    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) {
+      const log = gl.getProgramInfoLog(prog);
+      gl.deleteProgram(prog);
+      check(`link ${name}`);
+      throw new Error(`distml webgl: kernel ${name} failed to link:\n${log}`);
+    }
+    const uniforms = {};
+    const n = gl.getProgramParameter(prog, gl.ACTIVE_UNIFORMS);
+    let unit = 0;
+    const samplers = [];
+    for (let i = 0; i < n; i++) {
+      const u = gl.getActiveUniform(prog, i);
+      const uname = u.name.endsWith("[0]") ? u.name.slice(0, -3) : u.name;
+      const loc = gl.getUniformLocation(prog, u.name);
+      uniforms[uname] = { loc, type: u.type, size: u.size };
+      if (u.type === gl.SAMPLER_2D) samplers.push(uname);
+    }
+    // samplers are bound to units in the order Python lists them (u_in0, u_in1, ...)
+    samplers.sort();
+    gl.useProgram(prog);
+    for (const s of samplers) { gl.uniform1i(uniforms[s].loc, unit); uniforms[s].unit = unit++; }
+    const h = nextHandle++;
+    programs.set(h, { prog, name, uniforms, samplers });
+    counters.programs++;
+    return h;
+  }
+
+  function createTexture(w, h) {
+    counters.calls++;
+    check("createTexture");
+    const tex = gl.createTexture();
+    gl.bindTexture(gl.TEXTURE_2D, tex);
+    gl.texStorage2D(gl.TEXTURE_2D, 1, gl.R32F, w, h);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    const fbo = gl.createFramebuffer();
+    gl.bindFramebuffer(gl.FRAMEBUFFER, fbo);
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tex, 0);
+    const h0 = nextHandle++;
+    textures.set(h0, { tex, fbo, w, h });
+    counters.textures++;
+    counters.bytes += w * h * 4;
+    return h0;
+  }
+
+  function deleteTexture(handle) {
+    counters.calls++;
+    const t = textures.get(handle);
+    if (!t) return;
+    textures.delete(handle);
+    counters.textures--;
+    counters.bytes -= t.w * t.h * 4;
+    if (!lost) {
+      gl.deleteFramebuffer(t.fbo);
+      gl.deleteTexture(t.tex);
+    }
+  }
+
+  // data: Float32Array of n <= w*h values, written row-major from texel (0, 0)
+  function upload(handle, data) {
+    counters.calls++;
+    counters.uploads++;
+    check("upload");
+    const t = textures.get(handle);
+    const n = data.length;
+    gl.bindTexture(gl.TEXTURE_2D, t.tex);
+    const rows = Math.floor(n / t.w);
+    if (rows > 0) {
+      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, rows, gl.RED, gl.FLOAT,
+                       data.subarray(0, rows * t.w));
+    }
+    const rest = n - rows * t.w;
+    if (rest > 0) {
+      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, rows, rest, 1, gl.RED, gl.FLOAT,
+                       data.subarray(rows * t.w));
+    }
+  }
+
+  function fill(handle, value) {
+    counters.calls++;
+    check("fill");
+    const t = textures.get(handle);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, t.fbo);
+    gl.clearBufferfv(gl.COLOR, 0, [value, 0, 0, 0]);
+  }
+
+  // the first n values (row-major) of a texture, as a Float32Array
+  function download(handle, n) {
+    counters.calls++;
+    counters.downloads++;
+    check("download");
+    const t = textures.get(handle);
+    const rows = Math.ceil(n / t.w);
+    const need = t.w * rows * 4;
+    if (readBuf.length < need) readBuf = new Float32Array(need);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, t.fbo);
+    gl.readPixels(0, 0, t.w, rows, gl.RGBA, gl.FLOAT, readBuf);
+    check("download");
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = readBuf[4 * i];
+    return out;
+  }
+
+  // spec: JSON [program, outHandle, [inputHandles...], {uniform: number | [numbers]}]
+  function run(spec) {
+    counters.calls++;
+    const [ph, oh, inputs, values] = JSON.parse(spec);
+    const p = programs.get(ph);
+    check(`kernel ${p ? p.name : ph}`);
+    const out = textures.get(oh);
+    gl.useProgram(p.prog);
+    for (let i = 0; i < inputs.length; i++) {
+      gl.activeTexture(gl.TEXTURE0 + i);
+      gl.bindTexture(gl.TEXTURE_2D, textures.get(inputs[i]).tex);
+    }
+    const us = p.uniforms;
+    for (const name in values) {
+      const u = us[name];
+      if (!u) continue;  // optimised away by the compiler
+      let v = values[name];
+      switch (u.type) {
+        case gl.INT:
+          if (Array.isArray(v)) gl.uniform1iv(u.loc, v); else gl.uniform1i(u.loc, v);
+          break;
+        case gl.UNSIGNED_INT:
+          if (Array.isArray(v)) gl.uniform1uiv(u.loc, v); else gl.uniform1ui(u.loc, v);
+          break;
+        case gl.FLOAT:
+          if (Array.isArray(v)) gl.uniform1fv(u.loc, v); else gl.uniform1f(u.loc, v);
+          break;
+        case gl.INT_VEC2: gl.uniform2iv(u.loc, v); break;
+        case gl.INT_VEC4: gl.uniform4iv(u.loc, v); break;
+        case gl.FLOAT_VEC2: gl.uniform2fv(u.loc, v); break;
+        case gl.FLOAT_VEC4: gl.uniform4fv(u.loc, v); break;
+        default: throw new Error(`distml webgl: uniform ${name} of ${p.name} has an ` +
+                                 `unsupported type 0x${u.type.toString(16)}`);
+      }
+    }
+    gl.bindFramebuffer(gl.FRAMEBUFFER, out.fbo);
+    gl.viewport(0, 0, out.w, out.h);
+    gl.bindBuffer(gl.ARRAY_BUFFER, vbo);
+    gl.enableVertexAttribArray(0);
+    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+    gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+    for (let i = 0; i < inputs.length; i++) {  // never leave an input bound to a unit
+      gl.activeTexture(gl.TEXTURE0 + i);
+      gl.bindTexture(gl.TEXTURE_2D, null);
+    }
+    counters.draws++;
+    check(`kernel ${p.name}`);
+  }
+
+  function isContextLost() {
+    counters.calls++;
+    return lost || (gl !== null && gl.isContextLost());
+  }
+
+  // for tests: simulate a context loss through WEBGL_lose_context
+  function loseContext() {
+    const ext = gl.getExtension("WEBGL_lose_context");
+    if (!ext) return false;
+    ext.loseContext();
+    lost = true;
+    return true;
+  }
+
+  function stats() {
+    return JSON.stringify({ ...counters, liveTextures: textures.size,
+                            livePrograms: programs.size });
+  }
+
+  return { init, compile, createTexture, deleteTexture, upload, fill, download, run,
+           isContextLost, loseContext, stats };
+})();
