@@ -369,7 +369,11 @@ def _unflatten(node, tensors):
 def load(f, map_location=None, device=None):
     """Load what `save` wrote (or any safetensors file, e.g. from safetensors.torch)."""
     from collections import OrderedDict
-    data = f.read() if hasattr(f, "read") else open(f, "rb").read()
+    if hasattr(f, "read"):
+        data = f.read()
+    else:
+        with open(f, "rb") as fh:
+            data = fh.read()
     raw, meta = decode(data)
     dev = device if device is not None else map_location
     tensors = OrderedDict((k, _to_tensor(d, s, b, dev)) for k, (d, s, b) in raw.items())

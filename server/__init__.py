@@ -1,5 +1,8 @@
 """distml's server side (not part of the distml wheel).
 
-`server.static`: static files (the page, Pyodide, the wheel, MNIST) served over HTTP by the
-same `websockets.serve` that will carry the parameter server's `/ws` connections.
+Flower's split: `server.transport` (one `websockets.serve` port: static files, the
+experiment at /experiment.py, workers on /ws), `server.orchestrator` (membership, rounds,
+deadlines, versions, checkpoints), with `distml.distributed.codec` for frames and
+`distml.distributed.strategy` for aggregation. `python -m server EXPERIMENT.py` runs the
+parameter server; `server.static` alone serves the browser side's files.
 """

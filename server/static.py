@@ -10,6 +10,7 @@ every other GET is a file from one of these folders, and nothing outside them:
     /wheels/...       wheels/                    `run.sh wheel`; /wheels/latest.json names the
                                                  newest distml wheel: {"wheel": "/wheels/..."}
     /web/...          web/                       the page, the worker and the JS API
+    /playground/...   examples/playground/       the playground page (Python in the page)
     /data/mnist/...   the MNIST IDX folder       distml.datasets.mnist_files_dir()
     /conformance/...  tests/conformance/         op cases and runner, for the in-page suite
 
@@ -68,6 +69,7 @@ def default_mounts():
         "pyodide": ROOT / ".cache" / "pyodide" / "dist",
         "wheels": ROOT / "wheels",
         "web": ROOT / "web",
+        "playground": ROOT / "examples" / "playground",
         "conformance": ROOT / "tests" / "conformance",
     }
     try:

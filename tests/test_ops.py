@@ -107,3 +107,14 @@ def test_reference_file_roundtrip(tmp_path):
     assert not report["fail"], report["fail"]
     assert set(report["skip"]) <= {c.id for c in CASES if c.skip or c.needs}
     assert len(report["pass"]) + len(report["skip"]) == len(CASES)
+
+
+def test_runner_device_option():
+    # run_case/run_all(device=...) create inputs and gradient weights on that device (the
+    # browser suite passes "webgl"); "cpu" must give the same results as no device
+    case = next(c for c in CASES if c.id == "to_device_str")
+    inputs = runner.make_inputs(case, SEED, "small")
+    want = runner.run_case(torch, case, inputs, SEED, device="cpu")
+    got = runner.run_case(distml, case, inputs, SEED, device="cpu")
+    assert runner.compare(got, want, case.rtol, case.atol) == []
+    assert got == runner.run_case(distml, case, inputs, SEED)

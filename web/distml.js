@@ -4,6 +4,8 @@
 //   const py = await startPython({ wheel: "/wheels/distml-0.1.0-py3-none-any.whl" });
 //   const value = await py.run("import distml; distml.__version__");   // "0.1.0"
 //
+// Python code in the worker sends metrics to the page with distml.web.report(loss=...),
+// delivered to `onMetric`.
 // `run(code, {timeout, onOutput})` resolves with the JSON value of the code's last
 // expression, or rejects with an Error whose `.traceback` is the Python traceback.
 // Calls run one at a time in a shared global namespace. On timeout the call is
@@ -47,6 +49,7 @@ class Python {
     this.nextId = 1;
     this.queue = Promise.resolve();
     this.onOutput = options.onOutput || null;  // (kind, text) for every streamed chunk
+    this.onMetric = options.onMetric || null;  // (metrics object) for Python's report()
     this.interrupt = self.crossOriginIsolated
       ? new Int32Array(new SharedArrayBuffer(4)) : null;
     this.info = null;
@@ -93,6 +96,8 @@ class Python {
       if (this.onOutput) this.onOutput(msg.type, msg.text);
       const call = this.pending.get(msg.id);
       if (call && call.onOutput) call.onOutput(msg.type, msg.text);
+    } else if (msg.type === "metric") {
+      if (this.onMetric) this.onMetric(msg.metrics);
     } else if (msg.type === "result") {
       const call = this.pending.get(msg.id);
       if (!call) return;
@@ -169,9 +174,9 @@ class Python {
 /** Start Python (Pyodide + distml) in a Web Worker. */
 export async function startPython({
   wheel = null, indexURL = "/pyodide/", timeout = 120000, grace = 3000,
-  startTimeout = 120000, onOutput = null,
+  startTimeout = 120000, onOutput = null, onMetric = null,
 } = {}) {
   wheel = wheel || await latestWheel();
-  const py = new Python({ wheel, indexURL, timeout, grace, startTimeout, onOutput });
+  const py = new Python({ wheel, indexURL, timeout, grace, startTimeout, onOutput, onMetric });
   return py._boot();
 }

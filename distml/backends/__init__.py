@@ -20,8 +20,20 @@ def _python():
     return backend
 
 
+def _webgl():
+    # importable only under Pyodide (it needs the `js` module); raises when WebGL2 with
+    # float32 render targets is unavailable
+    import sys
+    if sys.platform != "emscripten":
+        raise RuntimeError("the 'webgl' device needs a browser with WebGL2 (distml under "
+                           "Pyodide); here distml.webgl.is_available() is False: use 'cpu'")
+    from .webgl_backend import get_backend
+    return get_backend()
+
+
 register("numpy", _numpy)
 register("python", _python)
+register("webgl", _webgl)
 
 
 def numpy_available():

@@ -122,7 +122,6 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     }
     const uniforms = {};
     const n = gl.getProgramParameter(prog, gl.ACTIVE_UNIFORMS);
-    let unit = 0;
     const samplers = [];
     for (let i = 0; i < n; i++) {
       const u = gl.getActiveUniform(prog, i);
@@ -131,12 +130,16 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
       uniforms[uname] = { loc, type: u.type, size: u.size };
       if (u.type === gl.SAMPLER_2D) samplers.push(uname);
     }
-    // samplers are bound to units in the order Python lists them (u_in0, u_in1, ...)
-    samplers.sort();
+    // sampler u_inK reads texture unit K: run() binds input K there (also when the
+    // compiler dropped another, unused sampler)
     gl.useProgram(prog);
-    for (const s of samplers) { gl.uniform1i(uniforms[s].loc, unit); uniforms[s].unit = unit++; }
+    for (const s of samplers) {
+      const m = /^u_in(\d+)$/.exec(s);
+      if (!m) throw new Error(`distml webgl: kernel ${name}: sampler ${s} is not u_inK`);
+      gl.uniform1i(uniforms[s].loc, Number(m[1]));
+    }
     const h = nextHandle++;
-    programs.set(h, { prog, name, uniforms, samplers });
+    programs.set(h, { prog, name, uniforms });
     counters.programs++;
     return h;
   }

@@ -1,8 +1,18 @@
-"""Data-parallel training across browsers: wire format (codec), aggregation (strategy).
+"""Data-parallel training across browsers and processes.
 
-The server's transport and orchestration come with the distributed issue; these two
-parts are pure and tested on their own.
+`codec` (binary frames), `strategy` (aggregation rules, pure functions), `experiment` (the
+one-file experiment the server and the workers share) and `worker` (the worker, with a
+small transport adapter: CPython's over `websockets`, later the browser's). The server
+side (transport and orchestration) lives in the repository's `server/` package.
 """
-from . import codec, strategy
+import importlib
 
-__all__ = ["codec", "strategy"]
+__all__ = ["codec", "strategy", "experiment", "worker"]
+
+
+def __getattr__(name):
+    # loaded on first use: `strategy` needs numpy (server side), a worker in the
+    # browser does not
+    if name in __all__:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@ def _under_ci():
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_python():
     """One headless Chromium page with Pyodide + the distml wheel in a Web Worker, shared by
     the browser tests. Skipped (with the reason) when Chromium, the Pyodide dist, the wheel

@@ -105,9 +105,14 @@ def unavailable(lib, case):
     return None
 
 
-def _make_tensor(lib, spec, value):
+def _device_kw(device):
+    return {} if device is None else {"device": device}
+
+
+def _make_tensor(lib, spec, value, device=None):
     dtype = {"float32": lib.float32, "int64": lib.int64, "bool": lib.bool}[spec.dtype]
-    return lib.tensor(value, dtype=dtype, requires_grad=spec.requires_grad)
+    return lib.tensor(value, dtype=dtype, requires_grad=spec.requires_grad,
+                      **_device_kw(device))
 
 
 def _plain(lib, obj, tensors):
@@ -126,18 +131,20 @@ def _plain(lib, obj, tensors):
     raise TypeError(f"case returned an unsupported {type(obj).__name__}")
 
 
-def _weights(lib, case_id, seed, index, shape):
+def _weights(lib, case_id, seed, index, shape, device=None):
     rng = _rng(case_id, seed, f"weights{index}")
     flat = [f32(rng.uniform(-1.0, 1.0)) for _ in range(math.prod(shape))]
-    return lib.tensor(_nest(flat, tuple(shape)) if flat else [], dtype=lib.float32).reshape(
-        tuple(shape))
+    return lib.tensor(_nest(flat, tuple(shape)) if flat else [], dtype=lib.float32,
+                      **_device_kw(device)).reshape(tuple(shape))
 
 
-def run_case(lib, case, inputs, seed=0):
+def run_case(lib, case, inputs, seed=0, device=None):
     """Run `case` with `lib` on plain `inputs`; returns {"out": ..., "grads": [...]} where
     grads has one entry per input that requires grad (a nested list, or None when the input
-    got no gradient)."""
-    tensors = [_make_tensor(lib, spec, v) for spec, v in zip(case.inputs, inputs)]
+    got no gradient). `device` (None: the library's default) is where the inputs and the
+    gradient weights are created; tensors a case makes itself follow the library's default
+    device (set it too, e.g. distml.set_default_device("webgl"), to keep them together)."""
+    tensors = [_make_tensor(lib, spec, v, device) for spec, v in zip(case.inputs, inputs)]
     out = case.fn(lib, *tensors)
     outs = []
     result = {"out": _plain(lib, out, outs), "grads": []}
@@ -147,7 +154,8 @@ def run_case(lib, case, inputs, seed=0):
     loss = None
     for k, o in enumerate(outs):
         if o.requires_grad and dtype_name(o.dtype) == "float32":
-            term = (o * _weights(lib, case.id, seed, k, o.shape)).sum()
+            w = _weights(lib, case.id, seed, k, o.shape, None if device is None else o.device)
+            term = (o * w).sum()
             loss = term if loss is None else loss + term
     if loss is not None:
         loss.backward()
@@ -278,10 +286,10 @@ def _shape_of(v):
     return shape
 
 
-def run_all(lib, profile="full", seed=0, reference=None, ids=None):
+def run_all(lib, profile="full", seed=0, reference=None, ids=None, device=None):
     """Run every case with `lib` and compare with `reference` (the JSON loaded from
     make_reference.py). Returns {"pass": [...], "fail": {id: [msgs]}, "skip": {id: reason}}.
-    This is the entry point for the browser run."""
+    This is the entry point for the browser run; `device` as in run_case."""
     report = {"pass": [], "fail": {}, "skip": {}}
     for case in CASES:
         if ids is not None and case.id not in ids:
@@ -296,7 +304,7 @@ def run_all(lib, profile="full", seed=0, reference=None, ids=None):
             report["skip"][case.id] = reason
             continue
         try:
-            got = run_case(lib, case, make_inputs(case, seed, profile), seed)
+            got = run_case(lib, case, make_inputs(case, seed, profile), seed, device)
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             report["fail"][case.id] = [f"raised {type(exc).__name__}: {exc}"]
             continue

@@ -1,0 +1,292 @@
+"""A data-parallel worker: the same class on CPython and (later) in the browser.
+
+    python -m distml.distributed.worker ws://127.0.0.1:8000/ws --token T
+
+The worker talks to the parameter server through a small transport adapter with three
+coroutines, `send(bytes)`, `recv() -> bytes` (raising TransportClosed when the connection
+is gone) and `close()`; `WebsocketsTransport` is the CPython one, over the `websockets`
+client. Everything else (the protocol, the model, the gradient) is shared.
+
+Protocol (docs/protocol.md): hello(token, capabilities) -> welcome(worker_id, experiment
+sha256, hyperparameters, version); the worker loads the experiment's source (served at
+/experiment.py), builds the model and the training set, then for every `round` frame:
+loads the weights when they come with it (its version was stale), computes the gradient
+of the mean loss over its samples and answers `gradient` (round, version, batch_size,
+loss) with one tensor per parameter plus the BatchNorm running statistics, named
+"buffer:<name>". Heartbeats go out in the background; `bye` on the way out.
+"""
+import argparse
+import asyncio
+import logging
+import sys
+import time
+
+from . import codec
+from .experiment import float_buffers, load_experiment, source_hash
+
+log = logging.getLogger("distml.worker")
+
+BUFFER_PREFIX = "buffer:"
+DEFAULT_MAX_SIZE = 64 << 20
+
+
+class TransportClosed(ConnectionError):
+    """The connection to the server is gone."""
+
+
+class ServerError(RuntimeError):
+    """The server refused us (bad token, protocol mismatch, ...)."""
+
+
+class WebsocketsTransport:
+    """The CPython adapter: a `websockets` client connection."""
+
+    def __init__(self, ws):
+        self.ws = ws
+
+    @classmethod
+    async def connect(cls, url, max_size=DEFAULT_MAX_SIZE, open_timeout=10):
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake
+        try:
+            ws = await connect(url, compression=None, max_size=max_size,
+                               open_timeout=open_timeout)
+        except (OSError, InvalidHandshake, asyncio.TimeoutError) as e:
+            raise TransportClosed(f"cannot connect to {url}: {e}") from None
+        return cls(ws)
+
+    async def send(self, data):
+        from websockets.exceptions import ConnectionClosed
+        try:
+            await self.ws.send(data)
+        except ConnectionClosed as e:
+            raise TransportClosed(str(e)) from None
+
+    async def recv(self):
+        from websockets.exceptions import ConnectionClosed
+        try:
+            data = await self.ws.recv()
+        except ConnectionClosed as e:
+            raise TransportClosed(str(e)) from None
+        return data if isinstance(data, bytes) else data.encode()
+
+    async def close(self):
+        await self.ws.close()
+
+
+def http_fetcher(ws_url):
+    """An async fetch(path) -> bytes for the HTTP side of the server behind `ws_url`
+    (CPython; the browser fetches with its own `fetch`)."""
+    import urllib.parse
+    import urllib.request
+    parts = urllib.parse.urlsplit(ws_url)
+    base = urllib.parse.urlunsplit(("https" if parts.scheme == "wss" else "http",
+                                    parts.netloc, "", "", ""))
+
+    def get(path):
+        with urllib.request.urlopen(base + path, timeout=30) as r:
+            return r.read()
+
+    async def fetch(path):
+        return await asyncio.to_thread(get, path)
+    return fetch
+
+
+class Worker:
+    """One worker. `run()` returns when the server says bye (or raises ServerError /
+    TransportClosed). `offload=True` computes in a thread so heartbeats keep flowing
+    (CPython); in the browser everything runs on the page's one thread."""
+
+    def __init__(self, transport, token, fetch, name=None, capabilities=None,
+                 heartbeat_s=5.0, offload=False, delay_s=0.0):
+        self.transport, self.token, self.fetch = transport, token, fetch
+        self.name = name
+        self.capabilities = dict(capabilities or {"cpython": True})
+        self.heartbeat_s, self.offload, self.delay_s = heartbeat_s, offload, delay_s
+        self.worker_id = None
+        self.version = None  # version of the weights the model holds
+        self.hyperparameters = {}
+        self.experiment = self.model = self.dataset = None
+        self.rounds_done = 0
+        self.errors = []  # (code, message) the server sent us
+        self._compression = None
+
+    # -- the pieces a subclass (or a test) may change -----------------------------------
+    def compute(self, indices):
+        """(gradients {name: tensor}, buffers {name: tensor}, mean loss) on these samples.
+        Values may be distml tensors or numpy arrays (the codec takes either)."""
+        model = self.model
+        model.train()
+        model.zero_grad()
+        x, y = self.dataset.get_batch(list(indices))
+        loss = self.experiment.loss_fn(model(x), y)
+        loss.backward()
+        grads = {}
+        for name, p in model.named_parameters():
+            grads[name] = p.grad.detach() if p.grad is not None else p.detach() * 0
+        buffers = {k: b.detach() for k, b in float_buffers(model).items()}
+        return grads, buffers, float(loss.item())
+
+    def load_weights(self, frame):
+        """Load the state_dict a round frame carries (numpy or not: values come back flat
+        without numpy, so reshape)."""
+        from ..tensor import Tensor
+        state = {k: Tensor(frame.values(k)).reshape(frame.tensors[k][0])
+                 for k in frame.tensors}
+        self.model.load_state_dict(state)
+
+    def reply_version(self, fields):
+        return self.version
+
+    # -- protocol ---------------------------------------------------------------------
+    async def _send(self, msg_type, fields=None, tensors=None, compression=None):
+        await self.transport.send(codec.encode(msg_type, fields, tensors, compression))
+
+    async def _recv(self):
+        return codec.decode(await self.transport.recv())
+
+    async def handshake(self):
+        hello = {"token": self.token, "protocol": codec.PROTOCOL_VERSION,
+                 "capabilities": self.capabilities}
+        if self.name:
+            hello["name"] = self.name
+        await self._send("hello", hello)
+        frame = await self._recv()
+        if frame.type == "error":
+            self.errors.append((frame.fields.get("code"), frame.fields["message"]))
+            raise ServerError(f"server refused: {frame.fields['message']}")
+        if frame.type != "welcome":
+            raise ServerError(f"expected welcome, got {frame.type}")
+        self.worker_id = frame.fields["worker_id"]
+        self.hyperparameters = frame.fields["hyperparameters"]
+        self._compression = self.hyperparameters.get("compression")
+        self.heartbeat_s = float(self.hyperparameters.get("heartbeat_s", self.heartbeat_s))
+        source = await self.fetch("/experiment.py")
+        if source_hash(source) != frame.fields["experiment"]:
+            raise ServerError("the experiment served at /experiment.py does not match the "
+                              "one the server announced")
+        self.experiment = load_experiment(source)
+        self.model = self.experiment.make_model()
+        self.dataset = self.experiment.make_dataset(True)
+        log.info("worker %s joined (version %d)", self.worker_id, frame.fields["version"])
+
+    async def _heartbeats(self):
+        try:
+            while True:
+                await asyncio.sleep(self.heartbeat_s)
+                await self._send("heartbeat", {"time": time.time(), "state": "alive"})
+        except (TransportClosed, OSError):
+            pass  # the main loop finds out too
+
+    async def on_round(self, frame):
+        f = frame.fields
+        if f["kind"] != "gradient":
+            await self._send("error", {"message": f"round kind {f['kind']!r} is not "
+                                                  f"supported by this worker",
+                                       "code": "unsupported"})
+            return
+        if frame.tensors:
+            self.load_weights(frame)
+            self.version = f["version"]
+        if self.version != f["version"]:
+            log.warning("round %d: have version %s, server is at %d and sent no weights",
+                        f["round"], self.version, f["version"])
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        start = time.perf_counter()
+        if self.offload:
+            grads, buffers, loss = await asyncio.to_thread(self.compute, f["indices"])
+        else:
+            grads, buffers, loss = self.compute(f["indices"])
+        rate = len(f["indices"]) / max(time.perf_counter() - start, 1e-9)
+        tensors = [(k, tuple(v.shape), v) for k, v in grads.items()]
+        tensors += [(BUFFER_PREFIX + k, tuple(v.shape), v) for k, v in buffers.items()]
+        fields = {"round": f["round"], "version": self.reply_version(f),
+                  "batch_size": len(f["indices"]), "samples_per_s": rate}
+        if loss == loss and abs(loss) != float("inf"):
+            fields["loss"] = loss
+        await self._send("gradient", fields, tensors, self._compression)
+        self.rounds_done += 1
+
+    async def run(self):
+        await self.handshake()
+        beats = asyncio.create_task(self._heartbeats())
+        try:
+            while True:
+                try:
+                    frame = await self._recv()
+                except codec.FrameError as e:
+                    log.warning("bad frame from the server: %s", e)
+                    await self._send("error", {"message": f"bad frame: {e}",
+                                               "code": "bad_frame"})
+                    continue
+                if frame.type == "round":
+                    await self.on_round(frame)
+                elif frame.type == "error":
+                    code, message = frame.fields.get("code"), frame.fields["message"]
+                    self.errors.append((code, message))
+                    log.warning("server error (%s): %s", code, message)
+                elif frame.type == "bye":
+                    log.info("server said bye: %s", frame.fields.get("reason", ""))
+                    return frame.fields.get("reason", "")
+                # heartbeats and anything else: nothing to do
+        finally:
+            beats.cancel()
+            try:
+                await asyncio.wait_for(self._send("bye", {"reason": "worker exiting"}), 2)
+            except (TransportClosed, asyncio.TimeoutError, OSError):
+                pass
+            try:
+                await asyncio.wait_for(self.transport.close(), 5)
+            except (asyncio.TimeoutError, OSError):
+                pass
+
+
+async def run_worker(url, token, name=None, delay_s=0.0, offload=True, reconnect=0,
+                     backoff_s=0.5):
+    """Connect and work until the server says bye. When the connection is lost (or cannot
+    be made), try again up to `reconnect` times in all, `backoff_s` apart: a restarted
+    server (`--resume`) gets its workers back."""
+    for attempt in range(reconnect + 1):
+        try:
+            transport = await WebsocketsTransport.connect(url)
+            worker = Worker(transport, token, http_fetcher(url), name=name, offload=offload,
+                            delay_s=delay_s)
+            return await worker.run()
+        except TransportClosed as e:
+            if attempt == reconnect:
+                raise
+            log.warning("%s; reconnecting in %.1f s (%d/%d)", e, backoff_s, attempt + 1,
+                        reconnect)
+            await asyncio.sleep(backoff_s)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="A CPython distml worker.")
+    ap.add_argument("url", help="the server's websocket, e.g. ws://127.0.0.1:8000/ws")
+    ap.add_argument("--token", required=True, help="the server's --workers-token")
+    ap.add_argument("--name", default=None)
+    ap.add_argument("--delay", type=float, default=0.0,
+                    help="sleep this long before each round (simulates a slow device)")
+    ap.add_argument("--reconnect", type=int, default=0,
+                    help="when the connection is lost, try again up to N times")
+    ap.add_argument("--backoff", type=float, default=0.5, help="seconds between attempts")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker: %(message)s")
+    try:
+        reason = asyncio.run(run_worker(args.url, args.token, args.name, args.delay,
+                                        reconnect=args.reconnect, backoff_s=args.backoff))
+    except ServerError as e:
+        print(f"worker: {e}", file=sys.stderr)
+        return 2
+    except (TransportClosed, OSError) as e:
+        print(f"worker: connection lost: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    print(f"worker: done ({reason})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+# Train a CNN on MNIST, here in the page. Edit anything and press Run.
+# The same code runs on CPython (python examples/playground/mnist_cnn.py).
+import time
+
+import distml
+import distml.nn as nn
+import distml.nn.functional as F
+from distml.datasets import MNIST
+from distml.models import MLP, MnistCNN
+from distml.utils.data import DataLoader
+from distml.web import fetch_mnist, report
+
+device = "webgl" if distml.webgl.is_available() else "cpu"
+fetch_mnist()  # in the page: the server's IDX files into its file system
+distml.manual_seed(0)
+train_set, test_set = MNIST(train=True), MNIST(train=False)
+
+if device == "webgl":
+    model, epochs, batch_size = MnistCNN(), 1, 64
+else:  # no WebGL: pure Python on the CPU, so a small MLP and a few hundred steps
+    model, epochs, batch_size = nn.Sequential(nn.Flatten(), MLP(784, [64], 10)), 1, 32
+model = model.to(device)
+optimizer = distml.optim.Adam(model.parameters(), lr=2e-3)
+loader = DataLoader(train_set, batch_size=batch_size, shuffle=True,
+                    generator=distml.Generator(0))
+max_steps = None if device == "webgl" else 300
+eval_images = len(test_set) if device == "webgl" else 1000
+print(f"training {type(model).__name__} on {device}, batch {batch_size}")
+
+
+def evaluate(limit):
+    model.eval()
+    correct = 0
+    with distml.no_grad():
+        for i, (x, y) in enumerate(DataLoader(test_set, batch_size=500)):
+            if i * 500 >= limit:
+                break
+            pred = model(((x - 0.1307) / 0.3081).to(device)).argmax(1)
+            correct += (pred == y.to(device)).sum().item()
+    model.train()
+    return correct / min(limit, len(test_set))
+
+
+step, start = 0, time.perf_counter()
+for epoch in range(epochs):
+    for x, y in loader:
+        x, y = ((x - 0.1307) / 0.3081).to(device), y.to(device)
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        if step % 20 == 0:
+            rate = step * batch_size / (time.perf_counter() - start)
+            report(step=step, loss=loss.item(), samples_per_s=rate)
+        if step % 100 == 0:
+            accuracy = evaluate(min(eval_images, 2000))
+            report(step=step, accuracy=accuracy)
+            print(f"step {step}: loss {loss.item():.4f}, test accuracy {accuracy:.2%}")
+        if max_steps and step >= max_steps:
+            break
+accuracy = evaluate(eval_images)
+report(step=step, accuracy=accuracy)
+print(f"done: {step} steps, test accuracy {accuracy:.2%} on {eval_images} test images")

@@ -1,0 +1,178 @@
+// Elementwise map over up to 3 strided inputs with broadcasting (stride 0), also used for
+// contiguous copies and casts.
+//   RANK      rank of the (collapsed) output shape, >= 1
+//   NIN       number of inputs, 0..3 (inputs u_in0..u_in2, values a, b, c)
+//   OP(a,b,c) the output expression (functions below)
+uniform int u_shape[RANK];
+#if NIN > 0
+uniform sampler2D u_in0;
+uniform ivec2 u_w0;  // (width - 1, log2 width)
+uniform int u_off0;
+uniform int u_st0[RANK];
+#endif
+#if NIN > 1
+uniform sampler2D u_in1;
+uniform ivec2 u_w1;  // (width - 1, log2 width)
+uniform int u_off1;
+uniform int u_st1[RANK];
+#endif
+#if NIN > 2
+uniform sampler2D u_in2;
+uniform ivec2 u_w2;  // (width - 1, log2 width)
+uniform int u_off2;
+uniform int u_st2[RANK];
+#endif
+
+float f_log(float x) {
+    return x > 0.0 ? (x == INF ? x : preciseLog(x)) : (x == 0.0 ? -INF : NAN);
+}
+float f_sqrt(float x) { return x >= 0.0 ? sqrt(x) : NAN; }
+float f_rsqrt(float x) {
+    return x > 0.0 ? 1.0 / sqrt(x) : (x == 0.0 ? (floatBitsToUint(x) > 0u ? -INF : INF) : NAN);
+}
+float f_sign(float x) { return isNaN(x) ? x : (x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0)); }
+float f_relu(float x) { return x <= 0.0 ? 0.0 : x; }
+float f_exp(float x) { return isNaN(x) ? x : (x > 88.8 ? INF : exp(x)); }
+float f_sigmoid(float x) {
+    if (x >= 0.0) return 1.0 / (1.0 + exp(-x));
+    float e = exp(x);
+    return e / (1.0 + e);
+}
+float f_tanh(float x) {
+    if (isNaN(x)) return x;
+    float z = abs(x);
+    float r;
+    if (z < 0.55) {  // odd Taylor series: no cancellation near 0
+        float z2 = z * z;
+        r = z * (1.0 + z2 * (-1.0 / 3.0 + z2 * (2.0 / 15.0 + z2 * (-17.0 / 315.0
+            + z2 * (62.0 / 2835.0 + z2 * (-1382.0 / 155925.0 + z2 * (21844.0 / 6081075.0)))))));
+    } else {
+        float t = exp(-2.0 * min(z, 20.0));
+        r = (1.0 - t) / (1.0 + t);
+    }
+    return x < 0.0 ? -r : r;
+}
+float f_erf(float x) {
+    if (isNaN(x)) return x;
+    float z = abs(x);
+    float r;
+    if (z < 0.5) {  // Maclaurin series
+        float z2 = z * z;
+        r = 1.1283791670955126 * z * (1.0 + z2 * (-1.0 / 3.0 + z2 * (1.0 / 10.0
+            + z2 * (-1.0 / 42.0 + z2 * (1.0 / 216.0 + z2 * (-1.0 / 1320.0))))));
+    } else {  // Numerical Recipes erfc, fractional error < 1.2e-7
+        float t = 1.0 / (1.0 + 0.5 * z);
+        float c = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196
+            + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398
+            + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        r = 1.0 - c;
+    }
+    return x < 0.0 ? -r : r;
+}
+float f_div(float a, float b) {
+    if (b == 0.0) {
+        if (isNaN(a) || a == 0.0) return NAN;
+        bool neg = (a < 0.0) != (floatBitsToUint(b) > 0x7fffffffu);
+        return neg ? -INF : INF;
+    }
+    return a / b;
+}
+float f_recip(float x) { return f_div(1.0, x); }
+bool f_oddint(float b) { return abs(b) < 16777216.0 && b == floor(b) && mod(b, 2.0) == 1.0; }
+float f_pow(float a, float b) {
+    if (b == 0.0) return 1.0;
+    if (isNaN(a) || isNaN(b)) return NAN;
+    if (a == 0.0) {
+        if (b > 0.0) return (f_oddint(b) && floatBitsToUint(a) > 0x7fffffffu) ? -0.0 : 0.0;
+        return (f_oddint(b) && floatBitsToUint(a) > 0x7fffffffu) ? -INF : INF;
+    }
+    if (b == 1.0) return a;
+    if (b == 2.0) return a * a;
+    if (b == 0.5) return f_sqrt(a);
+    if (b == -1.0) return 1.0 / a;
+    float r = exp2(b * log2(abs(a)));
+    if (a < 0.0) {
+        if (b != floor(b)) return NAN;
+        if (f_oddint(b)) r = -r;
+    }
+    return r;
+}
+// integer pow: exact by repeated squaring (b >= 0)
+float f_ipow(float a, float b) {
+    float r = 1.0;
+    int e = int(b);
+    float p = a;
+    for (int k = 0; k < 64; k++) {
+        if (e <= 0) break;
+        if ((e & 1) == 1) r *= p;
+        p *= p;
+        e >>= 1;
+    }
+    return r;
+}
+float f_max(float a, float b) { return (a > b || isNaN(a)) ? a : b; }
+float f_min(float a, float b) { return (a < b || isNaN(a)) ? a : b; }
+float f_floordiv(float a, float b) {
+    if (b == 0.0) return f_div(a, b);
+    float q = floor(a / b);
+    // torch/Python: floor of the exact quotient; correct a rounded a / b
+    float r = a - q * b;
+    if (b > 0.0 ? r < 0.0 : r > 0.0) q -= 1.0;
+    else if (b > 0.0 ? r >= b : r <= b) q += 1.0;
+    return q;
+}
+float f_mod(float a, float b) {
+    if (b == 0.0) return NAN;
+    float r = a - floor(a / b) * b;
+    if (b > 0.0 ? r < 0.0 : r > 0.0) r += b;
+    else if (b > 0.0 ? r >= b : r <= b) r -= b;
+    return r;
+}
+float f_imod(float a, float b) { return a - f_floordiv(a, b) * b; }
+// float -> int64: truncation; NaN, inf and out-of-range values give INT64_MIN like torch
+float f_trunc(float x) {
+    if (isNaN(x) || abs(x) >= 9.223372036854775808e18) return -9.223372036854775808e18;
+    return abs(x) < 8388608.0 ? trunc(x) : x;
+}
+float f_round(float x) { return abs(x) < 8388608.0 ? roundEven(x) : x; }
+float f_bool(bool v) { return v ? 1.0 : 0.0; }
+
+void main() {
+    int i = outIndex();
+    if (i >= u_n) { store(0.0); return; }
+    int rem = i;
+#if NIN > 0
+    int j0 = u_off0;
+#endif
+#if NIN > 1
+    int j1 = u_off1;
+#endif
+#if NIN > 2
+    int j2 = u_off2;
+#endif
+    for (int d = RANK - 1; d >= 0; d--) {
+        int n = u_shape[d];
+        int c = rem % n;
+        rem /= n;
+#if NIN > 0
+        j0 += c * u_st0[d];
+#endif
+#if NIN > 1
+        j1 += c * u_st1[d];
+#endif
+#if NIN > 2
+        j2 += c * u_st2[d];
+#endif
+    }
+    float a = 0.0, b = 0.0, c = 0.0;
+#if NIN > 0
+    a = fetch(u_in0, u_w0, j0);
+#endif
+#if NIN > 1
+    b = fetch(u_in1, u_w1, j1);
+#endif
+#if NIN > 2
+    c = fetch(u_in2, u_w2, j2);
+#endif
+    store(OP(a, b, c));
+}

@@ -1,0 +1,69 @@
+// Reductions of one strided input over some axes (the "reduced" dims), one output per
+// (kept index, chunk). The reduced range [0, R) is cut into u_nchunks chunks of u_chunk
+// elements so that long sums run in two passes (fewer serial float32 additions).
+//   KRANK, RRANK   ranks of the kept and reduced dims (>= 1; a size-1 dim pads)
+//   MODE           0 sum, 1 prod, 2 max, 3 min, 4 argmax, 5 argmin (ARG: RRANK == 1)
+uniform sampler2D u_in0;
+uniform ivec2 u_w0;  // (width - 1, log2 width)
+uniform int u_off0;
+uniform int u_kshape[KRANK];
+uniform int u_kst[KRANK];
+uniform int u_rshape[RRANK];
+uniform int u_rst[RRANK];
+uniform int u_R;
+uniform int u_chunk;
+uniform int u_nchunks;
+
+void main() {
+    int i = outIndex();
+    if (i >= u_n) { store(0.0); return; }
+    int m = i / u_nchunks;
+    int ch = i - m * u_nchunks;
+    int base = u_off0;
+    for (int d = KRANK - 1; d >= 0; d--) {
+        int n = u_kshape[d];
+        base += (m % n) * u_kst[d];
+        m /= n;
+    }
+    int r0 = ch * u_chunk;
+    int r1 = min(u_R, r0 + u_chunk);
+#if MODE == 0
+    float acc = 0.0;
+#elif MODE == 1
+    float acc = 1.0;
+#elif MODE == 2 || MODE == 4
+    float acc = -INF;
+#else
+    float acc = INF;
+#endif
+    int best = 0;
+    bool nan = false;
+    for (int r = r0; r < r1; r++) {
+        int j = base;
+        int rem = r;
+        for (int d = RRANK - 1; d >= 0; d--) {
+            int n = u_rshape[d];
+            j += (rem % n) * u_rst[d];
+            rem /= n;
+        }
+        float v = fetch(u_in0, u_w0, j);
+#if MODE == 0
+        acc += v;
+#elif MODE == 1
+        acc *= v;
+#else
+        if (nan) continue;
+        if (isNaN(v)) { nan = true; acc = v; best = r; continue; }
+  #if MODE == 2 || MODE == 4
+        if (v > acc || r == r0) { acc = v; best = r; }
+  #else
+        if (v < acc || r == r0) { acc = v; best = r; }
+  #endif
+#endif
+    }
+#if MODE >= 4
+    store(float(best));
+#else
+    store(acc);
+#endif
+}

@@ -1,0 +1,89 @@
+"""The parameter server.
+
+    python -m server EXPERIMENT.py [--port 8000] [--workers-token T]
+        [--aggregate mean|median|trimmed_mean|krum] [--max-grad-norm X]
+        [--compression none|float16|int8] [--checkpoint-dir DIR] [--checkpoint-every K]
+        [--resume] [--max-rounds N] [--min-workers N] [--deadline S]
+
+Workers connect to ws://HOST:PORT/ws (CPython: `python -m distml.distributed.worker URL
+--token T`); the experiment's source is served at /experiment.py on the same port.
+"""
+import argparse
+import asyncio
+import sys
+
+from server.orchestrator import Orchestrator, default_token
+from server.transport import DEFAULT_MAX_SIZE, Transport
+
+
+async def amain(args):
+    overrides = {}
+    if args.min_workers is not None:
+        overrides["min_workers"] = args.min_workers
+    if args.deadline is not None:
+        overrides["deadline_s"] = args.deadline
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+    orch = Orchestrator(args.experiment, args.workers_token, aggregate=args.aggregate,
+                        max_grad_norm=args.max_grad_norm, compression=args.compression,
+                        checkpoint_dir=args.checkpoint_dir,
+                        checkpoint_every=args.checkpoint_every, resume=args.resume,
+                        max_rounds=args.max_rounds, overrides=overrides,
+                        progress=not args.quiet, max_frame=args.max_size)
+    transport = await Transport(orch.handle, args.host, args.port, max_size=args.max_size,
+                                routes=orch.routes()).start()
+    hp = orch.hp
+    print(f"distml parameter server: {args.experiment} ({hp['mode']}, global batch "
+          f"{hp['global_batch']}, {hp['epochs']} epochs, aggregate {args.aggregate}, "
+          f"compression {args.compression})", flush=True)
+    print(f"listening on {transport.url} (port {transport.port})", flush=True)
+    print(f"workers: python -m distml.distributed.worker {transport.url} "
+          f"--token {args.workers_token}", flush=True)
+    try:
+        await orch.run()
+    finally:
+        await transport.close()
+    if orch.accuracy:
+        print(f"test accuracy {orch.accuracy[-1][1] * 100:.2f}% after {orch.round} rounds")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m server",
+                                 description="distml's data-parallel parameter server.")
+    ap.add_argument("experiment", help="the experiment file (make_model, make_dataset, ...)")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--workers-token", default=None,
+                    help="the token workers must present (default: $DISTML_TOKEN or random)")
+    ap.add_argument("--aggregate", default="mean",
+                    choices=["mean", "median", "trimmed_mean", "krum"])
+    ap.add_argument("--max-grad-norm", type=float, default=None,
+                    help="clip each worker's gradient to this global L2 norm")
+    ap.add_argument("--compression", default="none", choices=["none", "float16", "int8"],
+                    help="how workers encode their gradients")
+    ap.add_argument("--checkpoint-dir", default=None)
+    ap.add_argument("--checkpoint-every", type=int, default=10, help="rounds between checkpoints")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from the checkpoint in --checkpoint-dir")
+    ap.add_argument("--max-rounds", type=int, default=None, help="stop after this many rounds")
+    ap.add_argument("--min-workers", type=int, default=None,
+                    help="wait for this many workers before a round")
+    ap.add_argument("--deadline", type=float, default=None, help="seconds per assignment")
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--max-size", type=int, default=DEFAULT_MAX_SIZE,
+                    help="largest websocket frame in bytes")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    args = ap.parse_args(argv)
+    if args.workers_token is None:
+        args.workers_token = default_token()
+    if args.resume and not args.checkpoint_dir:
+        ap.error("--resume needs --checkpoint-dir")
+    try:
+        asyncio.run(amain(args))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
