@@ -178,3 +178,26 @@ def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
 
 def conv_output_size(size, kernel, stride, padding, dilation):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def contiguous_strides(shape):
+    """Row-major strides, in elements."""
+    strides, acc = [], 1
+    for n in reversed(shape):
+        strides.append(acc)
+        acc *= n
+    return tuple(reversed(strides))
+
+
+def as_pair(v):
+    """An int or a pair as an (h, w) pair."""
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def promote_names(a, b):
+    """Result dtype name of a binary op on dtype names (torch's rule for our 3 dtypes)."""
+    if "float32" in (a, b):
+        return "float32"
+    if "int64" in (a, b):
+        return "int64"
+    return "bool"

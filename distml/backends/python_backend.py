@@ -22,6 +22,9 @@ from distml.backends.base import (
     conv_output_size,
     pool_output_size,
 )
+from distml.backends.base import as_pair as _pair
+from distml.backends.base import contiguous_strides
+from distml.backends.base import promote_names as _promote
 
 _TC = {"float32": "f", "int64": "q", "bool": "B"}
 _INF = float("inf")
@@ -70,26 +73,7 @@ def _numel(shape):
 
 
 def _contig_strides(shape):
-    strides = [1] * len(shape)
-    acc = 1
-    for d in range(len(shape) - 1, -1, -1):
-        strides[d] = acc
-        acc *= shape[d]
-    return strides
-
-
-def _pair(v):
-    if isinstance(v, int):
-        return (v, v)
-    return tuple(v)
-
-
-def _promote(a, b):
-    if a == "float32" or b == "float32":
-        return "float32"
-    if a == "int64" or b == "int64":
-        return "int64"
-    return "bool"
+    return list(contiguous_strides(shape))  # a list: callers zero one stride in place
 
 
 def _to_q(values):

@@ -35,6 +35,9 @@ from distml.backends.base import (
     conv_output_size,
     pool_output_size,
 )
+from distml.backends.base import as_pair as _pair
+from distml.backends.base import contiguous_strides as _contig
+from distml.backends.base import promote_names as _promote
 
 _FLOAT_UNARY = frozenset(
     ("exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "erf", "sin", "cos", "reciprocal"))
@@ -75,27 +78,6 @@ def _as_dtype(expr, dtype):
 
 def _numel(shape):
     return math.prod(shape)
-
-
-def _contig(shape):
-    strides = [1] * len(shape)
-    acc = 1
-    for d in range(len(shape) - 1, -1, -1):
-        strides[d] = acc
-        acc *= shape[d]
-    return tuple(strides)
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
-def _promote(a, b):
-    if "float32" in (a, b):
-        return "float32"
-    if "int64" in (a, b):
-        return "int64"
-    return "bool"
 
 
 def _broadcast_shape(*shapes):
