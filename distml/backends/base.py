@@ -201,3 +201,19 @@ def promote_names(a, b):
     if "int64" in (a, b):
         return "int64"
     return "bool"
+
+
+def broadcast_shape(*shapes):
+    """numpy's broadcast result shape; ValueError when the shapes do not broadcast."""
+    nd = max(len(s) for s in shapes)
+    out = []
+    for d in range(nd):
+        size = 1
+        for s in shapes:
+            i = d - (nd - len(s))
+            if i >= 0 and s[i] != 1:
+                if size != 1 and size != s[i]:
+                    raise ValueError(f"shapes {shapes} are not broadcastable")
+                size = s[i]
+        out.append(size)
+    return tuple(out)

@@ -23,6 +23,7 @@ from distml.backends.base import (
     pool_output_size,
 )
 from distml.backends.base import as_pair as _pair
+from distml.backends.base import broadcast_shape as _broadcast_shape
 from distml.backends.base import contiguous_strides
 from distml.backends.base import promote_names as _promote
 
@@ -176,24 +177,6 @@ def _strided_assign(out, offset, shape, strides, src):
     for b in bases:
         out[b:b + span:s] = src[k:k + n]
         k += n
-
-
-def _broadcast_shape(*shapes):
-    nd = max(len(s) for s in shapes)
-    out = []
-    for d in range(nd):
-        size = 1
-        for s in shapes:
-            i = d - (nd - len(s))
-            if i < 0:
-                continue
-            n = s[i]
-            if n != 1:
-                if size != 1 and size != n:
-                    raise ValueError(f"shapes {shapes} are not broadcastable")
-                size = n
-        out.append(size)
-    return tuple(out)
 
 
 def _bdata(buf, out_shape):

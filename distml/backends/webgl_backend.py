@@ -36,6 +36,7 @@ from distml.backends.base import (
     pool_output_size,
 )
 from distml.backends.base import as_pair as _pair
+from distml.backends.base import broadcast_shape as _broadcast_shape
 from distml.backends.base import contiguous_strides as _contig
 from distml.backends.base import promote_names as _promote
 
@@ -78,21 +79,6 @@ def _as_dtype(expr, dtype):
 
 def _numel(shape):
     return math.prod(shape)
-
-
-def _broadcast_shape(*shapes):
-    nd = max(len(s) for s in shapes)
-    out = []
-    for d in range(nd):
-        size = 1
-        for s in shapes:
-            i = d - (nd - len(s))
-            if i >= 0 and s[i] != 1:
-                if size != 1 and size != s[i]:
-                    raise ValueError(f"shapes {shapes} are not broadcastable")
-                size = s[i]
-        out.append(size)
-    return tuple(out)
 
 
 def _layout(n, max_size):
