@@ -1,0 +1,34 @@
+"""A browser tab as a distributed worker: the page joins a real parameter server over
+its own WebSocket (distml.distributed.browser) and the server's weights after a few
+rounds equal single-process SGD's."""
+import json
+
+from test_distributed_checkpoint import TOKEN, read_checkpoint, server
+from test_distributed_server import assert_state_close, reference_states
+
+ROUNDS = 3
+
+
+def test_browser_tab_trains_with_the_server(browser_python, tmp_path):
+    srv, port = server(tmp_path / "ckpt", "--max-rounds", str(ROUNDS))
+    page = browser_python._context.new_page()
+    try:
+        # the server serves the page too, so the worker's fetches are same-origin
+        page.goto(f"http://127.0.0.1:{port}/web/test.html?timeout=120000",
+                  wait_until="commit")
+        page.wait_for_function("() => window.distmlStatus && window.distmlStatus !== "
+                               "'loading'", timeout=120_000, polling=100)
+        assert page.evaluate("window.distmlStatus") == "ready"
+        code = ("from distml.distributed.browser import run_browser_worker\n"
+                f"await run_browser_worker('ws://127.0.0.1:{port}/ws', {TOKEN!r}, "
+                "name='tab')\n")
+        outcome = page.evaluate("(code) => window.distmlCall(code, 120000)", code)
+        assert outcome["ok"], outcome.get("traceback") or outcome.get("error")
+        result = outcome["result"]
+        assert result["rounds"] == ROUNDS and not result["errors"], json.dumps(result)
+        assert srv.wait(60) == 0
+        _, weights = read_checkpoint(tmp_path / "ckpt" / "checkpoint.safetensors")
+        assert_state_close(weights, reference_states(ROUNDS)[-1])
+    finally:
+        page.close()
+        srv.kill()
