@@ -197,3 +197,24 @@ class BrowserPython:
             raise PagePythonError(outcome["error"], outcome.get("traceback"),
                                   outcome.get("stdout", ""))
         return outcome["result"]
+
+
+# Code for the page: fetch the conformance case files from the server (/conformance/...)
+# into its file system and import them as the package `conformance`, as the host does
+# (fresh modules each time, so a page reused by several tests sees the current files).
+LOAD_CONFORMANCE = (
+    "import os, sys\n"
+    "from pyodide.http import pyfetch\n"
+    "os.makedirs('/tmp/distml_conf/conformance', exist_ok=True)\n"
+    "for name in ('__init__.py', 'cases.py', 'runner.py'):\n"
+    "    resp = await pyfetch('/conformance/' + name)\n"
+    "    assert resp.ok, (name, resp.status)\n"
+    "    with open('/tmp/distml_conf/conformance/' + name, 'w') as fh:\n"
+    "        fh.write(await resp.string())\n"
+    "if '/tmp/distml_conf' not in sys.path:\n"
+    "    sys.path.insert(0, '/tmp/distml_conf')\n"
+    "import importlib; importlib.invalidate_caches()\n"
+    "for mod in [m for m in sys.modules if m.split('.')[0] == 'conformance']:\n"
+    "    del sys.modules[mod]\n"
+    "from conformance import runner\n"
+    "runner.__file__")

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .harness import PagePythonError, PageTimeout
+from .harness import LOAD_CONFORMANCE, PagePythonError, PageTimeout
 
 SEED = 1234  # conformance inputs and gradient weights: fixed, any value works
 
@@ -55,21 +55,7 @@ def test_conformance_suite_in_the_page(browser_python, profile):
     expected = sorted(cid for cid, entry in reference["cases"].items() if "result" in entry)
     assert expected, "the reference has no cases"
     t0 = time.monotonic()
-    # the page fetches the case files from the server (/conformance/...) into its file
-    # system and imports them as the package `conformance`, exactly as the host does
-    browser_python.run(
-        "import os, sys\n"
-        "from pyodide.http import pyfetch\n"
-        "os.makedirs('/tmp/distml_conf/conformance', exist_ok=True)\n"
-        "for name in ('__init__.py', 'cases.py', 'runner.py'):\n"
-        "    resp = await pyfetch('/conformance/' + name)\n"
-        "    assert resp.ok, (name, resp.status)\n"
-        "    with open('/tmp/distml_conf/conformance/' + name, 'w') as fh:\n"
-        "        fh.write(await resp.string())\n"
-        "sys.path.insert(0, '/tmp/distml_conf')\n"
-        "import importlib; importlib.invalidate_caches()\n"
-        "from conformance import runner\n"
-        "runner.__file__")
+    browser_python.run(LOAD_CONFORMANCE)  # the case files, into the page
     report = browser_python.run(
         "import json, distml\n"
         "from conformance import runner\n"

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from .harness import PagePythonError
+from .harness import LOAD_CONFORMANCE, PagePythonError
 
 SEED = 1234
 
@@ -18,23 +18,6 @@ SEED = 1234
 # lists them; the test fails when a listed case starts passing (so the list stays honest).
 EXPECTED_FAILURES = {
 }
-
-LOAD_CONFORMANCE = (
-    "import os, sys\n"
-    "from pyodide.http import pyfetch\n"
-    "os.makedirs('/tmp/distml_conf/conformance', exist_ok=True)\n"
-    "for name in ('__init__.py', 'cases.py', 'runner.py'):\n"
-    "    resp = await pyfetch('/conformance/' + name)\n"
-    "    assert resp.ok, (name, resp.status)\n"
-    "    with open('/tmp/distml_conf/conformance/' + name, 'w') as fh:\n"
-    "        fh.write(await resp.string())\n"
-    "if '/tmp/distml_conf' not in sys.path:\n"
-    "    sys.path.insert(0, '/tmp/distml_conf')\n"
-    "import importlib; importlib.invalidate_caches()\n"
-    "for mod in [m for m in sys.modules if m.split('.')[0] == 'conformance']:\n"
-    "    del sys.modules[mod]\n"
-    "from conformance import runner\n"
-    "runner.__file__")
 
 PRELUDE = (
     "import json, distml, distml.webgl\n"
