@@ -86,21 +86,19 @@ for name, batch, shape, make in MODELS:
     s1 = be.stats()
     calls = REPEATS + 1
     per_kernel = defaultdict(float)
-    run = be._run
+    draw = be._draw
 
     def synced(family, defines, o, inputs, uniforms):
         t0 = time.perf_counter()
-        r = run(family, defines, o, inputs, uniforms)
-        if o.storage is not None:
-            be._gl.download(o.storage.handle, 1)
+        draw(family, defines, o, inputs, uniforms)
+        be._gl.download(o.handle, 1)
         per_kernel[family + str(defines.get("MODE", ""))] += time.perf_counter() - t0
-        return r
 
-    be._run = synced
+    be._draw = synced
     try:
         step()
     finally:
-        del be._run
+        del be._draw
     out["steps"][name] = {{
         "batch": batch, "seconds": seconds, "samples_per_s": batch / seconds,
         "draws": (s1["draws"] - s0["draws"]) / calls,

@@ -1,10 +1,13 @@
 // Shared prelude of every distml kernel (Python prepends "#version 300 es" and the
 // kernel's #defines, then this file, then the kernel family's file).
 //
-// Layout: a buffer lives in an R32F texture of width W (a power of two); the element at
-// flat storage index i is the texel (i % W, i / W), computed with a mask and a shift
-// (integer division is slow on software GPUs): inputs pass u_wK = (W - 1, log2 W). u_outW is the output texture's width, u_n the number of
-// output elements (texels past it, in the last row, are padding).
+// Layout: a buffer lives in an RGBA32F texture of width W texels (a power of two); the
+// element at flat storage index i is component i % 4 of texel q = i / 4, which sits at
+// (q % W, q / W), computed with a mask and a shift (integer division is slow on software
+// GPUs): inputs pass u_wK = (W - 1, log2 W). u_outW is the output texture's width, u_n the
+// number of output elements (past it, the last texels are padding). Four elements per
+// texel: a fragment's fixed cost is paid once per four outputs, and contiguous inputs
+// load four elements with one fetch.
 precision highp float;
 precision highp int;
 precision highp sampler2D;
@@ -16,17 +19,25 @@ out vec4 outColor;
 const float INF = uintBitsToFloat(0x7f800000u);
 const float NAN = uintBitsToFloat(0x7fc00000u);
 
+// the index of the first of this fragment's four output elements
 int outIndex() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    return p.y * u_outW + p.x;
+    return 4 * (p.y * u_outW + p.x);
 }
 
+// texel q (elements 4q .. 4q + 3) of an input
+vec4 fetch4(sampler2D t, ivec2 w, int q) {
+    return texelFetch(t, ivec2(q & w.x, q >> w.y), 0);
+}
+
+// component c of v: a select, not v[c] (dynamic indexing is slow on SwiftShader)
+float pick(vec4 v, int c) {
+    return c == 0 ? v.x : (c == 1 ? v.y : (c == 2 ? v.z : v.w));
+}
+
+// element i of an input
 float fetch(sampler2D t, ivec2 w, int i) {
-    return texelFetch(t, ivec2(i & w.x, i >> w.y), 0).r;
-}
-
-ivec2 texel(ivec2 w, int i) {
-    return ivec2(i & w.x, i >> w.y);
+    return pick(fetch4(t, w, i >> 2), i & 3);
 }
 
 // a NaN test the compiler cannot fold away
@@ -70,6 +81,6 @@ float preciseLog(float x) {
     return (f + y) + 0.693359375 * e;
 }
 
-void store(float v) {
-    outColor = vec4(v, 0.0, 0.0, 1.0);
-}
+// Kernels with one formula per output element define `float value(int i)` and end with
+// MAIN_4_VALUES: a fragment evaluates it for its four elements.
+#define MAIN_4_VALUES void main() { int i = outIndex(); outColor = vec4(i < u_n ? value(i) : 0.0, i + 1 < u_n ? value(i + 1) : 0.0, i + 2 < u_n ? value(i + 2) : 0.0, i + 3 < u_n ? value(i + 3) : 0.0); }

@@ -1,5 +1,6 @@
-// Direct 2-D convolution and its two gradients, one output per texel (naive; im2col +
-// packed matmul come later). Inputs are read through 4-D strides.
+// Direct 2-D convolution and its two gradients, one formula per output (naive: grouped
+// convs; the others run as im2col / col2im around matmul_packed.frag). Inputs are read
+// through 4-D strides.
 //   MODE 0 forward:     out (N, O, OH, OW) from x (N, C, H, W), w (O, Cg, KH, KW)
 //   MODE 1 grad input:  out (N, C, H, W)   from gy (N, O, OH, OW), w
 //   MODE 2 grad weight: out (O, Cg, KH, KW) from x, gy
@@ -25,9 +26,7 @@ int floordiv(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 // Loops are ordered so that the innermost one has no bounds checks and only adds a
 // stride to each flat index.
-void main() {
-    int i = outIndex();
-    if (i >= u_n) { store(0.0); return; }
+float value(int i) {
     float acc = 0.0;
 #if MODE == 0
     // in0 = x, in1 = w; inner loop over the group's input channels
@@ -101,5 +100,7 @@ void main() {
         }
     }
 #endif
-    store(acc);
+    return acc;
 }
+
+MAIN_4_VALUES

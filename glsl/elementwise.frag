@@ -137,9 +137,20 @@ float f_trunc(float x) {
 float f_round(float x) { return abs(x) < 8388608.0 ? roundEven(x) : x; }
 float f_bool(bool v) { return v ? 1.0 : 0.0; }
 
+#ifdef VEC
+// Every input is either contiguous and 4-aligned over a texel's four elements (VECk 1: one
+// fetch loads them) or constant over them (VECk 2: a broadcast along the innermost dim):
+// the indices are computed once per texel, not once per element.
+vec4 load(sampler2D t, ivec2 w, int j, int mode) {
+    return mode == 1 ? fetch4(t, w, j >> 2) : vec4(fetch(t, w, j));
+}
+
 void main() {
     int i = outIndex();
-    if (i >= u_n) { store(0.0); return; }
+    if (i >= u_n) { outColor = vec4(0.0); return; }
+#else
+float value(int i) {
+#endif
     int rem = i;
 #if NIN > 0
     int j0 = u_off0;
@@ -164,15 +175,32 @@ void main() {
         j2 += c * u_st2[d];
 #endif
     }
-    float a = 0.0, b = 0.0, c = 0.0;
-#if NIN > 0
-    a = fetch(u_in0, u_w0, j0);
-#endif
-#if NIN > 1
-    b = fetch(u_in1, u_w1, j1);
-#endif
-#if NIN > 2
-    c = fetch(u_in2, u_w2, j2);
-#endif
-    store(OP(a, b, c));
+#ifdef VEC
+    vec4 a = vec4(0.0), b = vec4(0.0), c = vec4(0.0);
+  #if NIN > 0
+    a = load(u_in0, u_w0, j0, VEC0);
+  #endif
+  #if NIN > 1
+    b = load(u_in1, u_w1, j1, VEC1);
+  #endif
+  #if NIN > 2
+    c = load(u_in2, u_w2, j2, VEC2);
+  #endif
+    outColor = vec4(OP(a.x, b.x, c.x), OP(a.y, b.y, c.y), OP(a.z, b.z, c.z), OP(a.w, b.w, c.w));
 }
+#else
+    float a = 0.0, b = 0.0, c = 0.0;
+  #if NIN > 0
+    a = fetch(u_in0, u_w0, j0);
+  #endif
+  #if NIN > 1
+    b = fetch(u_in1, u_w1, j1);
+  #endif
+  #if NIN > 2
+    c = fetch(u_in2, u_w2, j2);
+  #endif
+    return OP(a, b, c);
+}
+
+MAIN_4_VALUES
+#endif

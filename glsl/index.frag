@@ -21,9 +21,7 @@ uniform int u_off2;
 uniform int u_st2[RANK];
 #endif
 
-void main() {
-    int i = outIndex();
-    if (i >= u_n) { store(0.0); return; }
+float value(int i) {
     int p[RANK];
     int rem = i;
     for (int d = RANK - 1; d >= 0; d--) {
@@ -36,7 +34,7 @@ void main() {
     for (int d = 0; d < RANK; d++) ji += p[d] * u_st1[d];
     int k = int(fetch(u_in1, u_w1, ji));
     for (int d = 0; d < RANK; d++) jx += (d == u_axis ? k : p[d]) * u_st0[d];
-    store(fetch(u_in0, u_w0, jx));
+    return fetch(u_in0, u_w0, jx);
 #else
     int jx = u_off0;
     int ji = u_off1;
@@ -60,6 +58,8 @@ void main() {
             if (fetch(u_in1, u_w1, ji + j * sti) == target) acc += fetch(u_in2, u_w2, js + j * sts);
         }
     }
-    store(acc);
+    return acc;
 #endif
 }
+
+MAIN_4_VALUES

@@ -23,9 +23,7 @@ int divisor(ivec3 wh, ivec3 ww) {
     return u_cip == 1 ? wh.z * ww.z : max(wh.y - wh.x, 0) * max(ww.y - ww.x, 0);
 }
 
-void main() {
-    int i = outIndex();
-    if (i >= u_n) { store(0.0); return; }
+float value(int i) {
 #if MODE <= 2
     int ow = i % u_OW; int t = i / u_OW;
     int oh = t % u_OH; int p = t / u_OH;
@@ -37,7 +35,7 @@ void main() {
     float acc = 0.0;
     for (int h = wh.x; h < wh.y; h++)
         for (int w = ww.x; w < ww.y; w++) acc += fetch(u_in0, u_w0, base + h * u_W + w);
-    store(div > 0 ? acc / float(div) : 0.0);
+    return div > 0 ? acc / float(div) : 0.0;
   #else
     float best = -INF;
     int idx = -1;
@@ -56,9 +54,9 @@ void main() {
         }
     }
     #if MODE == 0
-    store(best);
+    return best;
     #else
-    store(float(idx));
+    return float(idx);
     #endif
   #endif
 #else
@@ -96,6 +94,8 @@ void main() {
             if (fetch(u_in1, u_w1, j) == target) acc += fetch(u_in0, u_w0, j);
         }
   #endif
-    store(acc);
+    return acc;
 #endif
 }
+
+MAIN_4_VALUES

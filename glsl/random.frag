@@ -16,13 +16,11 @@ uint hash32(uint x) {
 
 const float INV24 = 1.0 / 16777216.0;
 
-void main() {
-    int i = outIndex();
-    if (i >= u_n) { store(0.0); return; }
+float value(int i) {
     uint h = hash32(u_offset + uint(i));
     uint b0 = hash32(u_k0 ^ h);
 #if MODE == 0
-    store(float(b0 >> 8) * INV24);
+    return float(b0 >> 8) * INV24;
 #else
     uint b1 = hash32(u_k1 ^ h);
     float u1 = float((b0 >> 8) + 1u) * INV24;
@@ -31,6 +29,8 @@ void main() {
     float k = floor(u2 * 4.0 + 0.5);
     float r = (u2 * 4.0 - k) * 1.5707963267948966;
     float cs = quarterTurn(r, int(k) + 1);
-    store(sqrt(-2.0 * preciseLog(u1)) * cs);
+    return sqrt(-2.0 * preciseLog(u1)) * cs;
 #endif
 }
+
+MAIN_4_VALUES

@@ -14,9 +14,7 @@ uniform int u_R;
 uniform int u_chunk;
 uniform int u_nchunks;
 
-void main() {
-    int i = outIndex();
-    if (i >= u_n) { store(0.0); return; }
+float value(int i) {
     int m = i / u_nchunks;
     int ch = i - m * u_nchunks;
     int base = u_off0;
@@ -38,15 +36,25 @@ void main() {
 #endif
     int best = 0;
     bool nan = false;
+    // walk the reduced dims with a carried counter: divisions only for the chunk's start
+    int idx[RRANK];
+    int j = base;
+    int rem = r0;
+    for (int d = RRANK - 1; d >= 0; d--) {
+        int n = u_rshape[d];
+        idx[d] = rem % n;
+        j += idx[d] * u_rst[d];
+        rem /= n;
+    }
     for (int r = r0; r < r1; r++) {
-        int j = base;
-        int rem = r;
-        for (int d = RRANK - 1; d >= 0; d--) {
-            int n = u_rshape[d];
-            j += (rem % n) * u_rst[d];
-            rem /= n;
-        }
         float v = fetch(u_in0, u_w0, j);
+        j += u_rst[RRANK - 1];
+        idx[RRANK - 1]++;
+        for (int d = RRANK - 1; d > 0 && idx[d] == u_rshape[d]; d--) {
+            idx[d] = 0;
+            j += u_rst[d - 1] - u_rshape[d] * u_rst[d];
+            idx[d - 1]++;
+        }
 #if MODE == 0
         acc += v;
 #elif MODE == 1
@@ -62,8 +70,10 @@ void main() {
 #endif
     }
 #if MODE >= 4
-    store(float(best));
+    return float(best);
 #else
-    store(acc);
+    return acc;
 #endif
 }
+
+MAIN_4_VALUES

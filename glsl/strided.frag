@@ -15,9 +15,7 @@ uniform int u_start[RANK];
 uniform int u_step[RANK];
 uniform int u_count[RANK];
 
-void main() {
-    int i = outIndex();
-    if (i >= u_n) { store(0.0); return; }
+float value(int i) {
     int rem = i;
     int jx = u_off0;
     int js = u_off1;
@@ -31,5 +29,7 @@ void main() {
         if (k < 0 || k % u_step[d] != 0 || k / u_step[d] >= u_count[d]) inside = false;
         else js += (k / u_step[d]) * u_st1[d];
     }
-    store(inside ? fetch(u_in1, u_w1, js) : fetch(u_in0, u_w0, jx));
+    return inside ? fetch(u_in1, u_w1, js) : fetch(u_in0, u_w0, jx);
 }
+
+MAIN_4_VALUES

@@ -7,8 +7,10 @@ owns the GL context on an OffscreenCanvas (it works in a Web Worker) and holds p
 textures by integer handle, so an op is one FFI call: all op logic stays here.
 
 A buffer is a `GLBuffer`: a shape, dtype, strides and offset over a `_Storage`, a float32
-R32F texture of width W in a balanced 2-D layout (so tensors larger than
-MAX_TEXTURE_SIZE elements fit): flat storage index i lives at texel (i % W, i // W).
+RGBA32F texture of width W in a balanced 2-D layout (so tensors larger than
+MAX_TEXTURE_SIZE elements fit): flat storage index i is component i % 4 of texel
+q = i // 4 at (q % W, q // W). Four elements per texel let a fragment compute four
+outputs and a contiguous input load four elements with one fetch.
 reshape of contiguous buffers, permute, expand (stride 0), basic slices and `full` (one
 texel, all strides 0) are views: no shader runs, and kernels read inputs through strides.
 
@@ -65,6 +67,8 @@ _BINARY_INT = dict(_BINARY, pow="f_ipow(a, b)", mod="f_imod(a, b)",
                    maximum="max(a, b)", minimum="min(a, b)")
 _REDUCE_MODE = {"sum": 0, "prod": 1, "max": 2, "min": 3, "argmax": 4, "argmin": 5}
 _CHUNK = 1024  # reductions longer than this run in two (or more) passes
+_CHUNK_MIN = 64
+_PACKED_MIN_WORK = 1 << 15  # smaller matmuls run the naive kernel: one draw, not four
 
 
 class WebGLError(RuntimeError):
@@ -82,18 +86,20 @@ def _numel(shape):
 
 
 def _layout(n, max_size):
-    """Balanced texture (W, H) for n elements; W is a power of two (kernels find texels
-    with a mask and a shift) of about sqrt(n)."""
-    side = math.isqrt(n - 1) + 1 if n > 1 else 1
+    """Balanced texture (W, H) for n elements, 4 per texel; W is a power of two (kernels
+    find texels with a mask and a shift) of about sqrt(n / 4)."""
+    texels = -(-n // 4)
+    side = math.isqrt(texels - 1) + 1 if texels > 1 else 1
     w = min(1 << (side - 1).bit_length(), max_size)
-    h = -(-n // w)
+    h = -(-texels // w)
     if h > max_size:
-        raise WebGLError(f"a buffer of {n} elements does not fit a {max_size}^2 texture")
+        raise WebGLError(f"a buffer of {n} elements does not fit a {max_size}^2 RGBA texture")
     return w, h
 
 
 class _Storage:
-    """One texture; returned to the backend's pool when the last buffer using it dies."""
+    """One RGBA32F texture; returned to the backend's pool when the last buffer using it
+    dies."""
 
     __slots__ = ("backend", "handle", "w", "h", "gen", "__weakref__")
 
@@ -103,6 +109,10 @@ class _Storage:
         self.w = w
         self.h = h
         self.gen = gen
+
+    @property
+    def nbytes(self):
+        return self.w * self.h * 16
 
     def __del__(self):
         try:
@@ -127,6 +137,37 @@ class GLBuffer:
     def __repr__(self):
         return (f"GLBuffer(shape={self.shape}, dtype={self.dtype}, strides={self.strides}, "
                 f"offset={self.offset})")
+
+
+class _Panel:
+    """A rows x cols matrix packed for matmul_packed (glsl/pack.frag): an RGBA32F texture
+    holding 4 consecutive columns per texel, `k4` texels per row, rows in bands of `h`
+    (row r, texel j sits at ((r // h) * k4 + j, r % h)) so that tall matrices fit."""
+
+    __slots__ = ("storage", "rows", "cols", "k4", "h")
+
+    def __init__(self, storage, rows, cols, k4, h):
+        self.storage = storage
+        self.rows = rows
+        self.cols = cols
+        self.k4 = k4
+        self.h = h
+
+
+def _panel_layout(rows, k4, max_size):
+    """(width, height, rows per band) of a panel, or None when it cannot fit."""
+    bands = -(-rows // max_size)
+    h = -(-rows // bands)
+    return None if bands * k4 > max_size else (bands * k4, h, h)
+
+
+def _dims3(shape, strides):
+    """A view's dims as exactly 3 (shape, strides) entries, merged or padded in front."""
+    shp, (st,) = _collapse(shape, [strides])
+    if len(shp) > 3:
+        raise ValueError("more than 3 non-mergeable dims")
+    pad = 3 - len(shp)
+    return [1] * pad + shp, [0] * pad + st
 
 
 def _collapse(shape, strides_list):
@@ -224,25 +265,27 @@ class WebGLBackend(Backend):
         return prog
 
     def _alloc(self, n):
-        w, h = _layout(max(n, 1), self.max_size)
+        return self._texture(*_layout(max(n, 1), self.max_size))
+
+    def _texture(self, w, h):
         free = self._pool.get((w, h))
         if free:
             handle = free.pop()
             self.counters["pooled_textures"] -= 1
-            self.counters["pooled_bytes"] -= w * h * 4
+            self.counters["pooled_bytes"] -= w * h * 16
         else:
             handle = self._call("createTexture", self._gl.createTexture, w, h)
             self.counters["textures_created"] += 1
         self.counters["live_textures"] += 1
-        self.counters["live_bytes"] += w * h * 4
+        self.counters["live_bytes"] += w * h * 16
         return _Storage(self, handle, w, h, self._gen)
 
     def _release(self, st):
         if st.gen != self._gen:
             return  # from before a reset: its context is gone
+        nbytes = st.nbytes
         self.counters["live_textures"] -= 1
-        self.counters["live_bytes"] -= st.w * st.h * 4
-        nbytes = st.w * st.h * 4
+        self.counters["live_bytes"] -= nbytes
         if self.counters["pooled_bytes"] + nbytes > self.pool_limit_bytes or self._dead:
             self.counters["ffi_calls"] += 1
             self._gl.deleteTexture(st.handle)
@@ -289,17 +332,20 @@ class WebGLBackend(Backend):
         n = _numel(out.shape)
         if n == 0:
             return out
-        prog = self._program(family, **defines)
-        uniforms["u_outW"] = out.storage.w
         uniforms["u_n"] = n
-        for k, b in enumerate(inputs):
-            w = b.storage.w
-            uniforms[f"u_w{k}"] = [w - 1, w.bit_length() - 1]
-        spec = json.dumps([prog, out.storage.handle, [b.storage.handle for b in inputs],
-                           uniforms], separators=(",", ":"))
+        self._draw(family, defines, out.storage, [b.storage for b in inputs], uniforms)
+        return out
+
+    def _draw(self, family, defines, out, inputs, uniforms):
+        """One draw into the storage `out` from the storages `inputs` (u_in0, u_in1, ...)."""
+        prog = self._program(family, **defines)
+        uniforms["u_outW"] = out.w
+        for k, st in enumerate(inputs):
+            uniforms[f"u_w{k}"] = [st.w - 1, st.w.bit_length() - 1]
+        spec = json.dumps([prog, out.handle, [st.handle for st in inputs], uniforms],
+                          separators=(",", ":"))
         self.counters["draws"] += 1
         self._call(f"kernel {family} {defines}", self._gl.run, spec)
-        return out
 
     # -- buffers and transfer ----------------------------------------------------------------
     def shape(self, buf):
@@ -395,8 +441,17 @@ class WebGLBackend(Backend):
         for k, (b, st) in enumerate(zip(inputs, sts)):
             uniforms[f"u_off{k}"] = b.offset
             uniforms[f"u_st{k}"] = st
-        return self._run("elementwise", {"RANK": len(shp), "NIN": len(inputs),
-                                         "OP(a,b,c)": expr}, out, inputs, uniforms)
+        defines = {"RANK": len(shp), "NIN": len(inputs), "OP(a,b,c)": expr}
+        # a texel's 4 outputs differ only in the innermost index when its size is a
+        # multiple of 4: then each input loads them with one fetch (contiguous, aligned)
+        # or one element (stride 0)
+        if shp[-1] % 4 == 0:
+            modes = [1 if st[-1] == 1 and b.offset % 4 == 0 and all(s % 4 == 0 for s in st[:-1])
+                     else 2 if st[-1] == 0 else 0 for b, st in zip(inputs, sts)]
+            if all(modes):
+                defines["VEC"] = 1
+                defines.update((f"VEC{k}", m) for k, m in enumerate(modes))
+        return self._run("elementwise", defines, out, inputs, uniforms)
 
     def contiguous(self, x):
         """A contiguous copy of a view (x itself when it already is)."""
@@ -490,7 +545,11 @@ class WebGLBackend(Backend):
         rshp, rst = rshp or [1], rst or [0]
         R = _numel(rshape)
         M = _numel(kshape)
-        chunk = _CHUNK if chunked and R > 2 * _CHUNK else max(R, 1)
+        # about sqrt(R) chunks of sqrt(R): enough fragments to keep every core busy, and
+        # short serial sums (the partial sums are reduced by a second pass)
+        chunk = min(max(math.isqrt(R), _CHUNK_MIN), _CHUNK) if chunked else R
+        if R <= 2 * chunk:
+            chunk = max(R, 1)
         nchunks = -(-R // chunk) if R else 1
         out = self._out((M, nchunks), out_dtype)
         uniforms = {"u_off0": x.offset, "u_kshape": kshp, "u_kst": kst, "u_rshape": rshp,
@@ -649,6 +708,67 @@ class WebGLBackend(Backend):
         bst = st[0] if st else 0
         return x, [bst, x.strides[-2], x.strides[-1]]
 
+    # -- packed matmul: every big matmul and conv is pack, matmul_packed, unpack ------------
+    def _pack(self, x, rows, cols, k0, defines, uniforms):
+        """A _Panel of columns k0 .. k0 + cols of the matrix that pack.frag reads from x."""
+        k4 = -(-cols // 4)
+        w, h, band = _panel_layout(rows, k4, self.max_size)
+        st = self._texture(w, h)
+        uniforms.update({"u_off0": x.offset, "u_R": rows, "u_K": cols, "u_K4": k4,
+                         "u_H": band, "u_k0": k0})
+        self._draw("pack", defines, st, [x.storage], uniforms)
+        return _Panel(st, rows, cols, k4, band)
+
+    def _packed_product(self, a_source, b_source, batch, M, N, K):
+        """C = A @ B as a _Panel with rows (batch, M) and N columns. `a_source(k0, k)` and
+        `b_source(k0, k)` pack columns k0 .. k0 + k of A (rows batch * M) and of B^T (rows
+        batch * N); K is split into passes when a panel would not fit a texture."""
+        n4 = -(-N // 4)
+        out_layout = _panel_layout(batch * M, n4, self.max_size)
+        bands = max(-(-batch * M // self.max_size), -(-batch * N // self.max_size))
+        chunk = 4 * (self.max_size // bands)
+        if out_layout is None or chunk < 4:
+            return None
+        w, h, band = out_layout
+        acc = None
+        for k0 in range(0, K, chunk):
+            k = min(chunk, K - k0)
+            pa, pb = a_source(k0, k), b_source(k0, k)
+            out = self._texture(w, h)
+            u = {"u_M": M, "u_N": N, "u_R": batch * M, "u_N4": n4, "u_H": band,
+                 "u_K4": pa.k4, "u_HA": pa.h, "u_HB": pb.h}
+            inputs = [pa.storage, pb.storage]
+            if acc is not None:
+                inputs.append(acc)
+            self._draw("matmul_packed", {"ACC": 1} if acc is not None else {}, out, inputs, u)
+            acc = out
+        return _Panel(acc, batch * M, N, n4, band)
+
+    def _unpack(self, c, shape, mode, uniforms):
+        out = self._out(shape, "float32")
+        uniforms.update({"u_N4": c.k4, "u_HC": c.h, "u_n": _numel(shape)})
+        self._draw("unpack", {"MODE": mode}, out.storage, [c.storage], uniforms)
+        return out
+
+    def _strided_pack(self, x, row_dims, col_dims):
+        """pack_source(k0, k) of the matrix with rows over x's dims `row_dims` and columns
+        over `col_dims` (dims as indices into x.shape)."""
+        rshape, rst = _dims3([x.shape[d] for d in row_dims], [x.strides[d] for d in row_dims])
+        kshape, kst = _dims3([x.shape[d] for d in col_dims], [x.strides[d] for d in col_dims])
+        rows = _numel(rshape)
+        return lambda k0, k: self._pack(x, rows, k, k0, {"MODE": 0}, {
+            "u_rshape": rshape, "u_rst": rst, "u_kshape": kshape, "u_kst": kst})
+
+    def _im2col_pack(self, x, u, transposed):
+        """pack_source(k0, k) of x's im2col matrix: rows (n, oh, ow) and columns (c, kh, kw),
+        or the transpose."""
+        rows = (u["u_C"] * u["u_KH"] * u["u_KW"] if transposed
+                else u["u_N"] * u["u_OH"] * u["u_OW"])
+        defines = {"MODE": 1, "TRANS": 1} if transposed else {"MODE": 1}
+        uniforms = {k: v for k, v in u.items() if k not in ("u_H", "u_W")}
+        uniforms.update({"u_IH": u["u_H"], "u_IW": u["u_W"], "u_st0": list(x.strides)})
+        return lambda k0, k: self._pack(x, rows, k, k0, defines, dict(uniforms))
+
     def matmul(self, a, b):
         *batch, M, K = a.shape
         *batch_b, K2, N = b.shape
@@ -660,6 +780,16 @@ class WebGLBackend(Backend):
             return self.full(shape, 0, dt)
         a, ast = self._batched(a, len(batch))
         b, bst = self._batched(b, len(batch))
+        nb = _numel(batch)
+        if dt == "float32" and M * N * K >= _PACKED_MIN_WORK:
+            # rows (batch, m) of A and (batch, n) of B^T, as 3-dim views
+            av = GLBuffer(a.storage, (nb, M, K), dt, ast, a.offset)
+            bv = GLBuffer(b.storage, (nb, N, K), dt, (bst[0], bst[2], bst[1]), b.offset)
+            c = self._packed_product(self._strided_pack(av, (0, 1), (2,)),
+                                     self._strided_pack(bv, (0, 1), (2,)), nb, M, N, K)
+            if c is not None:
+                return self._unpack(c, shape, 0, {"u_oshape": [1, 1, nb * M, N],
+                                                   "u_rs": [0, 0, 1, 0], "u_cs": [0, 0, 0, 1]})
         out = self._out(shape, dt)
         uniforms = {"u_M": M, "u_N": N, "u_K": K, "u_off0": a.offset, "u_st0": ast,
                     "u_off1": b.offset, "u_st1": bst}
@@ -689,17 +819,53 @@ class WebGLBackend(Backend):
                   "u_st1": list(in1.strides)})
         return self._run("conv2d", {"MODE": mode}, out, [in0, in1], u)
 
+    @staticmethod
+    def _conv_packed(u, groups, ins):
+        """Whether a conv runs as packed matmuls (im2col / col2im around matmul_packed)."""
+        return (groups == 1 and all(_numel(b.shape) for b in ins)
+                and u["u_OH"] > 0 and u["u_OW"] > 0)
+
     def conv2d(self, x, w, stride, padding, dilation, groups):
         u = self._conv_uniforms(x.shape, w.shape, stride, padding, dilation, groups)
         shape = (u["u_N"], u["u_O"], u["u_OH"], u["u_OW"])
+        if self._conv_packed(u, groups, (x, w)):
+            # out[(n, oh, ow), o] = im2col(x) @ w.reshape(O, -1).T
+            rows, K = u["u_N"] * u["u_OH"] * u["u_OW"], u["u_C"] * u["u_KH"] * u["u_KW"]
+            c = self._packed_product(self._im2col_pack(x, u, False),
+                                     self._strided_pack(w, (0,), (1, 2, 3)), 1, rows, u["u_O"], K)
+            if c is not None:
+                ohw = u["u_OH"] * u["u_OW"]
+                return self._unpack(c, shape, 0, {"u_oshape": list(shape),
+                                                  "u_rs": [ohw, 0, u["u_OW"], 1],
+                                                  "u_cs": [0, 1, 0, 0]})
         return self._conv(0, x, w, shape, u)
 
     def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
         u = self._conv_uniforms(tuple(x_shape), w.shape, stride, padding, dilation, groups)
+        if self._conv_packed(u, groups, (gy, w)):
+            # cols[(n, oh, ow), (c, kh, kw)] = gy as rows (n, oh, ow) @ w.reshape(O, -1);
+            # then col2im sums each input pixel's taps
+            rows, K = u["u_N"] * u["u_OH"] * u["u_OW"], u["u_C"] * u["u_KH"] * u["u_KW"]
+            c = self._packed_product(self._strided_pack(gy, (0, 2, 3), (1,)),
+                                     self._strided_pack(w, (1, 2, 3), (0,)), 1, rows, K, u["u_O"])
+            if c is not None:
+                uniforms = {k: v for k, v in u.items() if k not in ("u_H", "u_W", "u_N")}
+                uniforms.update({"u_IH": u["u_H"], "u_IW": u["u_W"]})
+                return self._unpack(c, tuple(x_shape), 1, uniforms)
         return self._conv(1, gy, w, tuple(x_shape), u)
 
     def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
         u = self._conv_uniforms(x.shape, tuple(w_shape), stride, padding, dilation, groups)
+        if self._conv_packed(u, groups, (x, gy)):
+            # gw[o, (c, kh, kw)] = gy as rows o, columns (n, oh, ow) @ im2col(x)
+            K, cols = u["u_N"] * u["u_OH"] * u["u_OW"], u["u_C"] * u["u_KH"] * u["u_KW"]
+            c = self._packed_product(self._strided_pack(gy, (1,), (0, 2, 3)),
+                                     self._im2col_pack(x, u, True), 1, u["u_O"], cols, K)
+            if c is not None:
+                khw = u["u_KH"] * u["u_KW"]
+                return self._unpack(c, tuple(w_shape), 0, {
+                    "u_oshape": list(w_shape), "u_rs": [1, 0, 0, 0],
+                    "u_cs": [0, khw, u["u_KW"], 1]})
         return self._conv(2, x, gy, tuple(w_shape), u)
 
     def _planes(self, x):

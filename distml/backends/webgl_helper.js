@@ -79,7 +79,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     if (ext) {  // a float framebuffer must really be complete
       const t = gl.createTexture();
       gl.bindTexture(gl.TEXTURE_2D, t);
-      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.R32F, 1, 1);
+      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA32F, 1, 1);
       const f = gl.createFramebuffer();
       gl.bindFramebuffer(gl.FRAMEBUFFER, f);
       gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t, 0);
@@ -87,7 +87,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
       if (status !== gl.FRAMEBUFFER_COMPLETE) {
         info.ok = false;
         info.floatRender = false;
-        info.errors.push(`R32F framebuffer incomplete (0x${status.toString(16)})`);
+        info.errors.push(`RGBA32F framebuffer incomplete (0x${status.toString(16)})`);
       }
       gl.bindFramebuffer(gl.FRAMEBUFFER, null);
       gl.deleteFramebuffer(f);
@@ -144,12 +144,13 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     return h;
   }
 
+  // every texture is RGBA32F: a flat buffer holds 4 elements per texel
   function createTexture(w, h) {
     counters.calls++;
     check("createTexture");
     const tex = gl.createTexture();
     gl.bindTexture(gl.TEXTURE_2D, tex);
-    gl.texStorage2D(gl.TEXTURE_2D, 1, gl.R32F, w, h);
+    gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA32F, w, h);
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
@@ -158,9 +159,10 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     gl.bindFramebuffer(gl.FRAMEBUFFER, fbo);
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tex, 0);
     const h0 = nextHandle++;
-    textures.set(h0, { tex, fbo, w, h });
+    const bytes = w * h * 16;
+    textures.set(h0, { tex, fbo, w, h, bytes });
     counters.textures++;
-    counters.bytes += w * h * 4;
+    counters.bytes += bytes;
     return h0;
   }
 
@@ -170,30 +172,33 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     if (!t) return;
     textures.delete(handle);
     counters.textures--;
-    counters.bytes -= t.w * t.h * 4;
+    counters.bytes -= t.bytes;
     if (!lost) {
       gl.deleteFramebuffer(t.fbo);
       gl.deleteTexture(t.tex);
     }
   }
 
-  // data: Float32Array of n <= w*h values, written row-major from texel (0, 0)
+  // data: Float32Array of n <= 4*w*h values, written from element 0 (texel (0, 0))
   function upload(handle, data) {
     counters.calls++;
     counters.uploads++;
     check("upload");
     const t = textures.get(handle);
     const n = data.length;
+    const rowLen = 4 * t.w;
     gl.bindTexture(gl.TEXTURE_2D, t.tex);
-    const rows = Math.floor(n / t.w);
+    const rows = Math.floor(n / rowLen);
     if (rows > 0) {
-      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, rows, gl.RED, gl.FLOAT,
-                       data.subarray(0, rows * t.w));
+      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, rows, gl.RGBA, gl.FLOAT,
+                       data.subarray(0, rows * rowLen));
     }
-    const rest = n - rows * t.w;
-    if (rest > 0) {
-      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, rows, rest, 1, gl.RED, gl.FLOAT,
-                       data.subarray(rows * t.w));
+    const rest = n - rows * rowLen;
+    if (rest > 0) {  // the last, partial row, padded to whole texels
+      const texels = Math.ceil(rest / 4);
+      const tail = new Float32Array(4 * texels);
+      tail.set(data.subarray(rows * rowLen));
+      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, rows, texels, 1, gl.RGBA, gl.FLOAT, tail);
     }
   }
 
@@ -202,24 +207,22 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     check("fill");
     const t = textures.get(handle);
     gl.bindFramebuffer(gl.FRAMEBUFFER, t.fbo);
-    gl.clearBufferfv(gl.COLOR, 0, [value, 0, 0, 0]);
+    gl.clearBufferfv(gl.COLOR, 0, [value, value, value, value]);
   }
 
-  // the first n values (row-major) of a texture, as a Float32Array
+  // the first n elements of a texture, as a Float32Array
   function download(handle, n) {
     counters.calls++;
     counters.downloads++;
     check("download");
     const t = textures.get(handle);
-    const rows = Math.ceil(n / t.w);
+    const rows = Math.max(1, Math.ceil(n / (4 * t.w)));
     const need = t.w * rows * 4;
     if (readBuf.length < need) readBuf = new Float32Array(need);
     gl.bindFramebuffer(gl.FRAMEBUFFER, t.fbo);
     gl.readPixels(0, 0, t.w, rows, gl.RGBA, gl.FLOAT, readBuf);
     check("download");
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = readBuf[4 * i];
-    return out;
+    return readBuf.slice(0, n);
   }
 
   // spec: JSON [program, outHandle, [inputHandles...], {uniform: number | [numbers]}]

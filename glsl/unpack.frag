@@ -1,0 +1,53 @@
+// A flat (R32F) buffer from a matmul_packed result C (rows x cols, 4 cols per texel,
+// u_N4 texels per row, u_HC rows per band).
+//   MODE 0  out index over up to 4 dims (u_oshape): row = sum idx * u_rs, col = sum idx * u_cs
+//           (a matmul's (B, M, N), or a conv's (N, O, OH, OW) from rows (n, oh, ow))
+//   MODE 1  col2im, a conv's input gradient: x (N, C, H, W) sums C[(n, oh, ow), (c, kh, kw)]
+//           over the taps that read it
+uniform sampler2D u_in0;
+uniform int u_N4, u_HC;
+#if MODE == 0
+uniform int u_oshape[4], u_rs[4], u_cs[4];
+#else
+uniform int u_C, u_IH, u_IW, u_KH, u_KW, u_OH, u_OW, u_sh, u_sw, u_ph, u_pw, u_dh, u_dw;
+#endif
+
+float at(int r, int c) {
+    int band = r / u_HC;
+    return pick(texelFetch(u_in0, ivec2(band * u_N4 + (c >> 2), r - band * u_HC), 0), c & 3);
+}
+
+float value(int i) {
+#if MODE == 0
+    int r = 0, c = 0;
+    for (int d = 3; d >= 0; d--) {
+        int q = i / u_oshape[d];
+        int x = i - q * u_oshape[d];
+        r += x * u_rs[d];
+        c += x * u_cs[d];
+        i = q;
+    }
+    return at(r, c);
+#else
+    int iw = i % u_IW; int t = i / u_IW;
+    int ih = t % u_IH; t /= u_IH;
+    int ch = t % u_C; int n = t / u_C;
+    float acc = 0.0;
+    for (int kh = 0; kh < u_KH; kh++) {
+        int th = ih + u_ph - kh * u_dh;
+        if (th < 0 || th % u_sh != 0) continue;
+        int oh = th / u_sh;
+        if (oh >= u_OH) continue;
+        for (int kw = 0; kw < u_KW; kw++) {
+            int tw = iw + u_pw - kw * u_dw;
+            if (tw < 0 || tw % u_sw != 0) continue;
+            int ow = tw / u_sw;
+            if (ow >= u_OW) continue;
+            acc += at((n * u_OH + oh) * u_OW + ow, (ch * u_KH + kh) * u_KW + kw);
+        }
+    }
+    return acc;
+#endif
+}
+
+MAIN_4_VALUES
