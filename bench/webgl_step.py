@@ -91,7 +91,7 @@ for name, batch, shape, make in MODELS:
     def synced(family, defines, o, inputs, uniforms):
         t0 = time.perf_counter()
         draw(family, defines, o, inputs, uniforms)
-        be._gl.download(o.handle, 1)
+        be._gl.download((o[0] if isinstance(o, list) else o).handle, 1)
         per_kernel[family + str(defines.get("MODE", ""))] += time.perf_counter() - t0
 
     be._draw = synced

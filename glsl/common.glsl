@@ -14,7 +14,9 @@ precision highp sampler2D;
 
 uniform int u_outW;
 uniform int u_n;
+#ifndef MRT  // kernels with several render targets declare their own outputs
 out vec4 outColor;
+#endif
 
 const float INF = uintBitsToFloat(0x7f800000u);
 const float NAN = uintBitsToFloat(0x7fc00000u);

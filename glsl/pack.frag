@@ -4,22 +4,51 @@
 //   MODE 0  a strided view: r and k each over up to 3 dims (shape, strides)
 //   MODE 1  im2col of x (N, C, H, W): r = (n, oh, ow), k = (c, kh, kw), zero padding;
 //           with TRANS defined the roles swap: r = (c, kh, kw), k = (n, oh, ow)
+// The 4 k of a texel are consecutive: the k index is split into dims once and then
+// advanced with carries (integer division is slow on software GPUs).
 uniform sampler2D u_in0;
 uniform ivec2 u_w0;  // (width - 1, log2 width)
 uniform int u_off0;
 uniform int u_R, u_K, u_K4, u_H, u_k0;
 #if MODE == 0
 uniform int u_rshape[3], u_rst[3], u_kshape[3], u_kst[3];
-
-int part(int t, int shape[3], int st[3]) {
-    int q = t / shape[2];
-    int i = (t - q * shape[2]) * st[2];
-    int q2 = q / shape[1];
-    return i + (q - q2 * shape[1]) * st[1] + q2 * st[0];
-}
 #else
 uniform int u_st0[4];
 uniform int u_C, u_IH, u_IW, u_KH, u_KW, u_OH, u_OW, u_sh, u_sw, u_ph, u_pw, u_dh, u_dw;
+#endif
+
+// t split over (s0, s1, s2) as (a, b, c), c fastest
+ivec3 split3(int t, int s1, int s2) {
+    int q = t / s2;
+    return ivec3(q / s1, q - (q / s1) * s1, t - q * s2);
+}
+
+// advance (a, b, c) by one in a (., s1, s2) box
+ivec3 next3(ivec3 i, int s1, int s2) {
+    i.z++;
+    if (i.z == s2) { i.z = 0; i.y++; if (i.y == s1) { i.y = 0; i.x++; } }
+    return i;
+}
+
+#if MODE == 0
+int base;
+float valueAt(ivec3 k) {
+    return fetch(u_in0, u_w0, base + k.x * u_kst[0] + k.y * u_kst[1] + k.z * u_kst[2]);
+}
+#else
+ivec3 rowIdx;  // (n, oh, ow), or (c, kh, kw) with TRANS
+float valueAt(ivec3 k) {
+#ifdef TRANS
+    ivec3 cw = rowIdx, nw = k;
+#else
+    ivec3 cw = k, nw = rowIdx;
+#endif
+    int ih = nw.y * u_sh - u_ph + cw.y * u_dh;
+    int iw = nw.z * u_sw - u_pw + cw.z * u_dw;
+    if (ih < 0 || ih >= u_IH || iw < 0 || iw >= u_IW) return 0.0;
+    return fetch(u_in0, u_w0, u_off0 + nw.x * u_st0[0] + cw.x * u_st0[1] + ih * u_st0[2]
+                              + iw * u_st0[3]);
+}
 #endif
 
 void main() {
@@ -28,42 +57,23 @@ void main() {
     int k4 = p.x - band * u_K4;
     int r = band * u_H + p.y;
     vec4 v = vec4(0.0);
-    if (r >= u_R) { outColor = v; return; }
+    int kk = 4 * k4;
+    if (r >= u_R || kk >= u_K) { outColor = v; return; }
 #if MODE == 0
-    int base = u_off0 + part(r, u_rshape, u_rst);
+    ivec3 ri = split3(r, u_rshape[1], u_rshape[2]);
+    base = u_off0 + ri.x * u_rst[0] + ri.y * u_rst[1] + ri.z * u_rst[2];
+    int s1 = u_kshape[1], s2 = u_kshape[2];
+#elif defined(TRANS)
+    rowIdx = split3(r, u_KH, u_KW);
+    int s1 = u_OH, s2 = u_OW;
 #else
-#ifdef TRANS
-    int kw = r % u_KW; int t = r / u_KW;   // r = (c, kh, kw)
-    int kh = t % u_KH; int c = t / u_KH;
-    int base = u_off0 + c * u_st0[1];
-#else
-    int ow = r % u_OW; int t = r / u_OW;   // r = (n, oh, ow)
-    int oh = t % u_OH; int n = t / u_OH;
-    int base = u_off0 + n * u_st0[0];
+    rowIdx = split3(r, u_OH, u_OW);
+    int s1 = u_KH, s2 = u_KW;
 #endif
-#endif
-    for (int j = 0; j < 4; j++) {
-        int k = 4 * k4 + j;
-        if (k >= u_K) break;
-        k += u_k0;
-#if MODE == 0
-        v[j] = fetch(u_in0, u_w0, base + part(k, u_kshape, u_kst));
-#else
-#ifdef TRANS
-        int ow = k % u_OW; int s = k / u_OW;   // k = (n, oh, ow)
-        int oh = s % u_OH; int n = s / u_OH;
-        int i = base + n * u_st0[0];
-#else
-        int kw = k % u_KW; int s = k / u_KW;   // k = (c, kh, kw)
-        int kh = s % u_KH; int c = s / u_KH;
-        int i = base + c * u_st0[1];
-#endif
-        int ih = oh * u_sh - u_ph + kh * u_dh;
-        int iw = ow * u_sw - u_pw + kw * u_dw;
-        if (ih >= 0 && ih < u_IH && iw >= 0 && iw < u_IW) {
-            v[j] = fetch(u_in0, u_w0, i + ih * u_st0[2] + iw * u_st0[3]);
-        }
-#endif
-    }
+    ivec3 k = split3(u_k0 + kk, s1, s2);
+    v.x = valueAt(k);
+    if (kk + 1 < u_K) { k = next3(k, s1, s2); v.y = valueAt(k); }
+    if (kk + 2 < u_K) { k = next3(k, s1, s2); v.z = valueAt(k); }
+    if (kk + 3 < u_K) { k = next3(k, s1, s2); v.w = valueAt(k); }
     outColor = v;
 }

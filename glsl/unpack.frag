@@ -1,10 +1,14 @@
-// A flat (R32F) buffer from a matmul_packed result C (rows x cols, 4 cols per texel,
-// u_N4 texels per row, u_HC rows per band).
+// A flat buffer from a matmul_packed result C (rows x cols, 4 cols per texel, u_N4 texels
+// per row, u_HC rows per band when BANDS is defined; in 4 parts with MRT4).
 //   MODE 0  out index over up to 4 dims (u_oshape): row = sum idx * u_rs, col = sum idx * u_cs
 //           (a matmul's (B, M, N), or a conv's (N, O, OH, OW) from rows (n, oh, ow))
 //   MODE 1  col2im, a conv's input gradient: x (N, C, H, W) sums C[(n, oh, ow), (c, kh, kw)]
-//           over the taps that read it
+//           over the taps that read it (STRIDE1: both strides are 1)
 uniform sampler2D u_in0;
+#ifdef MRT4  // C in 4 parts of u_Mq rows (matmul_packed with MRT)
+uniform sampler2D u_in1, u_in2, u_in3;
+uniform int u_Mq;
+#endif
 uniform int u_N4, u_HC;
 #if MODE == 0
 uniform int u_oshape[4], u_rs[4], u_cs[4];
@@ -13,8 +17,23 @@ uniform int u_C, u_IH, u_IW, u_KH, u_KW, u_OH, u_OW, u_sh, u_sw, u_ph, u_pw, u_d
 #endif
 
 float at(int r, int c) {
+#ifdef MRT4
+    int part = r < u_Mq ? 0 : (r < 2 * u_Mq ? 1 : (r < 3 * u_Mq ? 2 : 3));
+    r -= part * u_Mq;
+#endif
+#ifdef BANDS
     int band = r / u_HC;
-    return pick(texelFetch(u_in0, ivec2(band * u_N4 + (c >> 2), r - band * u_HC), 0), c & 3);
+    ivec2 t = ivec2(band * u_N4 + (c >> 2), r - band * u_HC);
+#else
+    ivec2 t = ivec2(c >> 2, r);
+#endif
+#ifdef MRT4
+    vec4 v = part == 0 ? texelFetch(u_in0, t, 0) : (part == 1 ? texelFetch(u_in1, t, 0)
+        : (part == 2 ? texelFetch(u_in2, t, 0) : texelFetch(u_in3, t, 0)));
+#else
+    vec4 v = texelFetch(u_in0, t, 0);
+#endif
+    return pick(v, c & 3);
 }
 
 float value(int i) {
@@ -35,14 +54,24 @@ float value(int i) {
     float acc = 0.0;
     for (int kh = 0; kh < u_KH; kh++) {
         int th = ih + u_ph - kh * u_dh;
+#ifdef STRIDE1  // no integer division (slow on software GPUs)
+        int oh = th;
+        if (th < 0 || oh >= u_OH) continue;
+#else
         if (th < 0 || th % u_sh != 0) continue;
         int oh = th / u_sh;
         if (oh >= u_OH) continue;
+#endif
         for (int kw = 0; kw < u_KW; kw++) {
             int tw = iw + u_pw - kw * u_dw;
+#ifdef STRIDE1
+            int ow = tw;
+            if (tw < 0 || ow >= u_OW) continue;
+#else
             if (tw < 0 || tw % u_sw != 0) continue;
             int ow = tw / u_sw;
             if (ow >= u_OW) continue;
+#endif
             acc += at((n * u_OH + oh) * u_OW + ow, (ch * u_KH + kh) * u_KW + kw);
         }
     }

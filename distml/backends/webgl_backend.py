@@ -142,16 +142,18 @@ class GLBuffer:
 class _Panel:
     """A rows x cols matrix packed for matmul_packed (glsl/pack.frag): an RGBA32F texture
     holding 4 consecutive columns per texel, `k4` texels per row, rows in bands of `h`
-    (row r, texel j sits at ((r // h) * k4 + j, r % h)) so that tall matrices fit."""
+    (row r, texel j sits at ((r // h) * k4 + j, r % h)) so that tall matrices fit.
+    A product computed 4 rows per fragment comes in 4 `parts` of `part_rows` rows each."""
 
-    __slots__ = ("storage", "rows", "cols", "k4", "h")
+    __slots__ = ("parts", "rows", "cols", "k4", "h", "part_rows")
 
-    def __init__(self, storage, rows, cols, k4, h):
-        self.storage = storage
+    def __init__(self, parts, rows, cols, k4, h, part_rows=None):
+        self.parts = parts
         self.rows = rows
         self.cols = cols
         self.k4 = k4
         self.h = h
+        self.part_rows = rows if part_rows is None else part_rows
 
 
 def _panel_layout(rows, k4, max_size):
@@ -337,12 +339,14 @@ class WebGLBackend(Backend):
         return out
 
     def _draw(self, family, defines, out, inputs, uniforms):
-        """One draw into the storage `out` from the storages `inputs` (u_in0, u_in1, ...)."""
+        """One draw into the storage `out` (or a list of same-sized storages: render targets
+        0, 1, ...) from the storages `inputs` (u_in0, u_in1, ...)."""
         prog = self._program(family, **defines)
-        uniforms["u_outW"] = out.w
+        targets = [st.handle for st in out] if isinstance(out, list) else out.handle
+        uniforms["u_outW"] = (out[0] if isinstance(out, list) else out).w
         for k, st in enumerate(inputs):
             uniforms[f"u_w{k}"] = [st.w - 1, st.w.bit_length() - 1]
-        spec = json.dumps([prog, out.handle, [st.handle for st in inputs], uniforms],
+        spec = json.dumps([prog, targets, [st.handle for st in inputs], uniforms],
                           separators=(",", ":"))
         self.counters["draws"] += 1
         self._call(f"kernel {family} {defines}", self._gl.run, spec)
@@ -717,37 +721,47 @@ class WebGLBackend(Backend):
         uniforms.update({"u_off0": x.offset, "u_R": rows, "u_K": cols, "u_K4": k4,
                          "u_H": band, "u_k0": k0})
         self._draw("pack", defines, st, [x.storage], uniforms)
-        return _Panel(st, rows, cols, k4, band)
+        return _Panel([st], rows, cols, k4, band)
 
     def _packed_product(self, a_source, b_source, batch, M, N, K):
         """C = A @ B as a _Panel with rows (batch, M) and N columns. `a_source(k0, k)` and
         `b_source(k0, k)` pack columns k0 .. k0 + k of A (rows batch * M) and of B^T (rows
         batch * N); K is split into passes when a panel would not fit a texture."""
         n4 = -(-N // 4)
-        out_layout = _panel_layout(batch * M, n4, self.max_size)
-        bands = max(-(-batch * M // self.max_size), -(-batch * N // self.max_size))
+        rows = batch * M
+        # 4 rows per fragment (one per render target) when there is one batch
+        parts = 4 if batch == 1 and rows >= 16 else 1
+        part_rows = -(-rows // parts)
+        out_layout = _panel_layout(part_rows, n4, self.max_size)
+        bands = max(-(-rows // self.max_size), -(-batch * N // self.max_size))
         chunk = 4 * (self.max_size // bands)
         if out_layout is None or chunk < 4:
             return None
         w, h, band = out_layout
+        defines = {"MRT": 1} if parts == 4 else {}
         acc = None
         for k0 in range(0, K, chunk):
             k = min(chunk, K - k0)
             pa, pb = a_source(k0, k), b_source(k0, k)
-            out = self._texture(w, h)
-            u = {"u_M": M, "u_N": N, "u_R": batch * M, "u_N4": n4, "u_H": band,
-                 "u_K4": pa.k4, "u_HA": pa.h, "u_HB": pb.h}
-            inputs = [pa.storage, pb.storage]
-            if acc is not None:
-                inputs.append(acc)
-            self._draw("matmul_packed", {"ACC": 1} if acc is not None else {}, out, inputs, u)
+            out = [self._texture(w, h) for _ in range(parts)]
+            u = {"u_M": M, "u_N": N, "u_R": rows, "u_N4": n4, "u_H": band,
+                 "u_K4": pa.k4, "u_HA": pa.h, "u_HB": pb.h, "u_Mq": part_rows}
+            inputs = pa.parts + pb.parts + (acc or [])
+            self._draw("matmul_packed", dict(defines, ACC=1) if acc else defines, out, inputs, u)
             acc = out
-        return _Panel(acc, batch * M, N, n4, band)
+        return _Panel(acc, rows, N, n4, band, part_rows)
 
     def _unpack(self, c, shape, mode, uniforms):
         out = self._out(shape, "float32")
-        uniforms.update({"u_N4": c.k4, "u_HC": c.h, "u_n": _numel(shape)})
-        self._draw("unpack", {"MODE": mode}, out.storage, [c.storage], uniforms)
+        uniforms.update({"u_N4": c.k4, "u_HC": c.h, "u_n": _numel(shape), "u_Mq": c.part_rows})
+        defines = {"MODE": mode}
+        if mode == 1 and uniforms["u_sh"] == uniforms["u_sw"] == 1:
+            defines["STRIDE1"] = 1
+        if len(c.parts) == 4:
+            defines["MRT4"] = 1
+        if c.h < c.part_rows:
+            defines["BANDS"] = 1
+        self._draw("unpack", defines, out.storage, c.parts, uniforms)
         return out
 
     def _strided_pack(self, x, row_dims, col_dims):

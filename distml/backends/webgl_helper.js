@@ -18,6 +18,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
   const programs = new Map();   // handle -> {prog, name, uniforms: {name: {loc, type}}}
   const textures = new Map();   // handle -> {tex, fbo, w, h}
   let readBuf = new Float32Array(4);
+  let mrtFbo = null;
   const counters = { textures: 0, bytes: 0, draws: 0, calls: 0, uploads: 0, downloads: 0,
                      programs: 0 };
 
@@ -231,7 +232,22 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     const [ph, oh, inputs, values] = JSON.parse(spec);
     const p = programs.get(ph);
     check(`kernel ${p ? p.name : ph}`);
-    const out = textures.get(oh);
+    let out;
+    if (Array.isArray(oh)) {  // several render targets of one size: one shared framebuffer
+      out = textures.get(oh[0]);
+      if (!mrtFbo) mrtFbo = gl.createFramebuffer();
+      gl.bindFramebuffer(gl.FRAMEBUFFER, mrtFbo);
+      const targets = [];
+      for (let j = 0; j < 4; j++) {
+        const t = j < oh.length ? textures.get(oh[j]).tex : null;
+        gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + j, gl.TEXTURE_2D, t, 0);
+        targets.push(t ? gl.COLOR_ATTACHMENT0 + j : gl.NONE);
+      }
+      gl.drawBuffers(targets);
+    } else {
+      out = textures.get(oh);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, out.fbo);
+    }
     gl.useProgram(p.prog);
     for (let i = 0; i < inputs.length; i++) {
       gl.activeTexture(gl.TEXTURE0 + i);
@@ -260,7 +276,6 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
                                  `unsupported type 0x${u.type.toString(16)}`);
       }
     }
-    gl.bindFramebuffer(gl.FRAMEBUFFER, out.fbo);
     gl.viewport(0, 0, out.w, out.h);
     gl.bindBuffer(gl.ARRAY_BUFFER, vbo);
     gl.enableVertexAttribArray(0);
