@@ -28,29 +28,52 @@ layout(location = 2) out vec4 out2;
 layout(location = 3) out vec4 out3;
 #endif
 
-ivec2 panel(int r, int h) {
-    int band = r / h;
-    return ivec2(band * u_K4, r - band * h);
+// ABANDS, BBANDS, OBANDS: A, B^T, C have several bands (else no division is needed)
+ivec2 panelA(int r) {
+#ifdef ABANDS
+    int band = r / u_HA;
+    return ivec2(band * u_K4, r - band * u_HA);
+#else
+    return ivec2(0, r);
+#endif
+}
+
+ivec2 panelB(int r) {
+#ifdef BBANDS
+    int band = r / u_HB;
+    return ivec2(band * u_K4, r - band * u_HB);
+#else
+    return ivec2(0, r);
+#endif
 }
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
+#ifdef OBANDS
     int band = p.x / u_N4;
     int n4 = p.x - band * u_N4;
     int r = band * u_H + p.y;
+#else
+    int n4 = p.x;
+    int r = p.y;
+#endif
+#ifdef BATCHED
     int nb = (min(r, u_R - 1) / u_M) * u_N;  // the batch's first row of B^T
+#else
+    int nb = 0;
+#endif
     int n = nb + 4 * n4;
     int last = nb + u_N - 1;  // rows past N or R repeat the last one; unpack never reads them
-    ivec2 p0 = panel(n, u_HB);
-    ivec2 p1 = panel(min(n + 1, last), u_HB);
-    ivec2 p2 = panel(min(n + 2, last), u_HB);
-    ivec2 p3 = panel(min(n + 3, last), u_HB);
-    ivec2 a0 = panel(min(r, u_R - 1), u_HA);
+    ivec2 p0 = panelB(n);
+    ivec2 p1 = panelB(min(n + 1, last));
+    ivec2 p2 = panelB(min(n + 2, last));
+    ivec2 p3 = panelB(min(n + 3, last));
+    ivec2 a0 = panelA(min(r, u_R - 1));
     vec4 acc0 = vec4(0.0);
 #if RB == 4
-    ivec2 a1 = panel(min(r + u_Mq, u_R - 1), u_HA);
-    ivec2 a2 = panel(min(r + 2 * u_Mq, u_R - 1), u_HA);
-    ivec2 a3 = panel(min(r + 3 * u_Mq, u_R - 1), u_HA);
+    ivec2 a1 = panelA(min(r + u_Mq, u_R - 1));
+    ivec2 a2 = panelA(min(r + 2 * u_Mq, u_R - 1));
+    ivec2 a3 = panelA(min(r + 3 * u_Mq, u_R - 1));
     vec4 acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0);
 #endif
     for (int k = 0; k < u_K4; k++) {

@@ -1,6 +1,7 @@
 // Pack a matrix view into RGBA panels, the operands of matmul_packed: the texel
 // (band * u_K4 + k4, y) holds elements (r, k) for k = u_k0 + 4 * k4 .. + 3 of row
 // r = band * u_H + y (zero past u_K or u_R). A dot product along K is then one vec4 op.
+//   BANDS   defined when the panel has more than one band
 //   MODE 0  a strided view: r and k each over up to 3 dims (shape, strides)
 //   MODE 1  im2col of x (N, C, H, W): r = (n, oh, ow), k = (c, kh, kw), zero padding;
 //           with TRANS defined the roles swap: r = (c, kh, kw), k = (n, oh, ow)
@@ -53,9 +54,14 @@ float valueAt(ivec3 k) {
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
+#ifdef BANDS
     int band = p.x / u_K4;
     int k4 = p.x - band * u_K4;
     int r = band * u_H + p.y;
+#else
+    int k4 = p.x;
+    int r = p.y;
+#endif
     vec4 v = vec4(0.0);
     int kk = 4 * k4;
     if (r >= u_R || kk >= u_K) { outColor = v; return; }

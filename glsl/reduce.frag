@@ -3,6 +3,8 @@
 // elements so that long sums run in two passes (fewer serial float32 additions).
 //   KRANK, RRANK   ranks of the kept and reduced dims (>= 1; a size-1 dim pads)
 //   MODE           0 sum, 1 prod, 2 max, 3 min, 4 argmax, 5 argmin (ARG: RRANK == 1)
+//   VEC4           (sum) the innermost reduced dim is contiguous and everything is a
+//                  multiple of 4: read whole texels
 uniform sampler2D u_in0;
 uniform ivec2 u_w0;  // (width - 1, log2 width)
 uniform int u_off0;
@@ -46,15 +48,24 @@ float value(int i) {
         j += idx[d] * u_rst[d];
         rem /= n;
     }
+#ifdef VEC4
+    // sums of contiguous, 4-aligned runs: one fetch per 4 elements
+    for (int r = r0; r < r1; r += 4) {
+        acc += dot(fetch4(u_in0, u_w0, j >> 2), vec4(1.0));
+        j += 4;
+        idx[RRANK - 1] += 4;
+#else
     for (int r = r0; r < r1; r++) {
         float v = fetch(u_in0, u_w0, j);
         j += u_rst[RRANK - 1];
         idx[RRANK - 1]++;
+#endif
         for (int d = RRANK - 1; d > 0 && idx[d] == u_rshape[d]; d--) {
             idx[d] = 0;
             j += u_rst[d - 1] - u_rshape[d] * u_rst[d];
             idx[d - 1]++;
         }
+#ifndef VEC4
 #if MODE == 0
         acc += v;
 #elif MODE == 1
@@ -67,6 +78,7 @@ float value(int i) {
   #else
         if (v < acc || r == r0) { acc = v; best = r; }
   #endif
+#endif
 #endif
     }
 #if MODE >= 4

@@ -36,18 +36,38 @@ float at(int r, int c) {
     return pick(v, c & 3);
 }
 
-float value(int i) {
 #if MODE == 0
-    int r = 0, c = 0;
+// The out index is split into its 4 dims once per fragment; the next 3 elements advance
+// it with carries (integer division is slow on software GPUs).
+void main() {
+    int i = outIndex();
+    if (i >= u_n) { outColor = vec4(0.0); return; }
+    int idx[4];
+    int r = 0, c = 0, rem = i;
     for (int d = 3; d >= 0; d--) {
-        int q = i / u_oshape[d];
-        int x = i - q * u_oshape[d];
-        r += x * u_rs[d];
-        c += x * u_cs[d];
-        i = q;
+        int q = rem / u_oshape[d];
+        idx[d] = rem - q * u_oshape[d];
+        r += idx[d] * u_rs[d];
+        c += idx[d] * u_cs[d];
+        rem = q;
     }
-    return at(r, c);
+    vec4 v = vec4(0.0);
+    for (int j = 0; j < 4; j++) {
+        if (i + j >= u_n) break;
+        float x = at(r, c);
+        if (j == 0) v.x = x; else if (j == 1) v.y = x; else if (j == 2) v.z = x; else v.w = x;
+        idx[3]++; r += u_rs[3]; c += u_cs[3];
+        for (int d = 3; d > 0 && idx[d] == u_oshape[d]; d--) {
+            idx[d] = 0;
+            r += u_rs[d - 1] - u_oshape[d] * u_rs[d];
+            c += u_cs[d - 1] - u_oshape[d] * u_cs[d];
+            idx[d - 1]++;
+        }
+    }
+    outColor = v;
+}
 #else
+float value(int i) {
     int iw = i % u_IW; int t = i / u_IW;
     int ih = t % u_IH; t /= u_IH;
     int ch = t % u_C; int n = t / u_C;
@@ -76,7 +96,7 @@ float value(int i) {
         }
     }
     return acc;
-#endif
 }
 
 MAIN_4_VALUES
+#endif

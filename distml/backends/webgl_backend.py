@@ -552,14 +552,18 @@ class WebGLBackend(Backend):
         # about sqrt(R) chunks of sqrt(R): enough fragments to keep every core busy, and
         # short serial sums (the partial sums are reduced by a second pass)
         chunk = min(max(math.isqrt(R), _CHUNK_MIN), _CHUNK) if chunked else R
+        defines = {"KRANK": len(kshp), "RRANK": len(rshp), "MODE": mode}
+        if mode == 0 and rst[-1] == 1 and rshp[-1] % 4 == 0 and x.offset % 4 == 0 \
+                and all(s % 4 == 0 for s in kst + rst[:-1]):
+            defines["VEC4"] = 1
+            chunk = -(-chunk // 4) * 4
         if R <= 2 * chunk:
             chunk = max(R, 1)
         nchunks = -(-R // chunk) if R else 1
         out = self._out((M, nchunks), out_dtype)
         uniforms = {"u_off0": x.offset, "u_kshape": kshp, "u_kst": kst, "u_rshape": rshp,
                     "u_rst": rst, "u_R": R, "u_chunk": chunk, "u_nchunks": nchunks}
-        return self._run("reduce", {"KRANK": len(kshp), "RRANK": len(rshp), "MODE": mode},
-                         out, [x], uniforms)
+        return self._run("reduce", defines, out, [x], uniforms)
 
     def reduce(self, op, x, axes, keepdim):
         axes = tuple(sorted(set(axes)))
@@ -720,6 +724,8 @@ class WebGLBackend(Backend):
         st = self._texture(w, h)
         uniforms.update({"u_off0": x.offset, "u_R": rows, "u_K": cols, "u_K4": k4,
                          "u_H": band, "u_k0": k0})
+        if band < rows:
+            defines = dict(defines, BANDS=1)
         self._draw("pack", defines, st, [x.storage], uniforms)
         return _Panel([st], rows, cols, k4, band)
 
@@ -739,10 +745,18 @@ class WebGLBackend(Backend):
             return None
         w, h, band = out_layout
         defines = {"MRT": 1} if parts == 4 else {}
+        if batch > 1:
+            defines["BATCHED"] = 1
+        if band < part_rows:
+            defines["OBANDS"] = 1
         acc = None
         for k0 in range(0, K, chunk):
             k = min(chunk, K - k0)
             pa, pb = a_source(k0, k), b_source(k0, k)
+            if pa.h < pa.rows:
+                defines["ABANDS"] = 1
+            if pb.h < pb.rows:
+                defines["BBANDS"] = 1
             out = [self._texture(w, h) for _ in range(parts)]
             u = {"u_M": M, "u_N": N, "u_R": rows, "u_N4": n4, "u_H": band,
                  "u_K4": pa.k4, "u_HA": pa.h, "u_HB": pb.h, "u_Mq": part_rows}
