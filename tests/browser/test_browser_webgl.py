@@ -74,6 +74,36 @@ def test_conformance_suite_on_webgl(webgl, profile):
     assert not skipped, f"cases with a torch reference were skipped: {skipped}"
 
 
+def test_packed_matmul_and_conv_with_small_textures(webgl):
+    """With MAX_TEXTURE_SIZE cut to 256, packed operands need several bands and K is split
+    into passes: matmul and the three convs must still equal the pure-Python backend's."""
+    out = webgl.run(
+        PRELUDE +
+        "import distml.nn.functional as F\n"
+        "def both(fn, *shapes):\n"
+        "    distml.manual_seed(3)\n"
+        "    xs = [distml.randn(*s) for s in shapes]\n"
+        "    want = fn(*[x.clone() for x in xs]).flatten().tolist()\n"
+        "    got = fn(*[x.to('webgl') for x in xs]).flatten().tolist()\n"
+        "    return max(abs(a - b) / (1 + abs(b)) for a, b in zip(got, want))\n"
+        "def conv(x, w, y):\n"
+        "    x.requires_grad_(); w.requires_grad_()\n"
+        "    out = F.conv2d(x, w, stride=2, padding=3)\n"
+        "    out.backward(y)\n"
+        "    return distml.cat([out.flatten(), x.grad.flatten(), w.grad.flatten()])\n"
+        "saved = be.max_size\n"
+        "be.max_size = 256\n"
+        "try:\n"
+        "    err = {'split_k': both(lambda a, b: a @ b, (4, 5000), (5000, 3)),\n"
+        "           'bands': both(lambda a, b: a @ b, (2000, 40), (40, 9)),\n"
+        "           'batched': both(lambda a, b: a @ b, (3, 33, 50), (3, 50, 40)),\n"
+        "           'conv': both(conv, (2, 3, 32, 32), (8, 3, 7, 7), (2, 8, 16, 16))}\n"
+        "finally:\n"
+        "    be.max_size = saved\n"
+        "err")
+    assert max(out.values()) < 1e-4, out
+
+
 def test_tensor_larger_than_max_texture_size(webgl):
     out = webgl.run(
         PRELUDE +
