@@ -3,41 +3,61 @@
     python -m server EXPERIMENT.py [--port 8000] [--workers-token T]
         [--aggregate mean|median|trimmed_mean|krum] [--max-grad-norm X]
         [--compression none|float16|int8] [--checkpoint-dir DIR] [--checkpoint-every K]
-        [--resume] [--max-rounds N] [--min-workers N] [--deadline S]
+        [--resume] [--max-rounds N] [--max-samples N] [--min-workers N] [--deadline S]
+        [--epochs N] [--eval-every N] [--link-rate-mbps R] [--link-delay-ms D] [-q]
 
 Workers connect to ws://HOST:PORT/ws (CPython: `python -m distml.distributed.worker URL
---token T`); the experiment's source is served at /experiment.py on the same port.
+--token T`, a browser: open http://HOST:PORT/worker?token=T); the experiment's source is
+served at /experiment.py on the same port, the dashboard at /. `--link-rate-mbps` and
+`--link-delay-ms` shape every worker connection (both directions) like a slow link, for
+benchmarks on one machine (server/transport.py).
 """
 import argparse
 import asyncio
 import sys
 
 from server.orchestrator import Orchestrator, default_token
-from server.transport import DEFAULT_MAX_SIZE, Transport
+from server.transport import DEFAULT_MAX_SIZE, Link, Transport
 
 
-async def amain(args):
-    overrides = {}
-    if args.min_workers is not None:
-        overrides["min_workers"] = args.min_workers
-    if args.deadline is not None:
-        overrides["deadline_s"] = args.deadline
-    if args.epochs is not None:
-        overrides["epochs"] = args.epochs
-    orch = Orchestrator(args.experiment, args.workers_token, aggregate=args.aggregate,
+def server_overrides(args):
+    """Hyperparameters the command line overrides."""
+    names = {"min_workers": "min_workers", "deadline": "deadline_s", "epochs": "epochs",
+             "max_samples": "max_samples", "eval_every": "eval_every"}
+    return {key: getattr(args, flag) for flag, key in names.items()
+            if getattr(args, flag) is not None}
+
+
+def make_orchestrator(args, overrides=None):
+    return Orchestrator(args.experiment, args.workers_token, aggregate=args.aggregate,
                         max_grad_norm=args.max_grad_norm, compression=args.compression,
                         checkpoint_dir=args.checkpoint_dir,
                         checkpoint_every=args.checkpoint_every, resume=args.resume,
-                        max_rounds=args.max_rounds, overrides=overrides,
+                        max_rounds=args.max_rounds,
+                        overrides=dict(server_overrides(args), **(overrides or {})),
                         progress=not args.quiet, max_frame=args.max_size)
+
+
+async def start(args, overrides=None):
+    """The orchestrator and its transport, listening; prints what it serves."""
+    orch = make_orchestrator(args, overrides)
+    link = Link.from_flags(args.link_rate_mbps, args.link_delay_ms)
     transport = await Transport(orch.handle, args.host, args.port, max_size=args.max_size,
-                                routes=orch.routes()).start()
+                                routes=orch.routes(), link=link).start()
     hp = orch.hp
     print(f"distml parameter server: {args.experiment} ({hp['mode']}, global batch "
           f"{hp['global_batch']}, {hp['epochs']} epochs, aggregate {args.aggregate}, "
-          f"compression {args.compression})", flush=True)
+          f"compression {args.compression})" + (f", link {link}" if link else ""), flush=True)
     print(f"listening on {transport.url} (port {transport.port})", flush=True)
-    print(f"workers: python -m distml.distributed.worker {transport.url} "
+    return orch, transport
+
+
+async def amain(args):
+    orch, transport = await start(args)
+    base = f"http://{args.host}:{transport.port}"
+    print(f"dashboard: {base}/?token={args.workers_token}", flush=True)
+    print(f"workers: open {base}/worker?token={args.workers_token} in a browser, or "
+          f"python -m distml.distributed.worker {transport.url} "
           f"--token {args.workers_token}", flush=True)
     try:
         await orch.run()
@@ -47,10 +67,8 @@ async def amain(args):
         print(f"test accuracy {orch.accuracy[-1][1] * 100:.2f}% after {orch.round} rounds")
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m server",
-                                 description="distml's data-parallel parameter server.")
-    ap.add_argument("experiment", help="the experiment file (make_model, make_dataset, ...)")
+def add_arguments(ap):
+    """The server's flags (shared with server.demo)."""
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8000)
     ap.add_argument("--workers-token", default=None,
@@ -66,18 +84,42 @@ def main(argv=None):
     ap.add_argument("--resume", action="store_true",
                     help="continue from the checkpoint in --checkpoint-dir")
     ap.add_argument("--max-rounds", type=int, default=None, help="stop after this many rounds")
+    ap.add_argument("--max-samples", type=int, default=None,
+                    help="stop after this many training samples")
     ap.add_argument("--min-workers", type=int, default=None,
                     help="wait for this many workers before a round")
     ap.add_argument("--deadline", type=float, default=None, help="seconds per assignment")
     ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--eval-every", type=int, default=None,
+                    help="also evaluate every N rounds (the dashboard's accuracy curve)")
     ap.add_argument("--max-size", type=int, default=DEFAULT_MAX_SIZE,
                     help="largest websocket frame in bytes")
+    ap.add_argument("--link-rate-mbps", type=float, default=None,
+                    help="shape each worker connection to this many megabits/s per "
+                         "direction (a token bucket; for benchmarks)")
+    ap.add_argument("--link-delay-ms", type=float, default=None,
+                    help="and delay its frames by this many milliseconds one way")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    args = ap.parse_args(argv)
+
+
+def check_arguments(ap, args):
     if args.workers_token is None:
         args.workers_token = default_token()
     if args.resume and not args.checkpoint_dir:
         ap.error("--resume needs --checkpoint-dir")
+    if args.link_rate_mbps is not None and args.link_rate_mbps <= 0:
+        ap.error("--link-rate-mbps must be positive")
+    if args.link_delay_ms is not None and args.link_delay_ms < 0:
+        ap.error("--link-delay-ms must be >= 0")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m server",
+                                 description="distml's data-parallel parameter server.")
+    ap.add_argument("experiment", help="the experiment file (make_model, make_dataset, ...)")
+    add_arguments(ap)
+    args = ap.parse_args(argv)
+    check_arguments(ap, args)
     try:
         asyncio.run(amain(args))
     except KeyboardInterrupt:

@@ -6,13 +6,21 @@ of the seed and the epoch) and splits them over the live workers:
 
     fixed_global   the round's batch is `global_batch`, split evenly over the workers
     fixed_local    every worker gets `local_batch`, so the global batch grows with workers
+    local_sgd      every worker gets `local_steps * local_batch` samples and takes
+                   `local_steps` steps with its own optimizer; the server averages the
+                   weights (local SGD / FedAvg)
 
 Workers answer the gradient of the mean loss over their samples; the server combines them
 with `distml.distributed.strategy.aggregate` (weighted by batch size for "mean": exactly
 the gradient of the global batch; a robust rule that cannot run with this round's number
 of answers falls back to the median), combines the BatchNorm running statistics with the
-same rule (unclipped), takes ONE optimizer step and bumps the version. Weights go out
-with a worker's assignment whenever its version is stale.
+same rule (unclipped), takes ONE optimizer step (and the experiment's scheduler step, if
+it has `make_scheduler`) and bumps the version. In local SGD the answers are weight
+changes, combined the same way and added to the weights (no server optimizer). Weights
+go out with a worker's assignment whenever its version is stale (in local SGD always: a
+worker's own weights moved since).
+
+`status()` is what the dashboard (`/`, polling `/status.json`) shows.
 
 Faults: an assignment is keyed by (worker, round, seq) and accepted at most once (a
 second answer is refused). A worker that disconnects, misses its deadline or sends a bad
@@ -28,6 +36,7 @@ from the last one.
 """
 import asyncio
 import hmac
+import json
 import math
 import os
 import secrets
@@ -73,10 +82,13 @@ class Member:
         self.id, self.peer, self.name, self.capabilities = worker_id, peer, name, capabilities
         self.version_sent = None  # version of the weights this worker holds
         self.assignment = None  # the outstanding Assignment, if any
-        self.last_seen = time.monotonic()
+        self.last_seen = self.joined = time.monotonic()
         self.alive = True
         self.seq = 0
         self.rejected = 0  # bad updates in a row
+        self.samples_per_s = None  # as the worker measured its last assignment
+        self.ready = False  # it has loaded the experiment and its data (a "ready" heartbeat)
+        self.updates = self.samples = 0  # accepted answers and their samples
 
 
 class Assignment:
@@ -99,6 +111,7 @@ class Orchestrator:
         self.experiment_hash = source_hash(self.source)
         self.experiment = load_experiment(self.source, Path(experiment_path).stem)
         self.hp = hyperparameters(self.experiment, overrides)
+        self.experiment.hyperparameters.update(self.hp)  # make_optimizer etc. see overrides
         if aggregate not in strategy.AGGREGATORS:
             raise ValueError(f"unknown aggregation rule {aggregate!r}")
         if compression not in (None, "none", "float16", "int8"):
@@ -116,6 +129,8 @@ class Orchestrator:
         distml.manual_seed(self.hp["seed"])
         self.model = self.experiment.make_model()
         self.optimizer = self.experiment.make_optimizer(self.model.parameters())
+        make_scheduler = getattr(self.experiment, "make_scheduler", None)
+        self.scheduler = make_scheduler(self.optimizer) if make_scheduler else None
         self.train_set = self.experiment.make_dataset(True)
         self.test_set = None  # built on first evaluation
         self.n_train = len(self.train_set)
@@ -131,6 +146,8 @@ class Orchestrator:
         self._weights = None  # (version, [(name, shape, array)])
         self.history = []  # one dict per round: round, version, samples, loss, workers
         self.accuracy = []  # (epoch, test accuracy)
+        self.accuracy_samples = []  # (training samples seen, test accuracy), for the plot
+        self.started_at = time.monotonic()
         self.stats = {"reassigned_samples": 0, "rejected_updates": 0, "bad_frames": 0,
                       "refused": 0, "dropped": 0}
         self.done = False
@@ -152,7 +169,49 @@ class Orchestrator:
         return hp
 
     def routes(self):
-        return {"/experiment.py": (self.source, "text/plain; charset=utf-8")}
+        """Extra HTTP routes: the experiment, the dashboard, the worker page, the status.
+        A callable is asked on every request (the pages are read fresh from web/)."""
+        web = Path(__file__).resolve().parent.parent / "web"
+        html = "text/html; charset=utf-8"
+
+        def page(name):
+            return lambda: ((web / name).read_bytes(), html)
+
+        return {"/experiment.py": (self.source, "text/plain; charset=utf-8"),
+                "/": page("dashboard.html"), "/worker": page("join.html"),
+                "/status.json": lambda: (json.dumps(self.status()).encode(),
+                                         "application/json")}
+
+    def samples_seen(self):
+        return self.epoch * self.n_train + self.position
+
+    def status(self, max_points=500):
+        """A JSON-able snapshot for the dashboard: progress, workers, loss and accuracy."""
+        now = time.monotonic()
+        step = max(1, math.ceil(len(self.history) / max_points))  # thin long histories
+        loss = [[h["seen"], h["loss"]] for h in self.history[::step] if h["loss"] is not None]
+        if self.history and self.history[-1]["loss"] is not None and \
+                (not loss or loss[-1][0] != self.history[-1]["seen"]):
+            loss.append([self.history[-1]["seen"], self.history[-1]["loss"]])
+        recent = [h for h in self.history if h["time"] > now - self.started_at - 10]
+        rate = sum(h["samples"] for h in recent) / 10 if recent else 0.0
+        return {
+            "experiment": self.experiment.__name__, "mode": self.hp["mode"],
+            "round": self.round, "version": self.version, "epoch": self.epoch + 1,
+            "epochs": self.hp["epochs"], "position": self.position, "n_train": self.n_train,
+            "samples_seen": self.samples_seen(), "max_samples": self.hp["max_samples"],
+            "samples_per_s": rate, "elapsed_s": now - self.started_at, "done": self.done,
+            "workers": [{"id": m.id, "name": m.name, "address": m.peer.address,
+                         "browser": bool(m.capabilities.get("browser")),
+                         "webgl": bool(m.capabilities.get("webgl")),
+                         "samples_per_s": m.samples_per_s, "updates": m.updates,
+                         "busy": m.assignment is not None, "ready": m.ready,
+                         "last_seen_s": now - m.last_seen, "joined_s": now - m.joined}
+                        for m in self.live()],
+            "loss": loss, "accuracy": self.accuracy_samples,
+            "last_loss": self.history[-1]["loss"] if self.history else None,
+            "last_accuracy": self.accuracy_samples[-1][1] if self.accuracy_samples else None,
+            "stats": dict(self.stats)}
 
     # -- connections ---------------------------------------------------------------------
     async def _error(self, peer, message, code):
@@ -189,6 +248,9 @@ class Orchestrator:
                 if frame.type == "gradient":
                     await self._on_gradient(member, frame)
                 elif frame.type == "heartbeat":
+                    if frame.fields.get("state") == "ready" and not member.ready:
+                        member.ready = True  # assignments may go to it from now on
+                        self._changed.set()
                     await peer.send(codec.encode("heartbeat", {"time": time.time()}))
                 elif frame.type == "bye":
                     self._drop(member, f"said bye ({frame.fields.get('reason', '')})",
@@ -255,6 +317,10 @@ class Orchestrator:
 
     def live(self):
         return [m for m in self.members.values() if m.alive]
+
+    def ready(self):
+        """The live workers that finished loading (a browser may take a while)."""
+        return [m for m in self.live() if m.ready]
 
     def _drop(self, member, reason, close=True):
         """Remove a worker; its outstanding samples go back to the round's pool."""
@@ -324,6 +390,10 @@ class Orchestrator:
         buffers = {k[len(BUFFER_PREFIX):]: frame.values(k) for k in self.buffer_shapes}
         member.assignment = None
         member.rejected = 0
+        member.updates += 1
+        member.samples += len(a.chunk)
+        if "samples_per_s" in f:
+            member.samples_per_s = float(f["samples_per_s"])
         cur = self._current
         cur["updates"].append({"key": (member.id, a.round, a.seq), "first": a.chunk[0][0],
                                "grads": grads, "buffers": buffers,
@@ -360,10 +430,14 @@ class Orchestrator:
         a = Assignment(member, self.round, member.seq, chunk,
                        time.monotonic() + float(self.hp["deadline_s"]))
         member.assignment = a
-        stale = member.version_sent != self.version
+        local = self.hp["mode"] == "local_sgd"
+        # in local SGD the worker's weights moved since we sent them: always resend
+        stale = local or member.version_sent != self.version
         fields = {"round": self.round, "version": self.version, "indices": a.indices,
                   "batch_size": len(chunk), "deadline_s": float(self.hp["deadline_s"]),
-                  "kind": "gradient"}
+                  "kind": "local_sgd" if local else "gradient"}
+        if local:
+            fields["local_steps"] = self._local_steps(len(chunk))
         data = codec.encode("round", fields, self._weight_tensors() if stale else None)
         try:
             await member.peer.send(data)
@@ -375,7 +449,7 @@ class Orchestrator:
         cur = self._current
         if not cur["pending"]:
             return
-        idle = [m for m in self.live()
+        idle = [m for m in self.ready()
                 if m.assignment is None and m.id not in cur["excluded"]]
         if not idle:
             return
@@ -389,24 +463,34 @@ class Orchestrator:
         for m in self.live():
             if m.assignment is not None and now > m.assignment.deadline:
                 self._drop(m, f"missed the round {self.round} deadline")
-            elif m.assignment is None and now - m.last_seen > self.heartbeat_timeout_s:
+            elif m.ready and m.assignment is None and \
+                    now - m.last_seen > self.heartbeat_timeout_s:
+                # (a worker still loading cannot beat; the websocket's pings watch it)
                 self._drop(m, "no heartbeat")
 
     async def wait_for_workers(self, n):
-        while len(self.live()) < n:
+        while len(self.ready()) < n:
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), 5)
             except asyncio.TimeoutError:
                 pass
 
+    def _local_steps(self, n):
+        """Local SGD steps for n samples: one per `local_batch` (rounded up)."""
+        return min(self.hp["local_steps"], -(-n // self.hp["local_batch"]))
+
     def _round_samples(self, perm):
         left = self.n_train - self.position
         if self.hp["mode"] == "fixed_global":
             take = self.hp["global_batch"]
+        elif self.hp["mode"] == "fixed_local":
+            take = self.hp["local_batch"] * max(1, len(self.ready()))
         else:
-            take = self.hp["local_batch"] * max(1, len(self.live()))
+            take = self.hp["local_batch"] * self.hp["local_steps"] * max(1, len(self.ready()))
         take = min(take, left)
+        if self.hp["max_samples"]:
+            take = min(take, self.hp["max_samples"] - self.samples_seen())
         return perm[self.position:self.position + take]
 
     async def run_round(self, perm):
@@ -433,7 +517,7 @@ class Orchestrator:
                         pass
                 self._expire()
                 if cur["pending"] and not any(m.id not in cur["excluded"]
-                                              for m in self.live()):
+                                              for m in self.ready()):
                     cur["excluded"].clear()  # nobody else left: let them try again
         finally:
             self._current = None
@@ -444,7 +528,9 @@ class Orchestrator:
         self.history.append({"round": self.round, "version": self.version,
                              "samples": len(samples), "loss": loss,
                              "workers": len(cur["updates"]),
-                             "seconds": time.monotonic() - started})
+                             "seconds": time.monotonic() - started,
+                             "seen": self.samples_seen(),
+                             "time": time.monotonic() - self.started_at})
         return loss
 
     def _combine(self, updates, sizes, max_norm):
@@ -458,19 +544,26 @@ class Orchestrator:
     def _apply(self, updates):
         updates = sorted(updates, key=lambda u: u["first"])
         sizes = [u["batch_size"] for u in updates]
-        grads = self._combine([u["grads"] for u in updates], sizes, self.max_grad_norm)
-        for name, p in self.model.named_parameters():
-            p.grad = Tensor(grads[name])
-        self.optimizer.step()
-        self.optimizer.zero_grad()
-        if self.buffer_shapes:  # running statistics: the same rule, never clipped
-            stats = self._combine([u["buffers"] for u in updates], sizes, None)
+        combined = self._combine([u["grads"] for u in updates], sizes, self.max_grad_norm)
+        local = self.hp["mode"] == "local_sgd"
+        if not local:
+            for name, p in self.model.named_parameters():
+                p.grad = Tensor(combined[name])
+            self.optimizer.step()
+            self.optimizer.zero_grad()
+            if self.scheduler is not None:
+                self.scheduler.step()
+        if local or self.buffer_shapes:
             arrays = state_arrays(self.model)
-            for k, v in stats.items():
-                arrays[k] = v
-            for k in arrays:
-                if k.endswith("num_batches_tracked"):
-                    arrays[k] = arrays[k] + 1
+            if local:  # the mean of the workers' weights = ours + the mean change
+                for k, delta in combined.items():
+                    arrays[k] = (arrays[k] + delta).astype(arrays[k].dtype)
+            if self.buffer_shapes:  # running statistics: the same rule, never clipped
+                arrays.update(self._combine([u["buffers"] for u in updates], sizes, None))
+                steps = self._local_steps(max(sizes)) if local else 1
+                for k in arrays:
+                    if k.endswith("num_batches_tracked"):
+                        arrays[k] = arrays[k] + steps
             load_state_arrays(self.model, arrays)
         self.version += 1
 
@@ -516,6 +609,8 @@ class Orchestrator:
         self.round, self.version = int(state["round"]), int(state["version"])
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
         distml.set_rng_state(state["rng"])
+        if self.scheduler is not None:  # stepped once per applied round
+            self.scheduler.step(self.version)
         self._log(f"resumed from {path} at round {self.round} (epoch {self.epoch + 1}, "
                   f"sample {self.position}/{self.n_train})")
         return True
@@ -534,7 +629,14 @@ class Orchestrator:
         self._bar_open = True
 
     def _finished(self):
+        if self.hp["max_samples"] and self.samples_seen() >= self.hp["max_samples"]:
+            return True
         return self.max_rounds is not None and self.round >= self.max_rounds
+
+    def _evaluate(self):
+        acc = self.evaluate()
+        self.accuracy_samples.append([self.samples_seen(), acc])
+        return acc
 
     async def run(self):
         """Train until the epochs (or max_rounds) are done; then say bye to everyone."""
@@ -544,17 +646,23 @@ class Orchestrator:
                 while self.position < self.n_train and not self._finished():
                     loss = await self.run_round(perm)
                     self._progress(loss)
+                    every = self.hp["eval_every"]
+                    if every and self.round % every == 0 and self.position < self.n_train \
+                            and not self._finished():
+                        acc = self._evaluate()
+                        self._log(f"round {self.round}: test accuracy {acc * 100:.2f}% "
+                                  f"({self.samples_seen()} samples)")
                     if self.checkpoint_every and self.round % self.checkpoint_every == 0:
                         self.save_checkpoint()
                 if self.position >= self.n_train:
-                    acc = self.evaluate()
+                    acc = self._evaluate()
                     self.accuracy.append((self.epoch + 1, acc))
                     self._log(f"epoch {self.epoch + 1}: test accuracy {acc * 100:.2f}% "
                               f"(round {self.round}, {len(self.live())} workers)")
                     self.epoch += 1
                     self.position = 0
-            if self.position > 0:  # stopped mid-epoch (max_rounds)
-                acc = self.evaluate()
+            if self.position > 0:  # stopped mid-epoch (max_rounds, max_samples)
+                acc = self._evaluate()
                 self.accuracy.append((self.epoch + self.position / self.n_train, acc))
                 self._log(f"stopped in epoch {self.epoch + 1}: test accuracy "
                           f"{acc * 100:.2f}% (round {self.round})")

@@ -208,6 +208,33 @@ def test_worker_joining_mid_training_gets_current_weights():
     assert_state_close(state_arrays(orch.model), want[rounds])
 
 
+class SlowLoader(Worker):
+    """Joins, then loads its data for a while (a browser parsing MNIST): no heartbeats."""
+
+    async def handshake(self):
+        await super().handshake()
+        await asyncio.sleep(1.0)
+
+
+def test_worker_gets_work_only_once_ready():
+    async def main():
+        orch, transport = await start_server(max_rounds=2, heartbeat_timeout_s=0.3)
+        worker = await new_worker(transport.url, SlowLoader)
+        run = asyncio.create_task(orch.run())
+        task = asyncio.create_task(worker.run())
+        await asyncio.sleep(0.7)  # joined, still loading: past the heartbeat timeout
+        loading = (orch.round, [m.ready for m in orch.live()])
+        result = await asyncio.wait_for(task, TIMEOUT)
+        await asyncio.wait_for(run, 10)
+        await transport.close()
+        return orch, loading, result
+
+    orch, loading, result = scenario(main())
+    assert loading == (0, [False])  # not dropped, and no round started without it
+    assert result == "training finished" and orch.round == 2
+    assert orch.stats["dropped"] == 1 and not any("heartbeat" in line for line in orch.lines)
+
+
 def test_wrong_token_refused():
     async def main():
         orch, transport = await start_server(max_rounds=1)

@@ -71,11 +71,16 @@ async def fetch(path):
     return fetch_bytes(path)
 
 
-async def run_browser_worker(url, token, name=None):
-    """Join the server at `url` from this page and work until it says bye."""
+async def run_browser_worker(url, token, name=None, on_status=None):
+    """Join the server at `url` from this page and work until it says bye. The worker's
+    state (joining, idle, training, with round and samples/s) goes to `on_status`, by
+    default to the page as metrics (distml.web.report; web/join.html shows them)."""
     import distml
+    from distml.web import report
+    on_status = on_status or report
+    on_status(state="connecting")
     transport = await BrowserTransport.connect(url)
-    worker = Worker(transport, token, fetch, name=name,
+    worker = Worker(transport, token, fetch, name=name, on_status=on_status,
                     capabilities={"browser": True, "webgl": distml.webgl.is_available()})
     reason = await worker.run()
     return {"reason": reason, "rounds": worker.rounds_done, "errors": worker.errors,

@@ -7,8 +7,11 @@ It defines
                                   it must be the same on every machine (seeded, no shuffle)
     loss_fn(output, target)    -> the scalar mean loss
     make_optimizer(params)     -> the optimizer (only the server steps it)
-    hyperparameters            -> dict: seed, mode ("fixed_global" | "fixed_local"),
-                                  global_batch, local_batch, epochs, deadline_s, ...
+    hyperparameters            -> dict: seed, mode ("fixed_global" | "fixed_local" |
+                                  "local_sgd"), global_batch, local_batch, local_steps,
+                                  epochs, max_samples, eval_every, deadline_s, ...
+    device (optional)          -> where workers compute, e.g. "webgl" when
+                                  distml.webgl.is_available() (always "cpu" on CPython)
 
 The server loads the file from disk, the workers from the source text it serves at
 `/experiment.py`; both run the same bytes (checked by their sha256).
@@ -18,12 +21,17 @@ import types
 
 REQUIRED = ("make_model", "make_dataset", "loss_fn", "make_optimizer", "hyperparameters")
 
+MODES = ("fixed_global", "fixed_local", "local_sgd")
+
 DEFAULTS = {
     "seed": 0,
     "mode": "fixed_global",
     "global_batch": 64,
     "local_batch": 32,
+    "local_steps": 1,  # local_sgd: optimizer steps per worker per round
     "epochs": 1,
+    "max_samples": 0,  # stop after this many training samples (0: all the epochs)
+    "eval_every": 0,  # also evaluate every N rounds (0: only after each epoch)
     "deadline_s": 60.0,
     "min_workers": 1,
     "max_rejections": 5,
@@ -53,11 +61,13 @@ def hyperparameters(module, overrides=None):
     hp = dict(DEFAULTS)
     hp.update(module.hyperparameters)
     hp.update(overrides or {})
-    if hp["mode"] not in ("fixed_global", "fixed_local"):
-        raise ValueError(f"mode must be 'fixed_global' or 'fixed_local', got {hp['mode']!r}")
-    for key in ("global_batch", "local_batch", "epochs", "min_workers", "max_rejections"):
-        if not isinstance(hp[key], int) or isinstance(hp[key], bool) or hp[key] < 1:
-            raise ValueError(f"hyperparameter {key!r} must be a positive int, got {hp[key]!r}")
+    if hp["mode"] not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {hp['mode']!r}")
+    for key in ("global_batch", "local_batch", "local_steps", "epochs", "min_workers",
+                "max_rejections", "max_samples", "eval_every"):
+        low = 0 if key in ("max_samples", "eval_every") else 1
+        if not isinstance(hp[key], int) or isinstance(hp[key], bool) or hp[key] < low:
+            raise ValueError(f"hyperparameter {key!r} must be an int >= {low}, got {hp[key]!r}")
     return hp
 
 

@@ -13,7 +13,11 @@ sha256, hyperparameters, version); the worker loads the experiment's source (ser
 loads the weights when they come with it (its version was stale), computes the gradient
 of the mean loss over its samples and answers `gradient` (round, version, batch_size,
 loss) with one tensor per parameter plus the BatchNorm running statistics, named
-"buffer:<name>". Heartbeats go out in the background; `bye` on the way out.
+"buffer:<name>". In local SGD rounds (kind "local_sgd") it instead takes `local_steps`
+steps of its own optimizer (made once by the experiment's make_optimizer, so its state
+carries over between rounds) and answers the change of its weights. Heartbeats go out in
+the background; `bye` on the way out. The model and the batches live on the experiment's
+`device` ("cpu" when it names none).
 """
 import argparse
 import asyncio
@@ -28,6 +32,14 @@ log = logging.getLogger("distml.worker")
 
 BUFFER_PREFIX = "buffer:"
 DEFAULT_MAX_SIZE = 64 << 20
+
+
+def _split(items, parts):
+    """`items` in `parts` contiguous, non-empty chunks whose sizes differ by at most one."""
+    parts = max(1, min(parts, len(items)))
+    base, extra = divmod(len(items), parts)
+    starts = [i * base + min(i, extra) for i in range(parts + 1)]
+    return [items[a:b] for a, b in zip(starts, starts[1:])]
 
 
 class TransportClosed(ConnectionError):
@@ -98,18 +110,24 @@ class Worker:
     (CPython); in the browser everything runs on the page's one thread."""
 
     def __init__(self, transport, token, fetch, name=None, capabilities=None,
-                 heartbeat_s=5.0, offload=False, delay_s=0.0):
+                 heartbeat_s=5.0, offload=False, delay_s=0.0, on_status=None):
         self.transport, self.token, self.fetch = transport, token, fetch
         self.name = name
         self.capabilities = dict(capabilities or {"cpython": True})
         self.heartbeat_s, self.offload, self.delay_s = heartbeat_s, offload, delay_s
+        self.on_status = on_status  # callable(state=..., **details), e.g. for a page
         self.worker_id = None
         self.version = None  # version of the weights the model holds
         self.hyperparameters = {}
-        self.experiment = self.model = self.dataset = None
+        self.experiment = self.model = self.dataset = self.optimizer = None
+        self.device = "cpu"
         self.rounds_done = 0
         self.errors = []  # (code, message) the server sent us
         self._compression = None
+
+    def status(self, state, **details):
+        if self.on_status is not None:
+            self.on_status(state=state, **details)
 
     # -- the pieces a subclass (or a test) may change -----------------------------------
     def compute(self, indices):
@@ -118,14 +136,36 @@ class Worker:
         model = self.model
         model.train()
         model.zero_grad()
-        x, y = self.dataset.get_batch(list(indices))
-        loss = self.experiment.loss_fn(model(x), y)
+        loss = self._loss(indices)
         loss.backward()
         grads = {}
         for name, p in model.named_parameters():
             grads[name] = p.grad.detach() if p.grad is not None else p.detach() * 0
         buffers = {k: b.detach() for k, b in float_buffers(model).items()}
         return grads, buffers, float(loss.item())
+
+    def local_train(self, indices, steps):
+        """Local SGD: `steps` optimizer steps on consecutive slices of these samples;
+        (weight change {name: tensor}, buffers, mean loss)."""
+        model = self.model
+        model.train()
+        if self.optimizer is None:  # one per worker, kept across rounds (momentum, Adam)
+            self.optimizer = self.experiment.make_optimizer(model.parameters())
+        start = {k: p.detach().clone() for k, p in model.named_parameters()}
+        losses = []
+        for part in _split(list(indices), steps):
+            self.optimizer.zero_grad()
+            loss = self._loss(part)
+            loss.backward()
+            self.optimizer.step()
+            losses.append(float(loss.item()) * len(part))
+        delta = {k: p.detach() - start[k] for k, p in model.named_parameters()}
+        buffers = {k: b.detach() for k, b in float_buffers(model).items()}
+        return delta, buffers, sum(losses) / len(indices)
+
+    def _loss(self, indices):
+        x, y = self.dataset.get_batch(list(indices))
+        return self.experiment.loss_fn(self.model(x.to(self.device)), y.to(self.device))
 
     def load_weights(self, frame):
         """Load the state_dict a round frame carries (numpy or not: values come back flat
@@ -166,7 +206,9 @@ class Worker:
             raise ServerError("the experiment served at /experiment.py does not match the "
                               "one the server announced")
         self.experiment = load_experiment(source)
-        self.model = self.experiment.make_model()
+        self.experiment.hyperparameters.update(self.hyperparameters)  # the server's overrides
+        self.device = getattr(self.experiment, "device", "cpu")
+        self.model = self.experiment.make_model().to(self.device)
         self.dataset = self.experiment.make_dataset(True)
         log.info("worker %s joined (version %d)", self.worker_id, frame.fields["version"])
 
@@ -180,7 +222,7 @@ class Worker:
 
     async def on_round(self, frame):
         f = frame.fields
-        if f["kind"] != "gradient":
+        if f["kind"] not in ("gradient", "local_sgd"):
             await self._send("error", {"message": f"round kind {f['kind']!r} is not "
                                                   f"supported by this worker",
                                        "code": "unsupported"})
@@ -193,11 +235,16 @@ class Worker:
                         f["round"], self.version, f["version"])
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
+        self.status("training", round=f["round"], samples=len(f["indices"]))
+        if f["kind"] == "local_sgd":
+            fn, args = self.local_train, (f["indices"], f.get("local_steps", 1))
+        else:
+            fn, args = self.compute, (f["indices"],)
         start = time.perf_counter()
         if self.offload:
-            grads, buffers, loss = await asyncio.to_thread(self.compute, f["indices"])
+            grads, buffers, loss = await asyncio.to_thread(fn, *args)
         else:
-            grads, buffers, loss = self.compute(f["indices"])
+            grads, buffers, loss = fn(*args)
         rate = len(f["indices"]) / max(time.perf_counter() - start, 1e-9)
         tensors = [(k, tuple(v.shape), v) for k, v in grads.items()]
         tensors += [(BUFFER_PREFIX + k, tuple(v.shape), v) for k, v in buffers.items()]
@@ -207,9 +254,15 @@ class Worker:
             fields["loss"] = loss
         await self._send("gradient", fields, tensors, self._compression)
         self.rounds_done += 1
+        self.status("idle", round=f["round"], samples_per_s=rate, rounds=self.rounds_done,
+                    **({"loss": fields["loss"]} if "loss" in fields else {}))
 
     async def run(self):
+        self.status("joining")
         await self.handshake()
+        # the model and the data are loaded: the server may send work now
+        await self._send("heartbeat", {"time": time.time(), "state": "ready"})
+        self.status("idle", worker_id=self.worker_id)
         beats = asyncio.create_task(self._heartbeats())
         try:
             while True:

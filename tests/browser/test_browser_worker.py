@@ -32,3 +32,35 @@ def test_browser_tab_trains_with_the_server(browser_python, tmp_path):
     finally:
         page.close()
         srv.kill()
+
+
+def test_worker_page_joins_and_trains(browser_python, tmp_path):
+    """The page a user opens to join (/worker, web/join.html) boots Python, joins with the
+    token from its URL, trains and shows its state; the dashboard (/) links to it."""
+    srv, port = server(tmp_path / "ckpt", "--max-rounds", "2")
+    base = f"http://127.0.0.1:{port}"
+    dash = browser_python._context.new_page()
+    page = browser_python._context.new_page()
+    try:
+        dash.goto(f"{base}/?token={TOKEN}", wait_until="commit")
+        dash.wait_for_function("() => window.distmlStatus", timeout=30_000, polling=100)
+        assert dash.evaluate("document.getElementById('join').href") == \
+            f"{base}/worker?token={TOKEN}"
+        assert dash.evaluate("window.distmlStatus.round") == 0  # waiting for a worker
+
+        page.goto(f"{base}/worker?token={TOKEN}&name=tab", wait_until="commit")
+        page.wait_for_function("() => window.distmlWorker && ['finished', 'error']"
+                               ".includes(window.distmlWorker.state)",
+                               timeout=180_000, polling=100)
+        view = page.evaluate("window.distmlWorker")
+        assert view["state"] == "finished", view["error"]
+        assert view["result"]["rounds"] == 2 and not view["result"]["errors"], view
+        assert view["states"] == ["loading", "connecting", "joining", "idle", "training",
+                                  "idle", "training", "idle", "finished"]
+        assert view["round"] == 2 and view["rounds"] == 2 and view["samples_per_s"] > 0
+        assert "finished" in page.inner_text("#state")
+        assert srv.wait(60) == 0
+    finally:
+        page.close()
+        dash.close()
+        srv.kill()
