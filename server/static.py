@@ -13,6 +13,8 @@ every other GET is a file from one of these folders, and nothing outside them:
     /playground/...   examples/playground/       the playground page (Python in the page)
     /data/mnist/...   the MNIST IDX folder       distml.datasets.mnist_files_dir()
     /conformance/...  tests/conformance/         op cases and runner, for the in-page suite
+    /vendor/tfjs/...  .cache/tfjs/dist           TensorFlow.js (`run.sh setup`): tf.min.js,
+                                                 the benchmark's peer (bench/browser_bench.py)
 
 Paths with `..`, `.` or empty segments, backslashes or NUL (also percent-encoded) get 403,
 as do symlinks that resolve outside their folder; missing files and folders get 404.
@@ -71,6 +73,7 @@ def default_mounts():
         "web": ROOT / "web",
         "playground": ROOT / "examples" / "playground",
         "conformance": ROOT / "tests" / "conformance",
+        "vendor/tfjs": ROOT / ".cache" / "tfjs" / "dist",
     }
     try:
         from distml.datasets import mnist_files_dir

@@ -36,7 +36,11 @@ def tree(tmp_path):
     mnist = tmp_path / "mnist"
     mnist.mkdir()
     (mnist / "t10k-labels-idx1-ubyte").write_bytes(b"\0\0\x08\x01")
-    return {"web": web, "pyodide": pyo, "wheels": wheels, "data/mnist": mnist}
+    tfjs = tmp_path / "tfjs"
+    tfjs.mkdir()
+    (tfjs / "tf.min.js").write_text("var tf = {};")
+    return {"web": web, "pyodide": pyo, "wheels": wheels, "data/mnist": mnist,
+            "vendor/tfjs": tfjs}
 
 
 @pytest.fixture
@@ -67,6 +71,7 @@ def get(srv, path):
     ("/web/sub/cases.py", "text/plain"),
     ("/data/mnist/t10k-labels-idx1-ubyte", "application/octet-stream"),
     ("/web/inside-link.js?v=3", "text/javascript"),  # a symlink inside the folder is fine
+    ("/vendor/tfjs/tf.min.js", "text/javascript"),  # a two-segment mount
 ])
 def test_serves_files_with_mime_types(server, tree, path, mime):
     status, headers, body = get(server, path)
@@ -95,6 +100,9 @@ def test_serves_files_with_mime_types(server, tree, path, mime):
     "/web/test.html%00.js",
     "/web/escape.txt",  # symlink to a file outside web/
     "/web/escape-dir/secret.txt",  # symlinked folder pointing outside
+    "/vendor/tfjs/../../secret.txt",
+    "/vendor/tfjs/%2e%2e/secret.txt",
+    "/vendor/%2e%2e/web/test.html",
 ])
 def test_rejects_traversal(server, path):
     status, _, body = get(server, path)
@@ -105,6 +113,7 @@ def test_rejects_traversal(server, path):
 @pytest.mark.parametrize("path", [
     "/web/missing.js", "/web/sub", "/web/sub/", "/web", "/web/", "/", "/nothing/here.js",
     "/pyodide/pyodide.mjs/x", "/data/mnist", "/data/other/file",
+    "/vendor/tfjs", "/vendor/tfjs/", "/vendor/tfjs/tf.js", "/vendor/other.js",
 ])
 def test_missing_is_404(server, path):
     status, headers, _ = get(server, path)
@@ -146,9 +155,14 @@ def test_default_mounts():
     assert mounts["wheels"] == ROOT / "wheels"
     assert mounts["web"] == ROOT / "web"
     assert mounts["conformance"] == ROOT / "tests" / "conformance"
+    assert mounts["vendor/tfjs"] == ROOT / ".cache" / "tfjs" / "dist"
     assert (mounts["web"] / "worker.js").is_file()
     with ServerThread() as srv:
         status, headers, body = get(srv, "/conformance/runner.py")
         assert status == 200 and headers["Content-Type"].startswith("text/plain")
         assert b"def run_all" in body
         assert get(srv, "/web/worker.js")[1]["Content-Type"].startswith("text/javascript")
+        if (mounts["vendor/tfjs"] / "tf.min.js").is_file():  # `bash run.sh setup` fetched it
+            status, headers, body = get(srv, "/vendor/tfjs/tf.min.js")
+            assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+            assert len(body) > 1_000_000

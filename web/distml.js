@@ -13,8 +13,15 @@
 // an interrupt buffer); a worker that does not answer within `grace` ms after that is
 // terminated and a fresh one started (its namespace is lost).
 //
-// TODO: a main-thread fallback (Pyodide without a Worker) for browsers lacking module
-// workers or OffscreenCanvas; the API would stay the same.
+// Main-thread fallback: where a module Worker with WebGL2 on an OffscreenCanvas is not
+// available (see `workerSupport()`), or with `startPython({mainThread: true})` (test.html:
+// `?mainthread=1`), the same runtime (web/runtime.js) runs on the page's main thread behind
+// the same API; `py.info.mode` says "worker" or "main-thread". There, Python blocks the page
+// while it runs, and a timeout only takes effect when the call awaits (a busy loop cannot be
+// interrupted); the page defines `globalThis.distmlCreateCanvas()` (a DOM canvas) for a
+// WebGL helper that cannot use OffscreenCanvas.
+
+import { createRuntime } from "./runtime.js";
 
 const here = new URL(".", import.meta.url);
 
@@ -43,6 +50,66 @@ export async function latestWheel(base = "/wheels/latest.json") {
   return new URL((await r.json()).wheel, new URL(base, location.href)).href;
 }
 
+/** Why Pyodide cannot run in a Web Worker with WebGL2 here: null when it can, else a
+ * reason string (then startPython falls back to the main thread). */
+export function workerSupport() {
+  if (typeof Worker === "undefined") return "no Web Worker";
+  if (typeof OffscreenCanvas === "undefined") return "no OffscreenCanvas";
+  try {
+    const gl = new OffscreenCanvas(1, 1).getContext("webgl2");
+    if (!gl) return "no WebGL2 on OffscreenCanvas";
+    const lose = gl.getExtension("WEBGL_lose_context");
+    if (lose) lose.loseContext();  // free the probe's context
+  } catch (e) {
+    return `OffscreenCanvas WebGL2 failed: ${e}`;
+  }
+  return null;
+}
+
+/** A DOM canvas for WebGL on the main thread (no OffscreenCanvas needed). */
+function domCanvas() {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 1;
+  return canvas;
+}
+
+/** The main-thread fallback: web/runtime.js behind a Worker's interface (postMessage,
+ * onmessage, onerror, terminate), so class Python drives both the same way. */
+class MainThreadWorker {
+  constructor() {
+    this.onmessage = null;
+    this.onerror = null;
+    this.closed = false;
+    this.runtime = createRuntime((msg) => this._deliver(msg), "main-thread");
+    // distml.web.report() calls the global postMessage: on the main thread that is the
+    // window's, so its metrics arrive as window "message" events
+    this._onWindowMessage = (e) => {
+      if (e.source === window && e.data && e.data.type === "metric") this._deliver(e.data);
+    };
+    window.addEventListener("message", this._onWindowMessage);
+    if (typeof globalThis.distmlCreateCanvas !== "function") {
+      globalThis.distmlCreateCanvas = domCanvas;
+    }
+  }
+
+  _deliver(msg) {
+    if (!this.closed && this.onmessage) this.onmessage({ data: msg });
+  }
+
+  postMessage(msg) {
+    // asynchronously, like a worker: the caller's timers are armed first
+    setTimeout(() => {
+      if (!this.closed) this.runtime.handle(msg);
+    }, 0);
+  }
+
+  terminate() {
+    // Pyodide on the main thread cannot be stopped: drop its messages from now on
+    this.closed = true;
+    window.removeEventListener("message", this._onWindowMessage);
+  }
+}
+
 class Python {
   constructor(options) {
     this.options = options;
@@ -56,8 +123,9 @@ class Python {
   }
 
   async _boot() {
-    const { wheel, indexURL, startTimeout } = this.options;
-    this.worker = new Worker(new URL("worker.js", here), { type: "module" });
+    const { wheel, indexURL, startTimeout, mainThread } = this.options;
+    this.worker = mainThread ? new MainThreadWorker()
+      : new Worker(new URL("worker.js", here), { type: "module" });
     this.pending = new Map();
     this.worker.onmessage = (e) => this._onMessage(e.data);
     const ready = new Promise((resolve, reject) => {
@@ -80,6 +148,7 @@ class Python {
     });
     try {
       this.info = await Promise.race([ready, timeout]);
+      this.info.fallbackReason = this.options.fallbackReason;  // null in a worker
     } finally {
       clearTimeout(timer);
       this._ready = null;
@@ -171,12 +240,25 @@ class Python {
   }
 }
 
-/** Start Python (Pyodide + distml) in a Web Worker. */
+/** Start Python (Pyodide + distml) in a Web Worker, or on the main thread when
+ * `mainThread` is true or a worker with OffscreenCanvas WebGL2 is unavailable
+ * (`mainThread: false` insists on the worker). */
 export async function startPython({
   wheel = null, indexURL = "/pyodide/", timeout = 120000, grace = 3000,
-  startTimeout = 120000, onOutput = null, onMetric = null,
+  startTimeout = 120000, onOutput = null, onMetric = null, mainThread = null,
 } = {}) {
   wheel = wheel || await latestWheel();
-  const py = new Python({ wheel, indexURL, timeout, grace, startTimeout, onOutput, onMetric });
+  let fallbackReason = null;
+  if (mainThread === null) {
+    fallbackReason = workerSupport();
+    mainThread = fallbackReason !== null;
+    if (mainThread) {
+      console.warn(`distml: running Python on the main thread (${fallbackReason})`);
+    }
+  } else if (mainThread) {
+    fallbackReason = "requested";
+  }
+  const py = new Python({ wheel, indexURL, timeout, grace, startTimeout, onOutput, onMetric,
+                          mainThread, fallbackReason });
   return py._boot();
 }

@@ -36,7 +36,10 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
       return JSON.stringify(info0());
     }
     try {
-      canvas = new OffscreenCanvas(1, 1);
+      // an OffscreenCanvas works in a Web Worker; a page that runs Python on its main
+      // thread (no OffscreenCanvas WebGL2 there) provides a DOM canvas (web/distml.js)
+      canvas = typeof globalThis.distmlCreateCanvas === "function"
+        ? globalThis.distmlCreateCanvas() : new OffscreenCanvas(1, 1);
       canvas.addEventListener("webglcontextlost", (e) => { lost = true; e.preventDefault(); });
       gl = canvas.getContext("webgl2", { antialias: false, depth: false, stencil: false,
                                          alpha: true, premultipliedAlpha: false,
