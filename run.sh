@@ -13,6 +13,9 @@
 #   bash run.sh bench browser [ARGS]
 #                              setup + wheel + python bench/browser_bench.py ARGS (distml
 #                              "webgl" vs TensorFlow.js in headless Chromium; --quick, --help)
+#   bash run.sh bench distributed [ARGS]
+#                              setup + wheel + python bench/distributed_bench.py ARGS (samples/s
+#                              vs workers, CPython and Chromium; aggregation MB/s; --quick, --help)
 #
 # Everything is cached under .cache/ ; every step is idempotent and a second
 # `setup` only checks stamp files.
@@ -237,11 +240,16 @@ cmd_bench() {
         cmd_wheel
         exec "$PY" bench/browser_bench.py "$@"
     fi
+    if [[ "${1:-}" == "distributed" ]]; then
+        shift
+        cmd_wheel  # the browser workers install distml from wheels/
+        exec "$PY" bench/distributed_bench.py "$@"
+    fi
     exec "$PY" bench/cpu_step.py "$@"
 }
 
 usage() {
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 main() {
