@@ -1,9 +1,11 @@
 """The numpy backend picks among conv strategies by shape (batch GEMM, single GEMM,
-row-shifted GEMMs for stride-1 convs on large maps); every one matches torch."""
+one accumulating BLAS GEMM per kernel tap for stride-1 convs on large maps, or row-shifted
+GEMMs when that BLAS entry point is unavailable); every one matches torch."""
 import numpy as np
 import pytest
 import torch
 
+from distml.backends import numpy_backend as nb
 from distml.backends.numpy_backend import backend as be
 
 
@@ -16,15 +18,111 @@ from distml.backends.numpy_backend import backend as be
     ((20, 21), (1, 1), (1, 1), (1, 1), 2),   # grouped
     ((6, 5), (1, 1), (1, 1), (1, 1), 1),     # small map: single GEMM over the batch
     ((6, 5), (2, 1), (0, 1), (1, 2), 2),
+    ((12, 13), (1, 1), (1, 1), (1, 1), 1),   # taps forward, im2col weight gradient
+    ((40, 41), (1, 1), (2, 0), (1, 2), 1),   # larger map, uneven dilation
 ])
-def test_conv_paths_match_torch(hw, stride, padding, dilation, groups):
+@pytest.mark.parametrize("cblas", [True, False], ids=["cblas", "numpy"])
+def test_conv_paths_match_torch(hw, stride, padding, dilation, groups, cblas, monkeypatch):
+    if not cblas:
+        monkeypatch.setattr(nb, "_SGEMM", None)
+    elif nb._SGEMM is None:
+        pytest.skip("numpy's BLAS has no cblas_sgemm entry point we know")
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(3, 8, *hw, generator=g, requires_grad=True)
-    w = torch.randn(12, 8 // groups, 3, 3, generator=g, requires_grad=True)
+    x = torch.randn(3, 16, *hw, generator=g, requires_grad=True)
+    w = torch.randn(12, 16 // groups, 3, 3, generator=g, requires_grad=True)
     y = torch.nn.functional.conv2d(x, w, None, stride, padding, dilation, groups)
     gy = torch.randn(y.shape, generator=g)
     y.backward(gy)
     args = (stride, padding, dilation, groups)
+    xn, wn = x.detach().numpy(), w.detach().numpy()
+    np.testing.assert_allclose(be.conv2d(xn, wn, *args), y.detach().numpy(),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(be.conv2d_grad_input(gy.numpy(), wn, xn.shape, *args),
+                               x.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(be.conv2d_grad_weight(xn, gy.numpy(), wn.shape, *args),
+                               w.grad.numpy(), rtol=1e-4, atol=5e-4)
+
+
+@pytest.mark.parametrize("hw,stride,padding,dilation", [
+    ((6, 5), (1, 1), (1, 1), (1, 1)),
+    ((7, 7), (2, 2), (1, 1), (1, 1)),
+    ((9, 8), (2, 1), (0, 2), (2, 1)),
+    ((1, 1), (1, 1), (1, 1), (1, 1)),
+])
+def test_conv_channels_last_columns_match_torch(hw, stride, padding, dilation):
+    # 16+ channels on small maps: the NHWC window-copy columns
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(12, 16, *hw, generator=g, requires_grad=True)
+    w = torch.randn(20, 16, 3, 3, generator=g, requires_grad=True)
+    y = torch.nn.functional.conv2d(x, w, None, stride, padding, dilation)
+    assert be._use_nhwc(tuple(x.shape), tuple(w.shape), 1, y.shape[2], y.shape[3], np.float32)
+    gy = torch.randn(y.shape, generator=g)
+    y.backward(gy)
+    args = (stride, padding, dilation, 1)
+    xn, wn = x.detach().numpy(), w.detach().numpy()
+    np.testing.assert_allclose(be.conv2d(xn, wn, *args), y.detach().numpy(),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(be.conv2d_grad_input(gy.numpy(), wn, xn.shape, *args),
+                               x.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(be.conv2d_grad_weight(xn, gy.numpy(), wn.shape, *args),
+                               w.grad.numpy(), rtol=1e-4, atol=5e-4)
+
+
+@pytest.mark.parametrize("hw,stride,padding,dilation", [
+    ((1, 1), (1, 1), (1, 1), (1, 1)),      # only the centre tap meets the input
+    ((1, 3), (1, 1), (1, 1), (1, 1)),      # cropped rows only
+    ((2, 2), (2, 2), (2, 1), (1, 1)),      # strided
+    ((1, 1), (1, 1), (2, 2), (2, 2)),      # dilated
+])
+def test_conv_taps_that_only_see_padding(hw, stride, padding, dilation):
+    assert be._useful_taps((2, 3) + hw, (3, 3), stride, padding, dilation,
+                           tuple(nb.conv_output_size(s, 3, st, p, d) for s, st, p, d in
+                                 zip(hw, stride, padding, dilation))) is not None
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 3, *hw, generator=g, requires_grad=True)
+    w = torch.randn(5, 3, 3, 3, generator=g, requires_grad=True)
+    y = torch.nn.functional.conv2d(x, w, None, stride, padding, dilation)
+    gy = torch.randn(y.shape, generator=g)
+    y.backward(gy)
+    args = (stride, padding, dilation, 1)
+    xn, wn = x.detach().numpy(), w.detach().numpy()
+    np.testing.assert_allclose(be.conv2d(xn, wn, *args), y.detach().numpy(),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(be.conv2d_grad_input(gy.numpy(), wn, xn.shape, *args),
+                               x.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(be.conv2d_grad_weight(xn, gy.numpy(), wn.shape, *args),
+                               w.grad.numpy(), rtol=1e-4, atol=5e-4)
+
+
+@pytest.mark.parametrize("hw,stride", [((8, 7), (2, 2)), ((5, 6), (1, 1)), ((9, 9), (3, 2)),
+                                       ((34, 33), (2, 2)), ((16, 17), (1, 1))])
+def test_pointwise_conv_matches_torch(hw, stride):
+    # 1x1 kernels without padding (ResNet's downsample): GEMMs on the subsampled input
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(3, 6, *hw, generator=g, requires_grad=True)
+    w = torch.randn(10, 6, 1, 1, generator=g, requires_grad=True)
+    y = torch.nn.functional.conv2d(x, w, None, stride)
+    gy = torch.randn(y.shape, generator=g)
+    y.backward(gy)
+    args = (stride, (0, 0), (1, 1), 1)
+    xn, wn = x.detach().numpy(), w.detach().numpy()
+    np.testing.assert_allclose(be.conv2d(xn, wn, *args), y.detach().numpy(),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(be.conv2d_grad_input(gy.numpy(), wn, xn.shape, *args),
+                               x.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(be.conv2d_grad_weight(xn, gy.numpy(), wn.shape, *args),
+                               w.grad.numpy(), rtol=1e-4, atol=5e-4)
+
+
+def test_few_channels_large_map_matches_torch():
+    # an RGB / grey stem on a large map: per-image im2col rather than tap GEMMs with K = C
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(2, 3, 20, 19, generator=g, requires_grad=True)
+    w = torch.randn(5, 3, 3, 3, generator=g, requires_grad=True)
+    y = torch.nn.functional.conv2d(x, w, None, 1, 1)
+    gy = torch.randn(y.shape, generator=g)
+    y.backward(gy)
+    args = ((1, 1), (1, 1), (1, 1), 1)
     xn, wn = x.detach().numpy(), w.detach().numpy()
     np.testing.assert_allclose(be.conv2d(xn, wn, *args), y.detach().numpy(),
                                rtol=1e-4, atol=1e-4)

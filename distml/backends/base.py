@@ -31,6 +31,8 @@ BINARY_OPS = (
 )
 COMPARISON_OPS = ("lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or")
 REDUCE_OPS = ("sum", "max", "min", "prod")
+# fused ops: Backend composes each from the primitives above, so a backend may leave them
+FUSED_OPS = ("batch_norm_train", "batch_norm_train_backward", "sgd_update")
 
 
 class Backend:
@@ -160,6 +162,73 @@ class Backend:
 
     def avg_pool2d_grad(self, gy, x_shape, kernel, stride, padding, ceil_mode, count_include_pad):
         raise NotImplementedError
+
+
+    # -- fused ops -------------------------------------------------------------------------
+    # Each has a default composed from the primitives above, so every backend gets it;
+    # a backend overrides it with a fused kernel where that is faster (numpy does).
+
+    def batch_norm_train(self, x, weight, bias, axes, eps):
+        """Training-mode batch normalization of float32 x over `axes` (all but the channel
+        dim): y = (x - mean) * rsqrt(var + eps) * weight + bias, var biased.
+
+        weight and bias are None or buffers in the statistics' keepdim shape (size 1 on
+        `axes`). Returns (y, centered, mean, var, invstd): centered = x - mean (what the
+        backward needs), and mean, var, invstd = rsqrt(var + eps) in the keepdim shape."""
+        count = 1
+        for a in axes:
+            count *= self.shape(x)[a]
+        inv_n = self.full((), 1.0 / count, "float32")
+        mean = self.binary("mul", self.reduce("sum", x, axes, True), inv_n)
+        centered = self.binary("sub", x, mean)
+        var = self.binary("mul", self.reduce("sum", self.binary("mul", centered, centered),
+                                             axes, True), inv_n)
+        invstd = self.unary("rsqrt", self.binary("add", var, self.full((), eps, "float32")))
+        scale = invstd if weight is None else self.binary("mul", invstd, weight)
+        y = self.binary("mul", centered, scale)
+        if bias is not None:
+            y = self.binary("add", y, bias)
+        return y, centered, mean, var, invstd
+
+    def batch_norm_train_backward(self, g, centered, invstd, weight, axes):
+        """Gradients of batch_norm_train through its batch statistics.
+
+        Returns (gx, gweight, gbias); gweight and gbias in the statistics' keepdim shape
+        (the backward of torch's fused kernel: with xhat = centered * invstd,
+        gx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat)))."""
+        count = 1
+        for a in axes:
+            count *= self.shape(g)[a]
+        inv_n = self.full((), 1.0 / count, "float32")
+        xhat = self.binary("mul", centered, invstd)
+        gbias = self.reduce("sum", g, axes, True)
+        gweight = self.reduce("sum", self.binary("mul", g, xhat), axes, True)
+        dx = self.binary("sub", self.binary("sub", g, self.binary("mul", gbias, inv_n)),
+                         self.binary("mul", xhat, self.binary("mul", gweight, inv_n)))
+        scale = invstd if weight is None else self.binary("mul", invstd, weight)
+        return self.binary("mul", dx, scale), gweight, gbias
+
+    def sgd_update(self, p, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
+                   nesterov, maximize):
+        """One torch.optim.SGD step for one float32 parameter: returns (new p, new momentum
+        buffer), the buffer None when momentum is 0. momentum_buffer is None on the first
+        step (it starts as the gradient). Hyper-parameters are Python floats/bools."""
+        def scalar(v):
+            return self.full((), v, "float32")
+        if maximize:
+            grad = self.unary("neg", grad)
+        if weight_decay:
+            grad = self.binary("add", grad, self.binary("mul", p, scalar(weight_decay)))
+        buf = None
+        if momentum:
+            if momentum_buffer is None:
+                buf = grad
+            else:
+                buf = self.binary("add", self.binary("mul", momentum_buffer, scalar(momentum)),
+                                  self.binary("mul", grad, scalar(1 - dampening)))
+            grad = self.binary("add", grad, self.binary("mul", buf, scalar(momentum))) \
+                if nesterov else buf
+        return self.binary("sub", p, self.binary("mul", grad, scalar(lr))), buf
 
 
 def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):

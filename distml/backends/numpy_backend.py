@@ -27,6 +27,59 @@ def _keep_freed_arrays_in_heap():
 
 _keep_freed_arrays_in_heap()
 
+
+def _find_sgemm():
+    """cblas_sgemm of the OpenBLAS that numpy's wheel bundles (scipy-openblas, 64-bit
+    ints), called through ctypes: unlike np.matmul it accumulates into its output
+    (beta = 1) and takes row strides, so a conv can sum one GEMM per kernel tap over
+    offset views of the padded input without copying columns. None when not found
+    (another BLAS, a different layout) or DISTML_CBLAS=0; the numpy paths are used then."""
+    if os.environ.get("DISTML_CBLAS") == "0":
+        return None
+    import glob
+    libs_dir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(libs_dir, "*openblas*"))):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, int_t in (("scipy_", ctypes.c_int64), ("", ctypes.c_int64)):
+            fn = getattr(lib, prefix + "cblas_sgemm64_", None)
+            if fn is None:
+                continue
+            ptr, f32, enum = ctypes.c_void_p, ctypes.c_float, ctypes.c_int
+            fn.argtypes = [enum, enum, enum, int_t, int_t, int_t, f32, ptr, int_t, ptr, int_t,
+                           f32, ptr, int_t]
+            fn.restype = None
+            return fn
+    return None
+
+
+_SGEMM = _find_sgemm()
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+def _gemm_operand(a):
+    """(transpose flag, leading dimension) of a 2-D float32 view for cblas, or None."""
+    m, n = a.shape
+    s0, s1 = a.strides
+    if s1 == 4 and s0 % 4 == 0 and s0 // 4 >= max(n, 1):
+        return _NO_TRANS, s0 // 4
+    if s0 == 4 and s1 % 4 == 0 and s1 // 4 >= max(m, 1):
+        return _TRANS, s1 // 4
+    return None
+
+
+def _sgemm(a, b, c, beta):
+    """c = a @ b + beta * c for 2-D float32 views (c's rows contiguous), in place."""
+    (m, k), n = a.shape, b.shape[1]
+    ta, tb = _gemm_operand(a), _gemm_operand(b)
+    if ta is None or tb is None or c.strides[1] != 4 or c.strides[0] < 4 * n:
+        raise ValueError("operands not BLAS-compatible")
+    _SGEMM(_ROW_MAJOR, ta[0], tb[0], m, n, k, 1.0, a.ctypes.data, ta[1], b.ctypes.data, tb[1],
+           beta, c.ctypes.data, c.strides[0] // 4)
+
+
 NP_DTYPES = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}
 NAMES = {np.dtype(np.float32): "float32", np.dtype(np.int64): "int64", np.dtype(np.bool_): "bool"}
 
@@ -128,7 +181,7 @@ class NumpyBackend(Backend):
     def unary(self, op, x):
         with np.errstate(all="ignore"):
             if op == "relu":
-                return np.maximum(x, 0).astype(x.dtype) if x.dtype != np.bool_ else x
+                return np.maximum(x, x.dtype.type(0)) if x.dtype != np.bool_ else x
             if op == "sigmoid":
                 # exp(-|x|) never overflows; pick the stable form by sign
                 e = np.exp(-np.abs(x))
@@ -149,6 +202,18 @@ class NumpyBackend(Backend):
             return np.asarray(_BINARY[op](x, y))
 
     def where(self, cond, x, y):
+        if x.dtype == np.float32 and y.dtype == np.float32 and cond.dtype == np.bool_ and \
+                cond.size >= 4096:
+            # np.where branches per element (~10x slower than a multiply on a random mask);
+            # on the float bits as int32 (wrapping), y + (x - y) * cond picks x or y exactly
+            # and branch-free (relu's backward: x * cond alone, as +0.0 has no bits)
+            c8 = cond.view(np.int8)
+            xb, yb = x.view(np.int32), y.view(np.int32)
+            if y.ndim == 0 and yb == 0:
+                return np.multiply(xb, c8, dtype=np.int32).view(np.float32)
+            out = np.multiply(np.subtract(xb, yb), c8, dtype=np.int32)
+            out += yb
+            return out.view(np.float32)
         return np.where(cond, x, y)
 
     # -- reductions ------------------------------------------------------------------------
@@ -270,16 +335,147 @@ class NumpyBackend(Backend):
             cols[:, j] = flat[:, j * dilation[1]:j * dilation[1] + length + tail]
         return cols.reshape(c * kw, length + tail), length, hp, wp
 
+    def _flat_padded(self, x, kernel, padding, dilation):
+        """The padded input flattened per channel, (C, N*Hp*Wp + tail): kernel tap (i, j)
+        is then the constant column offset i*dh*Wp + j*dw, for every output position of
+        the padded grid at once. Returns (flat, length = N*Hp*Wp, Hp, Wp)."""
+        n, c, h, wd = x.shape
+        kh, kw = kernel
+        hp, wp = h + 2 * padding[0], wd + 2 * padding[1]
+        length = n * hp * wp
+        tail = (kh - 1) * dilation[0] * wp + (kw - 1) * dilation[1]
+        flat = np.empty((c, length + tail), dtype=np.float32)
+        grid = flat[:, :length].reshape(c, n, hp, wp)
+        ph, pw = padding
+        if ph:
+            grid[:, :, :ph] = 0
+            grid[:, :, ph + h:] = 0
+        if pw:
+            grid[:, :, ph:ph + h, :pw] = 0
+            grid[:, :, ph:ph + h, pw + wd:] = 0
+        grid[:, :, ph:ph + h, pw:pw + wd] = x.transpose(1, 0, 2, 3)
+        flat[:, length:] = 0
+        return flat, length, hp, wp
+
+    # output maps (OH*OW) at least this large use the tap GEMMs (measured: from 14x14 on
+    # they beat the row columns and im2col; for weight gradients, above 16x16)
+    TAP_MIN_MAP = 144
+    TAP_MIN_C = 16  # fewer input channels: the per-image im2col is cheap and the GEMM fatter
+    TAP_GW_MIN_MAP = 257
+
+    def _conv_taps(self, x, w, padding, dilation, oh, ow):
+        """Stride-1 conv as one GEMM per kernel tap, W[:, :, i, j] (O, C) @ an offset
+        view of the flattened padded input, accumulated in place (beta = 1); outputs at
+        every padded position, the valid ones cropped. No im2col. (Blocking the positions
+        to keep the output in cache measured no faster, and many small BLAS calls stall
+        on a busy machine, where each wakes the BLAS threads.)"""
+        n = x.shape[0]
+        o, c, kh, kw = w.shape
+        flat, length, hp, wp = self._flat_padded(x, (kh, kw), padding, dilation)
+        w_taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1))  # (KH, KW, O, C)
+        offsets = [(i, j, i * dilation[0] * wp + j * dilation[1])
+                   for i in range(kh) for j in range(kw)]
+        y = np.empty((o, length), dtype=np.float32)
+        for t, (i, j, off) in enumerate(offsets):
+            _sgemm(w_taps[i, j], flat[:, off:off + length], y, 0.0 if t == 0 else 1.0)
+        return np.ascontiguousarray(
+            y.reshape(o, n, hp, wp)[:, :, :oh, :ow].transpose(1, 0, 2, 3))
+
+    def _conv_taps_grad_weight(self, x, gy, w_shape, padding, dilation):
+        """dW[:, :, i, j] = gy on the padded grid (O, L) @ the tap's offset view (L, C)."""
+        n = x.shape[0]
+        o, c, kh, kw = w_shape
+        _, _, oh, ow = gy.shape
+        flat, length, hp, wp = self._flat_padded(x, (kh, kw), padding, dilation)
+        grid = np.zeros((o, n, hp, wp), dtype=np.float32)
+        grid[:, :, :oh, :ow] = gy.transpose(1, 0, 2, 3)
+        grid = grid.reshape(o, length)
+        out = np.empty((kh, kw, o, c), dtype=np.float32)
+        offsets = [(i, j, i * dilation[0] * wp + j * dilation[1])
+                   for i in range(kh) for j in range(kw)]
+        for i, j, off in offsets:
+            _sgemm(grid, flat[:, off:off + length].T, out[i, j], 0.0)
+        return np.ascontiguousarray(out.transpose(2, 3, 0, 1))
+
+    @staticmethod
+    def _use_taps(stride, groups, *dtypes):
+        return stride == (1, 1) and groups == 1 and all(d == np.float32 for d in dtypes)
+
+    @staticmethod
+    def _pointwise(w_shape, padding, groups, dtype):
+        return w_shape[2:] == (1, 1) and padding == (0, 0) and groups == 1 and \
+            dtype == np.float32
+
+    @staticmethod
+    def _use_nhwc(x_shape, w_shape, groups, oh, ow, dtype):
+        """Channels-last columns: a window copy whose inner runs are C long (NCHW columns
+        copy runs of OW), at the price of transposing the weights, so only where the
+        columns outweigh the weights (N*OH*OW against O) and C is not tiny."""
+        n, c = x_shape[:2]
+        return groups == 1 and c >= 16 and 2 * n * oh * ow >= w_shape[0] and \
+            dtype == np.float32
+
+    def _im2col_nhwc(self, x, kernel, stride, padding, dilation, oh, ow):
+        """(N*OH*OW, KH*KW*C) columns, (kh, kw, c) order, from one window copy of the
+        padded input in NHWC."""
+        n, c, h, wd = x.shape
+        (kh, kw), (ph, pw) = kernel, padding
+        xp = np.zeros((n, h + 2 * ph, wd + 2 * pw, c), dtype=np.float32)
+        xp[:, ph:ph + h, pw:pw + wd] = x.transpose(0, 2, 3, 1)
+        sn, sh, sw, sc = xp.strides
+        win = np.lib.stride_tricks.as_strided(
+            xp, (n, oh, ow, kh, kw, c),
+            (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
+            writeable=False)
+        return np.ascontiguousarray(win).reshape(n * oh * ow, kh * kw * c)
+
     @staticmethod
     def _use_rows(stride, groups, oh, ow):
         return stride == (1, 1) and groups == 1 and oh * ow > 256
+
+    @staticmethod
+    def _useful_taps(x_shape, kernel, stride, padding, dilation, out_hw):
+        """When some kernel rows/columns only ever meet padding (a 3x3 kernel on 1x1 maps):
+        ((i0, i1), (j0, j1), new padding) such that the conv with the kernel cropped to
+        [i0:i1, j0:j1] and the new padding gives the same output; else None."""
+        ranges, pads = [], []
+        for size, k, s, p, d, o in zip(x_shape[2:], kernel, stride, padding, dilation, out_hw):
+            useful = [i for i in range(k)
+                      if any(0 <= r * s - p + i * d < size for r in range(o))]
+            if not useful or useful != list(range(useful[0], useful[-1] + 1)):
+                return None
+            a, b = useful[0], useful[-1] + 1
+            q = p - a * d
+            if q < 0 or conv_output_size(size, b - a, s, q, d) != o:
+                return None
+            ranges.append((a, b))
+            pads.append(q)
+        if ranges[0] == (0, kernel[0]) and ranges[1] == (0, kernel[1]):
+            return None
+        return ranges[0], ranges[1], tuple(pads)
 
     def conv2d(self, x, w, stride, padding, dilation, groups):
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
         ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
-        if self._use_rows(stride, groups, oh, ow):
+        crop = self._useful_taps(x.shape, (kh, kw), stride, padding, dilation, (oh, ow))
+        if crop is not None:  # skip the taps that only see padding
+            (i0, i1), (j0, j1), pad = crop
+            return self.conv2d(x, w[:, :, i0:i1, j0:j1], stride, pad, dilation, groups)
+        if self._pointwise(w.shape, padding, groups, x.dtype):
+            # 1x1: GEMMs on the subsampled input, per image on large maps (NCHW out),
+            # else one over the batch
+            xs = x[:, :, ::stride[0], ::stride[1]][:, :, :oh, :ow]
+            if oh * ow >= 256:
+                xs = np.ascontiguousarray(xs).reshape(n, c, oh * ow)
+                return np.matmul(w.reshape(o, c), xs).reshape(n, o, oh, ow)
+            y = np.matmul(w.reshape(o, c), xs.transpose(1, 0, 2, 3).reshape(c, n * oh * ow))
+            return np.ascontiguousarray(y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
+        if _SGEMM is not None and oh * ow >= self.TAP_MIN_MAP and c >= self.TAP_MIN_C and \
+                self._use_taps(stride, groups, x.dtype, w.dtype):
+            return self._conv_taps(x, w, padding, dilation, oh, ow)
+        if self._use_rows(stride, groups, oh, ow) and (_SGEMM is None or c >= self.TAP_MIN_C):
             cols, length, hp, wp = self._row_columns(x, (kh, kw), padding, dilation)
             w_rows = np.ascontiguousarray(w.transpose(2, 0, 1, 3)).reshape(kh, o, c * kw)
             y = np.matmul(w_rows[0], cols[:, :length])
@@ -288,6 +484,12 @@ class NumpyBackend(Backend):
                 y += np.matmul(w_rows[i], cols[:, off:off + length])
             return np.ascontiguousarray(
                 y.reshape(o, n, hp, wp)[:, :, :oh, :ow].transpose(1, 0, 2, 3))
+        if self._use_nhwc(x.shape, w.shape, groups, oh, ow, x.dtype):
+            cols = self._im2col_nhwc(x, (kh, kw), stride, padding, dilation, oh, ow)
+            w_rows = np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c)
+            y = np.matmul(cols, w_rows.T)  # (N*OH*OW, O)
+            return np.ascontiguousarray(
+                y.reshape(n, oh * ow, o).transpose(0, 2, 1)).reshape(n, o, oh, ow)
         og, k = o // groups, cg * kh * kw
         # large feature maps: a GEMM per image gives NCHW directly; small ones (deep layers)
         # make per-image GEMMs too thin, so use one GEMM over the batch and transpose
@@ -311,6 +513,23 @@ class NumpyBackend(Backend):
         o, cg, kh, kw = w.shape
         _, _, oh, ow = gy.shape
         og, k = o // groups, cg * kh * kw
+        if groups == 1:
+            crop = self._useful_taps(x_shape, (kh, kw), stride, padding, dilation, (oh, ow))
+            if crop is not None:  # the taps that only see padding contribute nothing
+                (i0, i1), (j0, j1), pad = crop
+                return self.conv2d_grad_input(gy, w[:, :, i0:i1, j0:j1], x_shape, stride, pad,
+                                              dilation, groups)
+        if self._pointwise(w.shape, padding, groups, gy.dtype):
+            if oh * ow >= 256:
+                g = np.matmul(w.reshape(o, c).T, gy.reshape(n, o, oh * ow)).reshape(n, c, oh, ow)
+            else:
+                g = np.matmul(w.reshape(o, c).T, gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow))
+                g = g.reshape(c, n, oh, ow).transpose(1, 0, 2, 3)
+            if stride == (1, 1) and (oh, ow) == (h, wd):
+                return np.ascontiguousarray(g)
+            dx = np.zeros(x_shape, dtype=np.float32)
+            dx[:, :, ::stride[0], ::stride[1]][:, :, :oh, :ow] = g
+            return dx
         ph, pw = padding
         fph, fpw = dilation[0] * (kh - 1) - ph, dilation[1] * (kw - 1) - pw
         if stride == (1, 1) and fph >= 0 and fpw >= 0:
@@ -319,6 +538,28 @@ class NumpyBackend(Backend):
             wt = w.reshape(groups, og, cg, kh, kw)[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)
             wt = np.ascontiguousarray(wt).reshape(c, og, kh, kw)
             return self.conv2d(gy, wt, (1, 1), (fph, fpw), dilation, groups)
+        # col2im: scatter each tap back, into an input padded enough for every window
+        hp = max(h + 2 * ph, (oh - 1) * stride[0] + (kh - 1) * dilation[0] + 1)
+        wp = max(wd + 2 * pw, (ow - 1) * stride[1] + (kw - 1) * dilation[1] + 1)
+        taps = [(i, j, self._tap(i, dilation[0], stride[0], oh),
+                 self._tap(j, dilation[1], stride[1], ow)) for i in range(kh) for j in range(kw)]
+        if groups == 1 and gy.dtype == np.float32:
+            # one GEMM over the whole batch (per-image GEMMs are thin on small maps)
+            if self._use_nhwc(x_shape, w.shape, 1, oh, ow, w.dtype):
+                # channels last: (N*OH*OW, O) @ (O, KH*KW*C), taps added back C-contiguous
+                g_rows = gy.transpose(0, 2, 3, 1).reshape(n * oh * ow, o)
+                w_rows = np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o, k)
+                dcols = np.matmul(g_rows, w_rows).reshape(n, oh, ow, kh, kw, c)
+                dxp = np.zeros((n, hp, wp, c), dtype=np.float32)
+                for i, j, ti, tj in taps:
+                    dxp[:, ti, tj] += dcols[:, :, :, i, j]
+                return np.ascontiguousarray(dxp[:, ph:ph + h, pw:pw + wd].transpose(0, 3, 1, 2))
+            g2 = gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
+            dcols = np.matmul(w.reshape(o, k).T, g2).reshape(c, kh, kw, n, oh, ow)
+            dxp = np.zeros((c, n, hp, wp), dtype=np.float32)
+            for i, j, ti, tj in taps:
+                dxp[:, :, ti, tj] += dcols[:, i, j]
+            return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + wd].transpose(1, 0, 2, 3))
         g2 = gy.reshape(n, o, oh * ow)
         if groups == 1:
             dcols = np.matmul(w.reshape(o, k).T, g2)
@@ -328,22 +569,32 @@ class NumpyBackend(Backend):
                 dcols[:, g * k:(g + 1) * k] = np.matmul(
                     w[g * og:(g + 1) * og].reshape(og, k).T, g2[:, g * og:(g + 1) * og])
         dcols = dcols.reshape(n, c, kh, kw, oh, ow)
-        # col2im: scatter each tap back, into an input padded enough for every window
-        hp = max(h + 2 * ph, (oh - 1) * stride[0] + (kh - 1) * dilation[0] + 1)
-        wp = max(wd + 2 * pw, (ow - 1) * stride[1] + (kw - 1) * dilation[1] + 1)
         dxp = np.zeros((n, c, hp, wp), dtype=np.float32)
-        for i in range(kh):
-            for j in range(kw):
-                dxp[:, :, self._tap(i, dilation[0], stride[0], oh),
-                    self._tap(j, dilation[1], stride[1], ow)] += dcols[:, :, i, j]
+        for i, j, ti, tj in taps:
+            dxp[:, :, ti, tj] += dcols[:, :, i, j]
         return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + wd])
 
     def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
         n = x.shape[0]
         o, cg, kh, kw = w_shape
         _, _, oh, ow = gy.shape
+        crop = self._useful_taps(x.shape, (kh, kw), stride, padding, dilation, (oh, ow))
+        if crop is not None:  # taps that only see padding get zero gradient
+            (i0, i1), (j0, j1), pad = crop
+            out = np.zeros(w_shape, dtype=np.float32)
+            out[:, :, i0:i1, j0:j1] = self.conv2d_grad_weight(
+                x, gy, (o, cg, i1 - i0, j1 - j0), stride, pad, dilation, groups)
+            return out
+        if self._pointwise(w_shape, padding, groups, x.dtype):
+            xs = x[:, :, ::stride[0], ::stride[1]][:, :, :oh, :ow]
+            x2 = xs.transpose(1, 0, 2, 3).reshape(cg, n * oh * ow)
+            g2 = gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
+            return np.matmul(g2, x2.T).reshape(w_shape)
         og, k = o // groups, cg * kh * kw
-        if self._use_rows(stride, groups, oh, ow):
+        if _SGEMM is not None and oh * ow >= self.TAP_GW_MIN_MAP and cg >= self.TAP_MIN_C and \
+                self._use_taps(stride, groups, x.dtype, gy.dtype):
+            return self._conv_taps_grad_weight(x, gy, w_shape, padding, dilation)
+        if self._use_rows(stride, groups, oh, ow) and (_SGEMM is None or cg >= self.TAP_MIN_C):
             # gy placed on the padded grid (zeros where no output is) against each kernel
             # row's view of the row columns: kh GEMMs, no im2col
             cols, length, hp, wp = self._row_columns(x, (kh, kw), padding, dilation)
@@ -355,6 +606,11 @@ class NumpyBackend(Backend):
                 off = i * dilation[0] * wp
                 np.matmul(grid, cols[:, off:off + length].T, out=out[i])
             return np.ascontiguousarray(out.reshape(kh, o, cg, kw).transpose(1, 2, 0, 3))
+        if self._use_nhwc(x.shape, w_shape, groups, oh, ow, x.dtype):
+            cols = self._im2col_nhwc(x, (kh, kw), stride, padding, dilation, oh, ow)
+            g2 = gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
+            out = np.matmul(g2, cols).reshape(o, kh, kw, cg)
+            return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
         # (O, N*P) @ (N*P, K): one GEMM; the columns enter transposed as a view
         cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow, per_image=False)
         g2 = gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
@@ -393,24 +649,42 @@ class NumpyBackend(Backend):
         for _, _, v in taps[1:]:
             np.maximum(best, v, out=best)  # propagates NaN, as torch
         nan = bool(np.isnan(best).any())
-        base_r = (np.arange(oh) * stride[0] - padding[0])[:, None]
-        base_c = (np.arange(ow) * stride[1] - padding[1])[None, :]
-        arg = None
-        for i, j, v in reversed(taps):  # reversed: the first matching tap is written last
-            flat = (base_r + i * dilation[0]) * w + (base_c + j * dilation[1])
+        # k = how many taps come before the first one equal to the max (or NaN): count the
+        # taps while nothing matched yet, in branch-free uint8 passes (np.where branches)
+        k = np.zeros(best.shape, dtype=np.uint8 if len(taps) < 256 else np.int64)
+        found = None
+        for _, _, v in taps[:-1]:
             hit = v == best
             if nan:
                 hit |= np.isnan(v)
-            arg = np.broadcast_to(flat, best.shape).copy() if arg is None else \
-                np.where(hit, flat, arg)
-        return best, arg.astype(np.int64)
+            found = hit if found is None else np.logical_or(found, hit, out=found)
+            k += ~found
+        # flat input index = window origin + the tap's offset (a table lookup by k)
+        offsets = np.array([i * dilation[0] * w + j * dilation[1] for i, j, _ in taps],
+                           dtype=np.int64)
+        origin = ((np.arange(oh) * stride[0] - padding[0])[:, None] * w +
+                  (np.arange(ow) * stride[1] - padding[1])[None, :])
+        arg = offsets.take(k)
+        arg += origin
+        return best, arg
 
     def max_pool2d_grad(self, gy, indices, x_shape):
         n, c, h, w = x_shape
         # bincount with weights is a much faster scatter-add than np.add.at
         plane = np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1) * (h * w)
-        dx = np.bincount((indices + plane).reshape(-1), weights=gy.reshape(-1),
-                         minlength=n * c * h * w)
+        flat = (indices + plane).reshape(-1)
+        size = n * c * h * w
+        if gy.dtype == np.float32 and flat.size <= size:
+            # windows that do not overlap (the usual 2x2/2) pick distinct inputs: a plain
+            # scatter is then exact; a hit count tells whether any index repeated
+            hits = np.zeros(size, dtype=np.bool_)
+            hits[flat] = True
+            if np.count_nonzero(hits) == flat.size:
+                dx = np.zeros(size, dtype=np.float32)
+                dx[flat] = gy.reshape(-1)
+                return dx.reshape(x_shape)
+        # bincount with weights is a much faster scatter-add than np.add.at
+        dx = np.bincount(flat, weights=gy.reshape(-1), minlength=size)
         return dx.astype(np.float32).reshape(x_shape)
 
     def _avg_divisor(self, x_shape, kernel, stride, padding, oh, ow, count_include_pad):
@@ -445,6 +719,101 @@ class NumpyBackend(Backend):
                     j:j + stride[1] * (ow - 1) + 1:stride[1]] += g
         return np.ascontiguousarray(dxp[:, :, padding[0]:padding[0] + h,
                                         padding[1]:padding[1] + w])
+
+    # -- fused ops -------------------------------------------------------------------------
+    @staticmethod
+    def _channel_layout(x, axes):
+        """(n, c, p) when `axes` are all dims but 1 of a float32 array, else None."""
+        if x.dtype != np.float32 or x.ndim < 2 or x.size == 0 or \
+                tuple(axes) != (0,) + tuple(range(2, x.ndim)):
+            return None
+        return x.shape[0], x.shape[1], x.size // (x.shape[0] * x.shape[1])
+
+    @staticmethod
+    def _channel_sum(x3):
+        """Per-channel float32 sum (c,) of (n, c, p): pairwise sums along each row."""
+        return np.add.reduce(x3, axis=2).sum(axis=0)
+
+    def batch_norm_train(self, x, weight, bias, axes, eps):
+        layout = self._channel_layout(x, axes)
+        if layout is None:
+            return super().batch_norm_train(x, weight, bias, axes, eps)
+        n, c, p = layout
+        f32 = np.float32
+        inv_n = f32(1.0 / (n * p))
+        sshape = (1, c) + (1,) * (x.ndim - 2)
+        x3 = x.reshape(n, c, p)
+        # float32 statistics, as torch's CPU kernel (a small batch of tiny maps amplifies
+        # any difference in rounding)
+        mean = self._channel_sum(x3) * inv_n
+        centered = np.subtract(x3, mean[:, None])
+        tmp = np.multiply(centered, centered)
+        var = self._channel_sum(tmp) * inv_n
+        invstd = f32(1) / np.sqrt(var + f32(eps))
+        scale = invstd if weight is None else invstd * weight.reshape(c)
+        y = np.multiply(centered, scale[:, None], out=tmp)
+        if bias is not None:
+            y += bias.reshape(c, 1)
+        return (y.reshape(x.shape), centered.reshape(x.shape), mean.reshape(sshape),
+                var.reshape(sshape), invstd.reshape(sshape))
+
+    def batch_norm_train_backward(self, g, centered, invstd, weight, axes):
+        layout = self._channel_layout(centered, axes)
+        if layout is None or g.dtype != np.float32:
+            return super().batch_norm_train_backward(g, centered, invstd, weight, axes)
+        n, c, p = layout
+        inv_n = np.float32(1.0 / (n * p))
+        g3 = g.reshape(n, c, p)
+        xc = centered.reshape(n, c, p)
+        inv = invstd.reshape(c)
+        gbias = self._channel_sum(g3)
+        tmp = np.multiply(g3, xc)
+        gweight = self._channel_sum(tmp) * inv  # sum(g * xhat)
+        # gx = w*inv * ((g - mean(g)) - xhat * mean(g*xhat)), the subtractions first, as
+        # torch (they cancel on small batches)
+        gx = np.subtract(g3, (gbias * inv_n)[:, None])
+        gx -= np.multiply(xc, (inv * (gweight * inv_n))[:, None], out=tmp)
+        gx *= (inv if weight is None else inv * weight.reshape(c))[:, None]
+        return gx.reshape(g.shape), gweight.reshape(invstd.shape), gbias.reshape(invstd.shape)
+
+    SGD_CHUNK = 1 << 15  # elements per pass: the temporaries stay in the L2 cache
+
+    def sgd_update(self, p, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
+                   nesterov, maximize):
+        # the composed default's arithmetic, op for op, into fresh arrays (inputs are never
+        # written), a cache-sized chunk at a time
+        buffers = (p, grad) if momentum_buffer is None else (p, grad, momentum_buffer)
+        if any(b.dtype != np.float32 or b.shape != p.shape for b in buffers):
+            return super().sgd_update(p, grad, momentum_buffer, lr, momentum, dampening,
+                                      weight_decay, nesterov, maximize)
+        f32 = np.float32
+        lr, momentum, dampening, weight_decay = (f32(lr), f32(momentum), f32(1 - dampening),
+                                                 f32(weight_decay))
+        pf, gf = p.reshape(-1), grad.reshape(-1)
+        bf = None if momentum_buffer is None else momentum_buffer.reshape(-1)
+        new_p = np.empty(p.shape, dtype=np.float32)
+        new_buf = np.empty(p.shape, dtype=np.float32) if momentum else None
+        npf = new_p.reshape(-1)
+        nbf = new_buf.reshape(-1) if momentum else None
+        for a in range(0, pf.size, self.SGD_CHUNK):
+            sl = slice(a, a + self.SGD_CHUNK)
+            pc, g, out = pf[sl], gf[sl], npf[sl]
+            if maximize:
+                g = np.negative(g)
+            if weight_decay:
+                g = g + pc * weight_decay
+            step = g
+            if momentum:
+                buf = nbf[sl]
+                if bf is None:
+                    buf[...] = g
+                else:
+                    np.multiply(bf[sl], momentum, out=buf)
+                    buf += g * dampening if dampening != 1 else g
+                step = g + buf * momentum if nesterov else buf
+            np.multiply(step, lr, out=out)
+            np.subtract(pc, out, out=out)
+        return new_p, new_buf
 
 
 backend = NumpyBackend()

@@ -588,6 +588,28 @@ class _Standardize(Function):
         return be.binary("mul", dx, self.invstd), None, None
 
 
+class _BatchNormTrain(Function):
+    """Training-mode batch norm with affine weight and bias as one graph node, on the
+    backend's batch_norm_train / batch_norm_train_backward (fused on numpy). The batch
+    statistics are written into `stats` (no grad)."""
+
+    def forward(self, x, weight, bias, axes, eps, stats):
+        be = self.be
+        sshape = tuple(1 if i in axes else n for i, n in enumerate(be.shape(x)))
+        self.axes, self.c_shape = axes, be.shape(weight)
+        self.weight = be.reshape(weight, sshape)
+        y, self.centered, stats["mean"], stats["var"], self.invstd = be.batch_norm_train(
+            x, self.weight, be.reshape(bias, sshape), axes, eps)
+        return y
+
+    def backward(self, g):
+        be = self.be
+        gx, gw, gb = be.batch_norm_train_backward(g, self.centered, self.invstd, self.weight,
+                                                  self.axes)
+        return (gx, be.reshape(gw, self.c_shape) if self.needs_input_grad[1] else None,
+                be.reshape(gb, self.c_shape) if self.needs_input_grad[2] else None)
+
+
 def _standardize(x, axes, eps):
     """(xhat, mean, biased var) of x over axes (statistics without grad)."""
     with no_grad():
@@ -622,7 +644,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise ValueError("Expected more than 1 value per channel when training, got "
                              f"input size {input.shape}")
-        out, mean, var = _standardize(input, axes, eps)
+        if weight is not None and bias is not None and input.dtype.is_floating_point \
+                and weight.dtype is input.dtype and bias.dtype is input.dtype:
+            stats = {}
+            out = _BatchNormTrain.apply(input, weight, bias, axes=axes, eps=eps, stats=stats)
+            mean, var = out._new(stats["mean"]), out._new(stats["var"])
+            affine_done = True
+        else:
+            out, mean, var = _standardize(input, axes, eps)
+            affine_done = False
         with no_grad():
             if running_mean is not None:
                 running_mean.copy_(running_mean * (1.0 - momentum) +
@@ -640,6 +670,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         out = (input - running_mean.reshape(shape)) * scale
         if bias is not None:
             out = out + bias.reshape(shape)
+        return out
+    if affine_done:
         return out
     if weight is not None:
         out = out * weight.reshape(shape)

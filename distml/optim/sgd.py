@@ -19,6 +19,24 @@ class SGD(Optimizer):
                                       maximize=maximize))
 
     def _update(self, p, grad, state, group):
+        # one backend primitive per parameter (fused on numpy); its composed default is
+        # torch's update: weight decay, momentum (dampening, nesterov), p -= lr * step
+        be = p._backend
+        if p.dtype.name != "float32" or grad.dtype.name != "float32" or grad._backend is not be:
+            return self._update_composed(p, grad, state, group)
+        momentum = group["momentum"]
+        buf = state.get("momentum_buffer") if momentum else None
+        if buf is not None and (buf._backend is not be or buf.dtype.name != "float32"):
+            return self._update_composed(p, grad, state, group)
+        new_p, new_buf = be.sgd_update(
+            p._buf, grad._buf, None if buf is None else buf._buf, float(group["lr"]),
+            float(momentum), float(group["dampening"]), float(group["weight_decay"]),
+            bool(group["nesterov"]), bool(group["maximize"]))
+        if momentum:
+            state["momentum_buffer"] = p._new(new_buf)
+        p._assign(p._new(new_p))
+
+    def _update_composed(self, p, grad, state, group):
         if group["maximize"]:
             grad = -grad
         if group["weight_decay"]:

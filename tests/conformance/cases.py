@@ -956,6 +956,12 @@ add("batch_norm_no_running", lambda lib, x, w: nnf(lib).batch_norm(x, None, None
     f((4, 3, 2)), f((3,)), **BNT)
 add("batch_norm_no_affine_train", lambda lib, x: _bn(lib, x, None, None, True), f((5, 2)),
     **BNT)
+# conv -> BatchNorm -> ReLU as in ResNet (the fused batch-norm primitives), and a batch of
+# 1x1 maps (4 values per channel: the statistics amplify rounding differences)
+add("batch_norm_train_relu", lambda lib, x, w, bb: nnf(lib).relu(_bn(lib, x, w, bb, True)[0]),
+    f(sz((2, 3, 3, 2), (8, 6, 5, 5))), f(sz((3,), (6,))), f(sz((3,), (6,))), **BNT)
+add("batch_norm_train_1x1", lambda lib, x, w, bb: _bn(lib, x, w, bb, True),
+    f(sz((4, 3, 1, 1), (4, 16, 1, 1))), f(sz((3,), (16,))), f(sz((3,), (16,))), **BNT)
 
 
 def _bn(lib, x, w, bb, training, **kw):
