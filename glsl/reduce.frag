@@ -5,6 +5,8 @@
 //   MODE           0 sum, 1 prod, 2 max, 3 min, 4 argmax, 5 argmin (ARG: RRANK == 1)
 //   VEC4           (sum) the innermost reduced dim is contiguous and everything is a
 //                  multiple of 4: read whole texels
+//   PROD2          (sum) reduce the product of two inputs read with the same strides
+//                  (u_in1 from offset u_off1): sum of squares, sum of g * x
 uniform sampler2D u_in0;
 uniform ivec2 u_w0;  // (width - 1, log2 width)
 uniform int u_off0;
@@ -12,6 +14,11 @@ uniform int u_kshape[KRANK];
 uniform int u_kst[KRANK];
 uniform int u_rshape[RRANK];
 uniform int u_rst[RRANK];
+#ifdef PROD2
+uniform sampler2D u_in1;
+uniform ivec2 u_w1;
+uniform int u_off1;
+#endif
 uniform int u_R;
 uniform int u_chunk;
 uniform int u_nchunks;
@@ -51,12 +58,19 @@ float value(int i) {
 #ifdef VEC4
     // sums of contiguous, 4-aligned runs: one fetch per 4 elements
     for (int r = r0; r < r1; r += 4) {
+#ifdef PROD2
+        acc += dot(fetch4(u_in0, u_w0, j >> 2), fetch4(u_in1, u_w1, (j + u_off1 - u_off0) >> 2));
+#else
         acc += dot(fetch4(u_in0, u_w0, j >> 2), vec4(1.0));
+#endif
         j += 4;
         idx[RRANK - 1] += 4;
 #else
     for (int r = r0; r < r1; r++) {
         float v = fetch(u_in0, u_w0, j);
+#ifdef PROD2
+        v *= fetch(u_in1, u_w1, j + u_off1 - u_off0);
+#endif
         j += u_rst[RRANK - 1];
         idx[RRANK - 1]++;
 #endif
