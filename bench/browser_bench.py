@@ -45,6 +45,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
+from common import names, write_json  # noqa: E402 (bench/ is the script's folder)
+
 TFJS_URL = "/vendor/tfjs/tf.min.js"
 TFJS_FILE = os.path.join(ROOT, ".cache", "tfjs", "dist", "tf.min.js")
 
@@ -429,11 +431,7 @@ def run(args):
     }
 
     def save():
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        tmp = args.output + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump(result, fh, indent=1)
-        os.replace(tmp, args.output)
+        write_json(args.output, result)
 
     t_start = time.monotonic()
     with BrowserPython(start_timeout=180, call_timeout=args.call_timeout) as py:
@@ -604,16 +602,6 @@ def _ints(text):
     return [int(v) for v in text.split(",") if v]
 
 
-def _names(choices):
-    def parse(text):
-        names = [v.strip() for v in text.split(",") if v.strip()]
-        bad = [n for n in names if n not in choices]
-        if bad:
-            raise argparse.ArgumentTypeError(f"unknown {bad}; choose from {list(choices)}")
-        return names
-    return parse
-
-
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -622,18 +610,18 @@ def parse_args(argv=None):
                     help="a couple of minutes: matmul 256,512; conv at batch 4, forward only; "
                          "training at batch 8; 2 timed runs per op, 1 per step "
                          "(explicit options still win)")
-    ap.add_argument("--only", type=_names(SECTIONS), default=None,
+    ap.add_argument("--only", type=names(SECTIONS), default=None,
                     help=f"sections, comma-separated: {','.join(SECTIONS)} (default: all)")
-    ap.add_argument("--libs", type=_names(LIBS), default=None,
+    ap.add_argument("--libs", type=names(LIBS), default=None,
                     help="distml,tfjs (default both)")
     ap.add_argument("--sizes", type=_ints, default=None, help="matmul n (default 256,512,1024)")
     ap.add_argument("--conv-batch", type=int, default=None, help="conv batch (default 32)")
-    ap.add_argument("--conv-modes", type=_names(CONV_MODES), default=None,
+    ap.add_argument("--conv-modes", type=names(CONV_MODES), default=None,
                     help="forward,grad_input,grad_weight (default all)")
     ap.add_argument("--convs", type=lambda t: [v for v in t.split(",") if v], default=None,
                     help="only the conv shapes whose name contains one of these, e.g. "
                          "'conv1,layer1'")
-    ap.add_argument("--models", type=_names(tuple(MODELS)), default=None,
+    ap.add_argument("--models", type=names(tuple(MODELS)), default=None,
                     help="resnet18,mnistcnn (default both)")
     ap.add_argument("--batches", type=_ints, default=None,
                     help="training batch sizes (default 8,16,32,64)")

@@ -61,6 +61,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
+from common import names, write_json  # noqa: E402 (bench/ is the script's folder)
+
 EXPERIMENT = os.path.join(ROOT, "examples", "mnist_distributed.py")
 PY = sys.executable
 MODES = ("fixed_global", "fixed_local")
@@ -512,11 +514,7 @@ def run(args):
     }
 
     def save():
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        tmp = args.output + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump(result, fh, indent=1)
-        os.replace(tmp, args.output)
+        write_json(args.output, result)
 
     t_start = time.monotonic()
     if "python" in args.only or "browser" in args.only:
@@ -550,16 +548,6 @@ def _ints(text):
     return [int(v) for v in text.split(",") if v.strip() and int(v) > 0]
 
 
-def _names(choices):
-    def parse(text):
-        names = [v.strip() for v in text.split(",") if v.strip()]
-        bad = [n for n in names if n not in choices]
-        if bad:
-            raise argparse.ArgumentTypeError(f"unknown {bad}; choose from {list(choices)}")
-        return names
-    return parse
-
-
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -568,21 +556,21 @@ def parse_args(argv=None):
                     help="~1 minute: CPython workers 1,2, compression none and int8, one "
                          "browser worker on loopback, 2 warm-up + 8 timed rounds, "
                          "aggregation k=2,4 with 1 repeat (explicit options still win)")
-    ap.add_argument("--only", type=_names(SECTIONS), default=None,
+    ap.add_argument("--only", type=names(SECTIONS), default=None,
                     help=f"sections, comma-separated: {','.join(SECTIONS)} (default: all)")
     ap.add_argument("--workers", type=_ints, default=None,
                     help="CPython worker counts (default 1,2,4,8)")
     ap.add_argument("--browser-workers", type=_ints, default=None,
                     help="headless Chromium worker counts (default 1,2; 0 or '' for none)")
-    ap.add_argument("--modes", type=_names(MODES), default=None,
+    ap.add_argument("--modes", type=names(MODES), default=None,
                     help="fixed_global,fixed_local (default both)")
-    ap.add_argument("--links", type=_names(LINKS), default=None,
+    ap.add_argument("--links", type=names(LINKS), default=None,
                     help="loopback,shaped (default both)")
-    ap.add_argument("--browser-links", type=_names(LINKS), default=None,
+    ap.add_argument("--browser-links", type=names(LINKS), default=None,
                     help="links for the browser workers (default: --links)")
-    ap.add_argument("--compressions", type=_names(COMPRESSIONS), default=None,
+    ap.add_argument("--compressions", type=names(COMPRESSIONS), default=None,
                     help="gradient compressions for CPython workers (default none,float16,int8)")
-    ap.add_argument("--browser-compressions", type=_names(COMPRESSIONS), default=None,
+    ap.add_argument("--browser-compressions", type=names(COMPRESSIONS), default=None,
                     help="for browser workers (default none)")
     ap.add_argument("--link-rate-mbps", type=float, default=10.0,
                     help="shaped link: megabits/s per connection and direction (default 10)")
@@ -598,9 +586,9 @@ def parse_args(argv=None):
     ap.add_argument("--join-timeout", type=float, default=300,
                     help="seconds for new workers to be ready (default 300)")
     ap.add_argument("--agg-k", type=_ints, default=None, help="default 2,4,8")
-    ap.add_argument("--agg-rules", type=_names(RULES), default=None,
+    ap.add_argument("--agg-rules", type=names(RULES), default=None,
                     help="default mean,median,trimmed_mean,krum")
-    ap.add_argument("--agg-models", type=_names(AGG_MODELS), default=None,
+    ap.add_argument("--agg-models", type=names(AGG_MODELS), default=None,
                     help="mnist,resnet18 (default both)")
     ap.add_argument("--agg-repeats", type=int, default=None,
                     help="timed runs per point, median (default 3; ResNet-18 one fewer)")

@@ -1,0 +1,24 @@
+"""Small pieces the benchmark scripts share (they run as scripts: bench/ is on sys.path)."""
+import argparse
+import json
+import os
+
+
+def names(choices):
+    """An argparse type: a comma-separated list of names, each one of `choices`."""
+    def parse(text):
+        listed = [v.strip() for v in text.split(",") if v.strip()]
+        bad = [n for n in listed if n not in choices]
+        if bad:
+            raise argparse.ArgumentTypeError(f"unknown {bad}; choose from {list(choices)}")
+        return listed
+    return parse
+
+
+def write_json(path, result):
+    """Write `result` to `path` atomically (a reader never sees half a file)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(result, fh, indent=1)
+    os.replace(tmp, path)
