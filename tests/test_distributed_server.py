@@ -389,8 +389,9 @@ def _train_with_attacker(rule):
     return orch, orch.evaluate()
 
 
-def test_sign_flipped_gradient_with_median_stays_on_track():
-    orch, acc = _train_with_attacker("median")
+@pytest.mark.parametrize("rule", ["median", "trimmed_mean"])
+def test_sign_flipped_gradient_with_robust_rule_stays_on_track(rule):
+    orch, acc = _train_with_attacker(rule)
     losses = [h["loss"] for h in orch.history]
     assert np.mean(losses[-3:]) < losses[0] - 0.2
     assert acc >= 0.75
