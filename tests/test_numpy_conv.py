@@ -9,6 +9,26 @@ from distml.backends import numpy_backend as nb
 from distml.backends.numpy_backend import backend as be
 
 
+def assert_conv_matches_torch(seed, x_shape, w_shape, stride, padding, dilation, groups=1):
+    """The numpy conv, its input gradient and its weight gradient against torch's (random
+    x, w and output gradient from `seed`); returns the output shape."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(*x_shape, generator=g, requires_grad=True)
+    w = torch.randn(*w_shape, generator=g, requires_grad=True)
+    y = torch.nn.functional.conv2d(x, w, None, stride, padding, dilation, groups)
+    gy = torch.randn(y.shape, generator=g)
+    y.backward(gy)
+    args = (stride, padding, dilation, groups)
+    xn, wn = x.detach().numpy(), w.detach().numpy()
+    np.testing.assert_allclose(be.conv2d(xn, wn, *args), y.detach().numpy(),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(be.conv2d_grad_input(gy.numpy(), wn, xn.shape, *args),
+                               x.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(be.conv2d_grad_weight(xn, gy.numpy(), wn.shape, *args),
+                               w.grad.numpy(), rtol=1e-4, atol=5e-4)
+    return tuple(y.shape)
+
+
 @pytest.mark.parametrize("hw,stride,padding,dilation,groups", [
     ((20, 21), (1, 1), (1, 1), (1, 1), 1),   # rows path
     ((20, 21), (1, 1), (2, 1), (2, 1), 1),   # rows path, dilated, uneven padding
@@ -27,20 +47,8 @@ def test_conv_paths_match_torch(hw, stride, padding, dilation, groups, cblas, mo
         monkeypatch.setattr(nb, "_SGEMM", None)
     elif nb._SGEMM is None:
         pytest.skip("numpy's BLAS has no cblas_sgemm entry point we know")
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(3, 16, *hw, generator=g, requires_grad=True)
-    w = torch.randn(12, 16 // groups, 3, 3, generator=g, requires_grad=True)
-    y = torch.nn.functional.conv2d(x, w, None, stride, padding, dilation, groups)
-    gy = torch.randn(y.shape, generator=g)
-    y.backward(gy)
-    args = (stride, padding, dilation, groups)
-    xn, wn = x.detach().numpy(), w.detach().numpy()
-    np.testing.assert_allclose(be.conv2d(xn, wn, *args), y.detach().numpy(),
-                               rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(be.conv2d_grad_input(gy.numpy(), wn, xn.shape, *args),
-                               x.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(be.conv2d_grad_weight(xn, gy.numpy(), wn.shape, *args),
-                               w.grad.numpy(), rtol=1e-4, atol=5e-4)
+    assert_conv_matches_torch(0, (3, 16) + hw, (12, 16 // groups, 3, 3), stride, padding,
+                              dilation, groups)
 
 
 @pytest.mark.parametrize("hw,stride,padding,dilation", [
@@ -51,21 +59,9 @@ def test_conv_paths_match_torch(hw, stride, padding, dilation, groups, cblas, mo
 ])
 def test_conv_channels_last_columns_match_torch(hw, stride, padding, dilation):
     # 16+ channels on small maps: the NHWC window-copy columns
-    g = torch.Generator().manual_seed(1)
-    x = torch.randn(12, 16, *hw, generator=g, requires_grad=True)
-    w = torch.randn(20, 16, 3, 3, generator=g, requires_grad=True)
-    y = torch.nn.functional.conv2d(x, w, None, stride, padding, dilation)
-    assert be._use_nhwc(tuple(x.shape), tuple(w.shape), 1, y.shape[2], y.shape[3], np.float32)
-    gy = torch.randn(y.shape, generator=g)
-    y.backward(gy)
-    args = (stride, padding, dilation, 1)
-    xn, wn = x.detach().numpy(), w.detach().numpy()
-    np.testing.assert_allclose(be.conv2d(xn, wn, *args), y.detach().numpy(),
-                               rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(be.conv2d_grad_input(gy.numpy(), wn, xn.shape, *args),
-                               x.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(be.conv2d_grad_weight(xn, gy.numpy(), wn.shape, *args),
-                               w.grad.numpy(), rtol=1e-4, atol=5e-4)
+    y_shape = assert_conv_matches_torch(1, (12, 16) + hw, (20, 16, 3, 3), stride, padding,
+                                        dilation)
+    assert be._use_nhwc((12, 16) + hw, (20, 16, 3, 3), 1, y_shape[2], y_shape[3], np.float32)
 
 
 @pytest.mark.parametrize("hw,stride,padding,dilation", [
@@ -78,55 +74,16 @@ def test_conv_taps_that_only_see_padding(hw, stride, padding, dilation):
     assert be._useful_taps((2, 3) + hw, (3, 3), stride, padding, dilation,
                            tuple(nb.conv_output_size(s, 3, st, p, d) for s, st, p, d in
                                  zip(hw, stride, padding, dilation))) is not None
-    g = torch.Generator().manual_seed(2)
-    x = torch.randn(2, 3, *hw, generator=g, requires_grad=True)
-    w = torch.randn(5, 3, 3, 3, generator=g, requires_grad=True)
-    y = torch.nn.functional.conv2d(x, w, None, stride, padding, dilation)
-    gy = torch.randn(y.shape, generator=g)
-    y.backward(gy)
-    args = (stride, padding, dilation, 1)
-    xn, wn = x.detach().numpy(), w.detach().numpy()
-    np.testing.assert_allclose(be.conv2d(xn, wn, *args), y.detach().numpy(),
-                               rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(be.conv2d_grad_input(gy.numpy(), wn, xn.shape, *args),
-                               x.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(be.conv2d_grad_weight(xn, gy.numpy(), wn.shape, *args),
-                               w.grad.numpy(), rtol=1e-4, atol=5e-4)
+    assert_conv_matches_torch(2, (2, 3) + hw, (5, 3, 3, 3), stride, padding, dilation)
 
 
 @pytest.mark.parametrize("hw,stride", [((8, 7), (2, 2)), ((5, 6), (1, 1)), ((9, 9), (3, 2)),
                                        ((34, 33), (2, 2)), ((16, 17), (1, 1))])
 def test_pointwise_conv_matches_torch(hw, stride):
     # 1x1 kernels without padding (ResNet's downsample): GEMMs on the subsampled input
-    g = torch.Generator().manual_seed(3)
-    x = torch.randn(3, 6, *hw, generator=g, requires_grad=True)
-    w = torch.randn(10, 6, 1, 1, generator=g, requires_grad=True)
-    y = torch.nn.functional.conv2d(x, w, None, stride)
-    gy = torch.randn(y.shape, generator=g)
-    y.backward(gy)
-    args = (stride, (0, 0), (1, 1), 1)
-    xn, wn = x.detach().numpy(), w.detach().numpy()
-    np.testing.assert_allclose(be.conv2d(xn, wn, *args), y.detach().numpy(),
-                               rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(be.conv2d_grad_input(gy.numpy(), wn, xn.shape, *args),
-                               x.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(be.conv2d_grad_weight(xn, gy.numpy(), wn.shape, *args),
-                               w.grad.numpy(), rtol=1e-4, atol=5e-4)
+    assert_conv_matches_torch(3, (3, 6) + hw, (10, 6, 1, 1), stride, (0, 0), (1, 1))
 
 
 def test_few_channels_large_map_matches_torch():
     # an RGB / grey stem on a large map: per-image im2col rather than tap GEMMs with K = C
-    g = torch.Generator().manual_seed(4)
-    x = torch.randn(2, 3, 20, 19, generator=g, requires_grad=True)
-    w = torch.randn(5, 3, 3, 3, generator=g, requires_grad=True)
-    y = torch.nn.functional.conv2d(x, w, None, 1, 1)
-    gy = torch.randn(y.shape, generator=g)
-    y.backward(gy)
-    args = ((1, 1), (1, 1), (1, 1), 1)
-    xn, wn = x.detach().numpy(), w.detach().numpy()
-    np.testing.assert_allclose(be.conv2d(xn, wn, *args), y.detach().numpy(),
-                               rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(be.conv2d_grad_input(gy.numpy(), wn, xn.shape, *args),
-                               x.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(be.conv2d_grad_weight(xn, gy.numpy(), wn.shape, *args),
-                               w.grad.numpy(), rtol=1e-4, atol=5e-4)
+    assert_conv_matches_torch(4, (2, 3, 20, 19), (5, 3, 3, 3), (1, 1), (1, 1), (1, 1))
