@@ -38,6 +38,30 @@ def set_rng_state(state):
     default_generator.set_state(state)
 
 
+def set_num_threads(n):
+    """Threads the "cpu" device uses inside one op (torch.set_num_threads). The numpy
+    backend splits big ops into a part per thread and runs BLAS single-threaded in each
+    part, so this also sets numpy's OpenBLAS to one thread, process-wide. The default is
+    OpenBLAS's own count (OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, else every core), or
+    DISTML_NUM_THREADS. No effect on the pure-Python backend or in the browser."""
+    import builtins  # `bool` here is distml.bool
+    if isinstance(n, builtins.bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads: expected an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"set_num_threads: the number of threads must be positive, got {n}")
+    if backends.numpy_available():
+        from .backends import numpy_backend
+        numpy_backend.set_num_threads(n)
+
+
+def get_num_threads():
+    """Threads the "cpu" device uses inside one op (1 without numpy)."""
+    if backends.numpy_available():
+        from .backends import numpy_backend
+        return numpy_backend.get_num_threads()
+    return 1
+
+
 def set_cpu_backend(name):
     """Pick what serves "cpu": "numpy" (default when importable) or "python"."""
     backends.set_cpu_backend(name)
