@@ -964,17 +964,21 @@ class NumpyBackend(Backend):
             return None
         return x.shape[0], x.shape[1], x.size // (x.shape[0] * x.shape[1])
 
-    @staticmethod
-    def _channel_sums(x2, c0, c1, p):
-        """Per-channel float32 sums (c1 - c0,) of the columns [c0*p, c1*p) of (n, c*p):
-        down the batch first (whole rows at a time, long inner loops even for tiny maps),
-        then pairwise over each channel's p positions."""
-        return np.add.reduce(x2[:, c0 * p:c1 * p], axis=0).reshape(c1 - c0, p).sum(axis=1)
+    BN_BLOCK = 1 << 18  # elements in a block of rows: its temporaries stay in the L2 cache
+
+    def _row_blocks(self, n, width):
+        step = max(1, self.BN_BLOCK // max(1, width))
+        return [(r, min(n, r + step)) for r in range(0, n, step)], step
+
+    # BatchNorm is memory-bound: it is laid out as (n, c*p) with per-channel vectors
+    # repeated p times (inner loops c*p long: broadcasting over (n, c, p) loops p at a time,
+    # slow on a ResNet's 2x2 maps), and walks blocks of rows whose temporaries (squares,
+    # products) never leave the cache: forward reads x twice and writes y and x - mean
+    # once; backward reads g and x - mean twice and writes the gradient once. Channels are
+    # independent, so threads take ranges of them. Statistics are float32 sums, down the
+    # batch and then pairwise over positions, as torch's CPU kernel.
 
     def batch_norm_train(self, x, weight, bias, axes, eps):
-        # laid out as (n, c*p) with per-channel vectors repeated p times: every pass has
-        # inner loops c*p long (broadcasting over (n, c, p) loops p at a time: slow on
-        # the 2x2 maps of a ResNet's last layers)
         layout = self._channel_layout(x, axes)
         if layout is None:
             return super().batch_norm_train(x, weight, bias, axes, eps)
@@ -987,19 +991,27 @@ class NumpyBackend(Backend):
         w = None if weight is None else weight.reshape(c)
         b = None if bias is None else bias.reshape(c)
 
-        def channels(c0, c1):  # channels are independent: threads take ranges of them
-            cols = slice(c0 * p, c1 * p)
-            # float32 statistics, as torch's CPU kernel (a small batch of tiny maps
-            # amplifies any difference in rounding)
-            m = np.multiply(self._channel_sums(x2, c0, c1, p), inv_n, out=mean[c0:c1])
-            cen = np.subtract(x2[:, cols], np.repeat(m, p), out=centered[:, cols])
-            tmp = np.multiply(cen, cen, out=y[:, cols])
-            v = np.multiply(self._channel_sums(y, c0, c1, p), inv_n, out=var[c0:c1])
+        def channels(c0, c1):
+            cols, k = slice(c0 * p, c1 * p), c1 - c0
+            blocks, step = self._row_blocks(n, k * p)
+            scratch = np.empty((min(step, n), k * p), dtype=f32)
+            acc = np.zeros(k * p, dtype=f32)
+            for r0, r1 in blocks:
+                acc += np.add.reduce(x2[r0:r1, cols], axis=0)
+            m = np.multiply(acc.reshape(k, p).sum(axis=1), inv_n, out=mean[c0:c1])
+            m_p = np.repeat(m, p)
+            acc[...] = 0
+            for r0, r1 in blocks:
+                cen = np.subtract(x2[r0:r1, cols], m_p, out=centered[r0:r1, cols])
+                acc += np.add.reduce(np.multiply(cen, cen, out=scratch[:r1 - r0]), axis=0)
+            v = np.multiply(acc.reshape(k, p).sum(axis=1), inv_n, out=var[c0:c1])
             inv = np.divide(f32(1), np.sqrt(v + f32(eps)), out=invstd[c0:c1])
-            scale = inv if w is None else inv * w[c0:c1]
-            np.multiply(cen, np.repeat(scale, p), out=tmp)
-            if b is not None:
-                tmp += np.repeat(b[c0:c1], p)
+            scale_p = np.repeat(inv if w is None else inv * w[c0:c1], p)
+            bias_p = None if b is None else np.repeat(b[c0:c1], p)
+            for r0, r1 in blocks:
+                out = np.multiply(centered[r0:r1, cols], scale_p, out=y[r0:r1, cols])
+                if bias_p is not None:
+                    out += bias_p
         _in_parts(c, x2.size, channels)
         sshape = (1, c) + (1,) * (x.ndim - 2)
         return (y.reshape(x.shape), centered.reshape(x.shape), mean.reshape(sshape),
@@ -1010,27 +1022,37 @@ class NumpyBackend(Backend):
         if layout is None or g.dtype != np.float32:
             return super().batch_norm_train_backward(g, centered, invstd, weight, axes)
         n, c, p = layout
-        inv_n = np.float32(1.0 / (n * p))
+        f32 = np.float32
+        inv_n = f32(1.0 / (n * p))
         g2 = g.reshape(n, c * p)
         xc = centered.reshape(n, c * p)
         inv_all = invstd.reshape(c)
         w = None if weight is None else weight.reshape(c)
-        gx, tmp = np.empty_like(g2), np.empty_like(g2)
-        gweight, gbias = np.empty(c, dtype=np.float32), np.empty(c, dtype=np.float32)
+        gx = np.empty_like(g2)
+        gweight, gbias = np.empty(c, dtype=f32), np.empty(c, dtype=f32)
 
         def channels(c0, c1):
-            cols = slice(c0 * p, c1 * p)
+            cols, k = slice(c0 * p, c1 * p), c1 - c0
+            blocks, step = self._row_blocks(n, k * p)
+            scratch = np.empty((min(step, n), k * p), dtype=f32)
+            sum_g, sum_gx = np.zeros(k * p, dtype=f32), np.zeros(k * p, dtype=f32)
+            for r0, r1 in blocks:
+                gb = g2[r0:r1, cols]
+                sum_g += np.add.reduce(gb, axis=0)
+                sum_gx += np.add.reduce(np.multiply(gb, xc[r0:r1, cols], out=scratch[:r1 - r0]),
+                                        axis=0)
             inv = inv_all[c0:c1]
-            gb = gbias[c0:c1]
-            gb[...] = self._channel_sums(g2, c0, c1, p)
-            prod = np.multiply(g2[:, cols], xc[:, cols], out=tmp[:, cols])
-            gw = np.multiply(self._channel_sums(tmp, c0, c1, p), inv,
-                             out=gweight[c0:c1])  # sum(g * xhat)
+            gbias[c0:c1] = sum_g.reshape(k, p).sum(axis=1)
+            gw = np.multiply(sum_gx.reshape(k, p).sum(axis=1), inv, out=gweight[c0:c1])
             # gx = w*inv * ((g - mean(g)) - xhat * mean(g*xhat)), the subtractions first,
             # as torch (they cancel on small batches)
-            out = np.subtract(g2[:, cols], np.repeat(gb * inv_n, p), out=gx[:, cols])
-            out -= np.multiply(xc[:, cols], np.repeat(inv * (gw * inv_n), p), out=prod)
-            out *= np.repeat(inv if w is None else inv * w[c0:c1], p)
+            mean_g = np.repeat(gbias[c0:c1] * inv_n, p)
+            proj = np.repeat(inv * (gw * inv_n), p)
+            scale = np.repeat(inv if w is None else inv * w[c0:c1], p)
+            for r0, r1 in blocks:
+                out = np.subtract(g2[r0:r1, cols], mean_g, out=gx[r0:r1, cols])
+                out -= np.multiply(xc[r0:r1, cols], proj, out=scratch[:r1 - r0])
+                out *= scale
         _in_parts(c, g2.size, channels)
         return gx.reshape(g.shape), gweight.reshape(invstd.shape), gbias.reshape(invstd.shape)
 
