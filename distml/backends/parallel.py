@@ -21,6 +21,8 @@ class ForkJoinPool:
         self._done = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._run_id = 0  # tags results, so a run interrupted while waiting leaves no
+                          # stray result for the next one
         if hasattr(os, "register_at_fork"):  # a forked child has none of the threads
             os.register_at_fork(after_in_child=self._forget_threads)
 
@@ -32,11 +34,11 @@ class ForkJoinPool:
     def _helper(self, inbox, done):
         self._local.inside = True
         while True:
-            fn, i = inbox.get()
+            run_id, fn, i = inbox.get()
             try:
-                done.put((i, True, fn(i)))
+                done.put((run_id, i, True, fn(i)))
             except BaseException as exc:  # handed to the caller, which re-raises it
-                done.put((i, False, exc))
+                done.put((run_id, i, False, exc))
 
     def _start_helpers(self, count):
         while len(self._inboxes) < count:
@@ -51,8 +53,9 @@ class ForkJoinPool:
             return [fn(i) for i in range(parts)]
         try:
             self._start_helpers(self.threads - 1)
+            self._run_id += 1
             for i in range(1, parts):
-                self._inboxes[(i - 1) % len(self._inboxes)].put((fn, i))
+                self._inboxes[(i - 1) % len(self._inboxes)].put((self._run_id, fn, i))
             results, error = [None] * parts, None
             self._local.inside = True
             try:
@@ -61,8 +64,12 @@ class ForkJoinPool:
                 error = exc
             finally:
                 self._local.inside = False
-            for _ in range(1, parts):  # wait for every part, even after an error
-                i, ok, value = self._done.get()
+            pending = parts - 1
+            while pending:  # wait for every part, even after an error
+                run_id, i, ok, value = self._done.get()
+                if run_id != self._run_id:
+                    continue
+                pending -= 1
                 if ok:
                     results[i] = value
                 elif error is None:
