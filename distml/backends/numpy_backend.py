@@ -123,8 +123,13 @@ def _default_threads():
 set_num_threads(_default_threads())
 
 
+OVERSPLIT = 2  # parts per thread for big ops: a helper that wakes late takes fewer parts
+
+
 def _parts(work):
-    return POOL.threads if work >= PARALLEL_MIN else 1
+    if work < PARALLEL_MIN or POOL.threads == 1:
+        return 1
+    return POOL.threads * (OVERSPLIT if work >= 4 * PARALLEL_MIN else 1)
 
 
 def _in_parts(n, work, fn, align=1):

@@ -6,9 +6,12 @@ between calls and would fight the parts for the cores.
 
     pool.run(fn, parts) -> [fn(0), ..., fn(parts - 1)]
 
-Part 0 runs on the calling thread. A call from inside a part, or from a second thread
-while the pool is busy, runs its parts one after another instead of waiting.
+The calling thread works too, and every thread claims the next part until none is left,
+so an op split into more parts than threads balances itself. A call from inside a part,
+or from a second thread while the pool is busy, runs its parts one after another
+instead of waiting.
 """
+import itertools
 import os
 import queue
 import threading
@@ -34,11 +37,9 @@ class ForkJoinPool:
     def _helper(self, inbox, done):
         self._local.inside = True
         while True:
-            run_id, fn, i = inbox.get()
-            try:
-                done.put((run_id, i, True, fn(i)))
-            except BaseException as exc:  # handed to the caller, which re-raises it
-                done.put((run_id, i, False, exc))
+            run_id, work = inbox.get()
+            work()
+            done.put(run_id)
 
     def _start_helpers(self, count):
         while len(self._inboxes) < count:
@@ -52,30 +53,34 @@ class ForkJoinPool:
                 not self._lock.acquire(blocking=False):
             return [fn(i) for i in range(parts)]
         try:
-            self._start_helpers(self.threads - 1)
+            results, errors = [None] * parts, []
+            claim = itertools.count()  # next() is atomic under the GIL
+
+            def work():  # every thread claims parts until none is left: a helper that
+                # wakes late (~50 us) just takes fewer
+                while True:
+                    i = next(claim)
+                    if i >= parts:
+                        return
+                    try:
+                        results[i] = fn(i)
+                    except BaseException as exc:  # re-raised by the caller
+                        errors.append(exc)
+            helpers = min(self.threads, parts) - 1
+            self._start_helpers(helpers)
             self._run_id += 1
-            for i in range(1, parts):
-                self._inboxes[(i - 1) % len(self._inboxes)].put((self._run_id, fn, i))
-            results, error = [None] * parts, None
+            for inbox in self._inboxes[:helpers]:
+                inbox.put((self._run_id, work))
             self._local.inside = True
             try:
-                results[0] = fn(0)
-            except BaseException as exc:
-                error = exc
+                work()
             finally:
                 self._local.inside = False
-            pending = parts - 1
-            while pending:  # wait for every part, even after an error
-                run_id, i, ok, value = self._done.get()
-                if run_id != self._run_id:
-                    continue
-                pending -= 1
-                if ok:
-                    results[i] = value
-                elif error is None:
-                    error = value
-            if error is not None:
-                raise error
+                while helpers:  # wait for every helper, even after an error
+                    if self._done.get() == self._run_id:
+                        helpers -= 1
+            if errors:
+                raise errors[0]
             return results
         finally:
             self._lock.release()
