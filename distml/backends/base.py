@@ -249,6 +249,29 @@ def conv_output_size(size, kernel, stride, padding, dilation):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def useful_taps(x_shape, kernel, stride, padding, dilation):
+    """When some kernel rows/columns only ever meet padding (a 3x3 kernel on 1x1 maps):
+    ((i0, i1), (j0, j1), new padding) such that the conv with the kernel cropped to
+    [i0:i1, j0:j1] and the new padding gives the same output; else None. Backends crop
+    convs with it: skipped taps are work saved (9x on 1x1 maps)."""
+    kernel, stride, padding, dilation = (as_pair(v) for v in (kernel, stride, padding, dilation))
+    ranges, pads = [], []
+    for size, k, s, p, d in zip(x_shape[2:], kernel, stride, padding, dilation):
+        o = conv_output_size(size, k, s, p, d)
+        useful = [i for i in range(k) if any(0 <= r * s - p + i * d < size for r in range(o))]
+        if not useful or useful != list(range(useful[0], useful[-1] + 1)):
+            return None
+        a, b = useful[0], useful[-1] + 1
+        q = p - a * d
+        if q < 0 or conv_output_size(size, b - a, s, q, d) != o:
+            return None
+        ranges.append((a, b))
+        pads.append(q)
+    if ranges[0] == (0, kernel[0]) and ranges[1] == (0, kernel[1]):
+        return None
+    return ranges[0], ranges[1], tuple(pads)
+
+
 def contiguous_strides(shape):
     """Row-major strides, in elements."""
     strides, acc = [], 1

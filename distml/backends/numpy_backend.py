@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from ..random import stream_key
-from .base import Backend, conv_output_size, pool_output_size
+from .base import Backend, conv_output_size, pool_output_size, useful_taps
 from .parallel import ForkJoinPool, split
 
 def _keep_freed_arrays_in_heap():
@@ -94,6 +94,7 @@ POOL = ForkJoinPool()
 # splitting: handing a part to a sleeping thread and back costs ~50 us here
 PARALLEL_MIN = 1 << 18
 GEMM_WORK = 64  # multiply-adds per unit of work
+OVERSPLIT = 2  # parts per thread for big ops: a helper that wakes late takes fewer parts
 
 
 def set_num_threads(n):
@@ -121,9 +122,6 @@ def _default_threads():
 
 
 set_num_threads(_default_threads())
-
-
-OVERSPLIT = 2  # parts per thread for big ops: a helper that wakes late takes fewer parts
 
 
 def _parts(work):
@@ -160,11 +158,13 @@ def _matmul(a, b, out=None):
                                                            out=out[i0:i1]))
     elif batch:  # a batch of one: drop it
         _matmul(a.reshape(a.shape[-2:]) if a.ndim > 2 else a,
-                b.reshape(b.shape[-2:]) if b.ndim > 2 else b, out.reshape(m, n))
+                b.reshape(b.shape[-2:]) if b.ndim > 2 else b, out[(0,) * len(batch)])
     elif k >= 8 * max(m, n):
         # a long reduction to a small output (weight gradients): partial products, added
         parts = _in_parts(k, work, lambda k0, k1: np.matmul(a[:, k0:k1], b[k0:k1]), align=16)
-        np.add.reduce(parts, axis=0, out=out) if len(parts) > 1 else np.copyto(out, parts[0])
+        np.copyto(out, parts[0])
+        for part in parts[1:]:
+            out += part
     elif m >= n:
         _in_parts(m, work, lambda r0, r1: np.matmul(a[r0:r1], b, out=out[r0:r1]), align=8)
     else:
@@ -637,33 +637,12 @@ class NumpyBackend(Backend):
     def _use_rows(stride, groups, oh, ow):
         return stride == (1, 1) and groups == 1 and oh * ow > 256
 
-    @staticmethod
-    def _useful_taps(x_shape, kernel, stride, padding, dilation, out_hw):
-        """When some kernel rows/columns only ever meet padding (a 3x3 kernel on 1x1 maps):
-        ((i0, i1), (j0, j1), new padding) such that the conv with the kernel cropped to
-        [i0:i1, j0:j1] and the new padding gives the same output; else None."""
-        ranges, pads = [], []
-        for size, k, s, p, d, o in zip(x_shape[2:], kernel, stride, padding, dilation, out_hw):
-            useful = [i for i in range(k)
-                      if any(0 <= r * s - p + i * d < size for r in range(o))]
-            if not useful or useful != list(range(useful[0], useful[-1] + 1)):
-                return None
-            a, b = useful[0], useful[-1] + 1
-            q = p - a * d
-            if q < 0 or conv_output_size(size, b - a, s, q, d) != o:
-                return None
-            ranges.append((a, b))
-            pads.append(q)
-        if ranges[0] == (0, kernel[0]) and ranges[1] == (0, kernel[1]):
-            return None
-        return ranges[0], ranges[1], tuple(pads)
-
     def conv2d(self, x, w, stride, padding, dilation, groups):
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
         ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
-        crop = self._useful_taps(x.shape, (kh, kw), stride, padding, dilation, (oh, ow))
+        crop = useful_taps(x.shape, (kh, kw), stride, padding, dilation)
         if crop is not None:  # skip the taps that only see padding
             (i0, i1), (j0, j1), pad = crop
             return self.conv2d(x, w[:, :, i0:i1, j0:j1], stride, pad, dilation, groups)
@@ -718,7 +697,7 @@ class NumpyBackend(Backend):
         _, _, oh, ow = gy.shape
         og, k = o // groups, cg * kh * kw
         if groups == 1:
-            crop = self._useful_taps(x_shape, (kh, kw), stride, padding, dilation, (oh, ow))
+            crop = useful_taps(x_shape, (kh, kw), stride, padding, dilation)
             if crop is not None:  # the taps that only see padding contribute nothing
                 (i0, i1), (j0, j1), pad = crop
                 return self.conv2d_grad_input(gy, w[:, :, i0:i1, j0:j1], x_shape, stride, pad,
@@ -784,7 +763,7 @@ class NumpyBackend(Backend):
         n = x.shape[0]
         o, cg, kh, kw = w_shape
         _, _, oh, ow = gy.shape
-        crop = self._useful_taps(x.shape, (kh, kw), stride, padding, dilation, (oh, ow))
+        crop = useful_taps(x.shape, (kh, kw), stride, padding, dilation)
         if crop is not None:  # taps that only see padding get zero gradient
             (i0, i1), (j0, j1), pad = crop
             inner = self.conv2d_grad_weight(x, gy, (o, cg, i1 - i0, j1 - j0), stride, pad,

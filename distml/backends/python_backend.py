@@ -21,6 +21,7 @@ from distml.backends.base import (
     Backend,
     conv_output_size,
     pool_output_size,
+    useful_taps,
 )
 from distml.backends.base import as_pair as _pair
 from distml.backends.base import broadcast_shape as _broadcast_shape
@@ -744,7 +745,15 @@ class PythonBackend(Backend):
             out += _mm_rows(rows, cols)
         return PyBuffer(_make(out, dt), tuple(batch) + (M, N), dt)
 
+    def _cropped_kernel(self, w, crop):
+        (i0, i1), (j0, j1), _ = crop
+        return self.slice(w, (0, 0, i0, j0), (w.shape[0], w.shape[1], i1, j1), (1, 1, 1, 1))
+
     def conv2d(self, x, w, stride, padding, dilation, groups):
+        crop = useful_taps(x.shape, w.shape[2:], stride, padding, dilation)
+        if crop is not None:  # skip the taps that only see padding
+            return self.conv2d(x, self._cropped_kernel(w, crop), stride, crop[2], dilation,
+                               groups)
         (N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW) = _conv_geometry(
             x.shape, w.shape, stride, padding, dilation, groups)
         Og = CO // groups
@@ -764,6 +773,10 @@ class PythonBackend(Backend):
         return PyBuffer(array("f", out), (N, CO, max(OH, 0), max(OW, 0)), "float32")
 
     def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
+        crop = useful_taps(tuple(x_shape), w.shape[2:], stride, padding, dilation)
+        if crop is not None:  # the taps that only see padding contribute nothing
+            return self.conv2d_grad_input(gy, self._cropped_kernel(w, crop), x_shape, stride,
+                                          crop[2], dilation, groups)
         (N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW) = _conv_geometry(
             tuple(x_shape), w.shape, stride, padding, dilation, groups)
         Og = CO // groups
@@ -810,6 +823,14 @@ class PythonBackend(Backend):
         return PyBuffer(array("f", gx), (N, C, H, W), "float32")
 
     def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
+        crop = useful_taps(x.shape, tuple(w_shape)[2:], stride, padding, dilation)
+        if crop is not None:  # taps that only see padding get zero gradient
+            (i0, i1), (j0, j1), pad = crop
+            o, cg = w_shape[0], w_shape[1]
+            inner = self.conv2d_grad_weight(x, gy, (o, cg, i1 - i0, j1 - j0), stride, pad,
+                                            dilation, groups)
+            return self.slice_assign(self.full(tuple(w_shape), 0.0, "float32"),
+                                     (0, 0, i0, j0), (o, cg, i1, j1), (1, 1, 1, 1), inner)
         (N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW) = _conv_geometry(
             x.shape, tuple(w_shape), stride, padding, dilation, groups)
         Og = CO // groups

@@ -36,6 +36,7 @@ from distml.backends.base import (
     Backend,
     conv_output_size,
     pool_output_size,
+    useful_taps,
 )
 from distml.backends.base import as_pair as _pair
 from distml.backends.base import broadcast_shape as _broadcast_shape
@@ -902,7 +903,15 @@ class WebGLBackend(Backend):
         return (groups == 1 and all(_numel(b.shape) for b in ins)
                 and u["u_OH"] > 0 and u["u_OW"] > 0)
 
+    def _cropped_kernel(self, w, crop):
+        (i0, i1), (j0, j1), _ = crop
+        return self.slice(w, (0, 0, i0, j0), (w.shape[0], w.shape[1], i1, j1), (1, 1, 1, 1))
+
     def conv2d(self, x, w, stride, padding, dilation, groups):
+        crop = useful_taps(x.shape, w.shape[2:], stride, padding, dilation)
+        if crop is not None:  # skip the taps that only see padding (a view of w)
+            return self.conv2d(x, self._cropped_kernel(w, crop), stride, crop[2], dilation,
+                               groups)
         u = self._conv_uniforms(x.shape, w.shape, stride, padding, dilation, groups)
         shape = (u["u_N"], u["u_O"], u["u_OH"], u["u_OW"])
         if self._conv_packed(u, groups, (x, w)):
@@ -918,6 +927,10 @@ class WebGLBackend(Backend):
         return self._conv(0, x, w, shape, u)
 
     def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
+        crop = useful_taps(tuple(x_shape), w.shape[2:], stride, padding, dilation)
+        if crop is not None:  # the taps that only see padding contribute nothing
+            return self.conv2d_grad_input(gy, self._cropped_kernel(w, crop), x_shape, stride,
+                                          crop[2], dilation, groups)
         u = self._conv_uniforms(tuple(x_shape), w.shape, stride, padding, dilation, groups)
         if self._conv_packed(u, groups, (gy, w)):
             # cols[(n, oh, ow), (c, kh, kw)] = gy as rows (n, oh, ow) @ w.reshape(O, -1);
@@ -932,6 +945,14 @@ class WebGLBackend(Backend):
         return self._conv(1, gy, w, tuple(x_shape), u)
 
     def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
+        crop = useful_taps(x.shape, tuple(w_shape)[2:], stride, padding, dilation)
+        if crop is not None:  # taps that only see padding get zero gradient
+            (i0, i1), (j0, j1), pad = crop
+            o, cg = w_shape[0], w_shape[1]
+            inner = self.conv2d_grad_weight(x, gy, (o, cg, i1 - i0, j1 - j0), stride, pad,
+                                            dilation, groups)
+            return self.slice_assign(self.full(tuple(w_shape), 0.0, "float32"),
+                                     (0, 0, i0, j0), (o, cg, i1, j1), (1, 1, 1, 1), inner)
         u = self._conv_uniforms(x.shape, tuple(w_shape), stride, padding, dilation, groups)
         if self._conv_packed(u, groups, (x, gy)):
             # gw[o, (c, kh, kw)] = gy as rows o, columns (n, oh, ow) @ im2col(x)

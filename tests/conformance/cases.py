@@ -883,6 +883,15 @@ add("conv2d_padding_same", lambda lib, x, w: nnf(lib).conv2d(x, w, padding="same
     f((2, 3, 3, 3)), **CONV)
 add("conv2d_noncontig_input", lambda lib, x, w: nnf(lib).conv2d(x.transpose(2, 3), w), f(X4),
     f((2, 3, 2, 2)), **CONV)
+# kernel taps that only ever meet padding (a ResNet's 3x3 convs on 1x1 maps)
+add("conv2d_taps_on_padding_only", lambda lib, x, w: nnf(lib).conv2d(x, w, padding=1),
+    f(sz((2, 4, 1, 1), (4, 16, 1, 1))), f(sz((3, 4, 3, 3), (8, 16, 3, 3))), **CONV)
+add("conv2d_taps_on_padding_cols", lambda lib, x, w, bb: nnf(lib).conv2d(x, w, bb, padding=1),
+    f(sz((1, 3, 2, 1), (2, 8, 5, 1))), f(sz((2, 3, 3, 3), (4, 8, 3, 3))), f(sz((2,), (4,))),
+    **CONV)
+add("conv2d_taps_on_padding_dilated",
+    lambda lib, x, w: nnf(lib).conv2d(x, w, padding=3, dilation=3),
+    f(sz((1, 2, 2, 2), (2, 8, 3, 2))), f(sz((2, 2, 3, 3), (4, 8, 3, 3))), **CONV)
 add("max_pool2d", lambda lib, x: nnf(lib).max_pool2d(x, 2), f(X4), **NN)
 add("max_pool2d_stride", lambda lib, x: nnf(lib).max_pool2d(x, 3, stride=2), f(X4), **NN)
 add("max_pool2d_padding", lambda lib, x: nnf(lib).max_pool2d(x, 3, 2, padding=1), f(X4), **NN)
