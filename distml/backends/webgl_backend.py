@@ -945,14 +945,10 @@ class WebGLBackend(Backend):
         return self._conv(1, gy, w, tuple(x_shape), u)
 
     def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
-        crop = useful_taps(x.shape, tuple(w_shape)[2:], stride, padding, dilation)
-        if crop is not None:  # taps that only see padding get zero gradient
-            (i0, i1), (j0, j1), pad = crop
-            o, cg = w_shape[0], w_shape[1]
-            inner = self.conv2d_grad_weight(x, gy, (o, cg, i1 - i0, j1 - j0), stride, pad,
-                                            dilation, groups)
-            return self.slice_assign(self.full(tuple(w_shape), 0.0, "float32"),
-                                     (0, 0, i0, j0), (o, cg, i1, j1), (1, 1, 1, 1), inner)
+        # (no cropping of taps that only see padding here: writing the cropped gradient
+        # into a zero kernel through the strided-assign shader measured slower, 351 ms
+        # against 219 for layer4's 512x512x3x3 on 1x1 maps, than the full packed product,
+        # whose im2col holds zeros for those taps)
         u = self._conv_uniforms(x.shape, tuple(w_shape), stride, padding, dilation, groups)
         if self._conv_packed(u, groups, (x, gy)):
             # gw[o, (c, kh, kw)] = gy as rows o, columns (n, oh, ow) @ im2col(x)
