@@ -701,7 +701,8 @@ class WebGLBackend(Backend):
         uniforms = {"u_shape": list(x.shape), "u_off0": x.offset, "u_st0": list(x.strides),
                     "u_off1": src.offset, "u_st1": list(src.strides), "u_start": list(starts),
                     "u_step": list(steps), "u_count": list(counts)}
-        return self._run("strided", {"RANK": nd}, out, [x, src], uniforms)
+        return self._run("strided", {"RANK": nd, "STEP1": int(all(s == 1 for s in steps))},
+                         out, [x, src], uniforms)
 
     def slice_assign(self, x, starts, stops, steps, src):
         counts = [len(range(a, b, c)) for a, b, c in zip(starts, stops, steps)]
