@@ -143,6 +143,12 @@ class Backend:
         """x (N, C, H, W), w (O, C/groups, KH, KW); stride/padding/dilation are (h, w) pairs."""
         raise NotImplementedError
 
+    def _cropped_kernel(self, w, crop):
+        """w[:, :, i0:i1, j0:j1] for a `useful_taps` crop (a helper, not a primitive)."""
+        (i0, i1), (j0, j1), _ = crop
+        o, cg = self.shape(w)[:2]
+        return self.slice(w, (0, 0, i0, j0), (o, cg, i1, j1), (1, 1, 1, 1))
+
     def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
         raise NotImplementedError
 

@@ -745,10 +745,6 @@ class PythonBackend(Backend):
             out += _mm_rows(rows, cols)
         return PyBuffer(_make(out, dt), tuple(batch) + (M, N), dt)
 
-    def _cropped_kernel(self, w, crop):
-        (i0, i1), (j0, j1), _ = crop
-        return self.slice(w, (0, 0, i0, j0), (w.shape[0], w.shape[1], i1, j1), (1, 1, 1, 1))
-
     def conv2d(self, x, w, stride, padding, dilation, groups):
         crop = useful_taps(x.shape, w.shape[2:], stride, padding, dilation)
         if crop is not None:  # skip the taps that only see padding

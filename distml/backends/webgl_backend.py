@@ -904,10 +904,6 @@ class WebGLBackend(Backend):
         return (groups == 1 and all(_numel(b.shape) for b in ins)
                 and u["u_OH"] > 0 and u["u_OW"] > 0)
 
-    def _cropped_kernel(self, w, crop):
-        (i0, i1), (j0, j1), _ = crop
-        return self.slice(w, (0, 0, i0, j0), (w.shape[0], w.shape[1], i1, j1), (1, 1, 1, 1))
-
     def conv2d(self, x, w, stride, padding, dilation, groups):
         crop = useful_taps(x.shape, w.shape[2:], stride, padding, dilation)
         if crop is not None:  # skip the taps that only see padding (a view of w)
