@@ -1,13 +1,16 @@
 """Training-step time on the CPU: distml (numpy backend) vs PyTorch, same models, same run.
 
-    python bench/cpu_step.py [--repeats 5] [--threads 2]
+    python bench/cpu_step.py [--repeats 5] [--rounds 3] [--threads 2]
 
 A step is forward + cross-entropy + backward + SGD(momentum) step. The torch models are
 distml.models' own source executed with `torch.nn` in place of `distml.nn`: the same
 code defines both, which is also a check that a model ports by changing imports.
 Each measurement runs in its own process with OPENBLAS/OMP threads set to --threads:
 numpy's OpenBLAS threads and torch's OpenMP threads in one process fight over the cores
-(we measured a 4x slowdown). Writes bench/results/cpu_step.json.
+(we measured a 4x slowdown). Each model is measured in `--rounds` alternating pairs of
+processes (distml, torch, distml, torch, ...): a shared machine's speed drifts by 10%
+over a minute, so the reported ratio is the median of the rounds' ratios, with their
+range. Writes bench/results/cpu_step.json.
 """
 import argparse
 import importlib.util
@@ -114,6 +117,7 @@ def worker(args):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=os.path.join(HERE, "results", "cpu_step.json"))
     p.add_argument("--worker", choices=["distml", "torch"], help=argparse.SUPPRESS)
@@ -123,18 +127,24 @@ def main():
         return worker(args)
     rows, versions = [], {}
     for i, (name, batch, _, _) in enumerate(CASES):
-        d, t = (measure(fw, i, args.threads, args.repeats) for fw in ("distml", "torch"))
-        versions = dict(distml=d["version"], torch=t["version"])
-        d, t = d["seconds"], t["seconds"]
+        ds, ts = [], []
+        for _ in range(max(1, args.rounds)):
+            d, t = (measure(fw, i, args.threads, args.repeats) for fw in ("distml", "torch"))
+            versions = dict(distml=d["version"], torch=t["version"])
+            ds.append(d["seconds"])
+            ts.append(t["seconds"])
+        ratios = [d / t for d, t in zip(ds, ts)]
+        d, t, ratio = statistics.median(ds), statistics.median(ts), statistics.median(ratios)
         rows.append(dict(model=name, batch=batch, distml_ms=round(d * 1000, 1),
-                         torch_ms=round(t * 1000, 1), ratio=round(d / t, 2),
+                         torch_ms=round(t * 1000, 1), ratio=round(ratio, 2),
+                         ratio_range=[round(min(ratios), 2), round(max(ratios), 2)],
                          distml_samples_per_s=round(batch / d, 1),
                          torch_samples_per_s=round(batch / t, 1)))
         print(f"{name:32s} batch {batch:3d}: distml {d * 1000:8.1f} ms  torch {t * 1000:8.1f} ms"
-              f"  ratio {d / t:5.2f}", flush=True)
+              f"  ratio {ratio:5.2f} ({min(ratios):.2f}-{max(ratios):.2f})", flush=True)
     result = dict(benchmark="cpu_step", versions=versions, threads=args.threads,
                   python=platform.python_version(), cpus=os.cpu_count(),
-                  repeats=args.repeats, rows=rows)
+                  repeats=args.repeats, rounds=args.rounds, rows=rows)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
