@@ -1,6 +1,9 @@
 """The numpy backend's intra-op threads: the fork-join pool, and every split op against
 the same op on one thread (threshold lowered so that small test shapes split too)."""
 import multiprocessing
+import os
+import subprocess
+import sys
 import threading
 import warnings
 
@@ -199,3 +202,15 @@ def test_split_elementwise_ops_raise_no_floating_point_warnings(threads):
         quotients = threads(lambda: nb.backend.binary("div", x, np.zeros_like(x)))
     close(*logs, rtol=0)
     close(*quotients, rtol=0)
+
+
+@pytest.mark.parametrize("value, threads", [("3", 3), ("1", 1), ("0", None), ("two", None)])
+def test_distml_num_threads_environment_variable(value, threads):
+    code = "import distml; print(distml.get_num_threads())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, DISTML_NUM_THREADS=value), timeout=120)
+    if threads is None:
+        assert out.returncode != 0 and "DISTML_NUM_THREADS must be a positive integer" in \
+            out.stderr
+    else:
+        assert out.returncode == 0 and out.stdout.strip() == str(threads)

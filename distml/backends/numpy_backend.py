@@ -114,9 +114,11 @@ def get_num_threads():
 
 
 def _default_threads():
-    env = os.environ.get("DISTML_NUM_THREADS")
+    env = os.environ.get("DISTML_NUM_THREADS", "").strip()
     if env:
-        return max(1, int(env))
+        if not env.isdigit() or int(env) < 1:
+            raise ValueError(f"DISTML_NUM_THREADS must be a positive integer, got {env!r}")
+        return int(env)
     # OpenBLAS's count honours OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, else the cores
     return _BLAS_THREADS[0]() if _BLAS_THREADS is not None else 1
 
