@@ -2,8 +2,10 @@
 // contiguous copies and casts.
 //   RANK      rank of the (collapsed) output shape, >= 1
 //   NIN       number of inputs, 0..3 (inputs u_in0..u_in2, values a, b, c)
-//   OP(a,b,c) the output expression (functions below)
+//   OP(a,b,c) the output expression (functions below); it may read u_k[0..3], float
+//             constants set per draw (an optimizer's lr changes without a recompile)
 uniform int u_shape[RANK];
+uniform float u_k[4];
 #if NIN > 0
 uniform sampler2D u_in0;
 uniform ivec2 u_w0;  // (width - 1, log2 width)

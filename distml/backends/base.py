@@ -17,6 +17,7 @@ Conventions
 - Elementwise methods broadcast their inputs numpy-style.
 - axes for reductions are non-negative ints, sorted, unique.
 """
+import math
 
 UNARY_OPS = (
     "neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "relu", "sigmoid", "tanh",
@@ -32,7 +33,7 @@ BINARY_OPS = (
 COMPARISON_OPS = ("lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or")
 REDUCE_OPS = ("sum", "max", "min", "prod")
 # fused ops: Backend composes each from the primitives above, so a backend may leave them
-FUSED_OPS = ("batch_norm_train", "batch_norm_train_backward", "sgd_update")
+FUSED_OPS = ("batch_norm_train", "batch_norm_train_backward", "sgd_update", "adam_update")
 
 
 class Backend:
@@ -235,6 +236,37 @@ class Backend:
             grad = self.binary("add", grad, self.binary("mul", buf, scalar(momentum))) \
                 if nesterov else buf
         return self.binary("sub", p, self.binary("mul", grad, scalar(lr))), buf
+
+    def adam_update(self, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
+                    weight_decay, decoupled, amsgrad, maximize, step):
+        """One torch.optim.Adam step (AdamW's when `decoupled`) for one float32 parameter.
+        The state buffers start as zeros (max_exp_avg_sq is None without amsgrad); `step`
+        counts this step. Returns (new p, new exp_avg, new exp_avg_sq, new max_exp_avg_sq
+        or None). Hyper-parameters are Python floats/bools."""
+        def scalar(v):
+            return self.full((), v, "float32")
+        if maximize:
+            grad = self.unary("neg", grad)
+        if weight_decay:
+            if decoupled:
+                p = self.binary("mul", p, scalar(1 - lr * weight_decay))
+            else:
+                grad = self.binary("add", grad, self.binary("mul", p, scalar(weight_decay)))
+        exp_avg = self.binary("add", exp_avg, self.binary(
+            "mul", self.binary("sub", grad, exp_avg), scalar(1 - beta1)))
+        exp_avg_sq = self.binary("add", self.binary("mul", exp_avg_sq, scalar(beta2)),
+                                 self.binary("mul", self.binary("mul", grad, grad),
+                                             scalar(1 - beta2)))
+        v = exp_avg_sq
+        if amsgrad:
+            v = max_exp_avg_sq = self.binary("maximum", max_exp_avg_sq, exp_avg_sq)
+        denom = self.binary("add", self.binary("div", self.unary("sqrt", v),
+                                               scalar(math.sqrt(1 - beta2 ** step))),
+                            scalar(eps))
+        update = self.binary("mul", self.binary("div", exp_avg, denom),
+                             scalar(lr / (1 - beta1 ** step)))
+        return (self.binary("sub", p, update), exp_avg, exp_avg_sq,
+                max_exp_avg_sq if amsgrad else None)
 
 
 def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):

@@ -426,8 +426,9 @@ class WebGLBackend(Backend):
         return values.tobytes()
 
     # -- elementwise machinery ---------------------------------------------------------------
-    def _map(self, expr, inputs, out_shape, dtype):
-        """out[i] = expr(a, b, c) over inputs broadcast to out_shape."""
+    def _map(self, expr, inputs, out_shape, dtype, consts=None):
+        """out[i] = expr(a, b, c) over inputs broadcast to out_shape; expr may read the
+        float uniforms u_k[0..3] = consts."""
         self._check()
         out_shape = tuple(out_shape)
         nd = len(out_shape)
@@ -443,6 +444,8 @@ class WebGLBackend(Backend):
             shp, sts = [1], [[0] for _ in inputs]
         out = self._out(out_shape, dtype)
         uniforms = {"u_shape": shp}
+        if consts is not None:
+            uniforms["u_k"] = [float(v) for v in consts] + [0.0] * (4 - len(consts))
         for k, (b, st) in enumerate(zip(inputs, sts)):
             uniforms[f"u_off{k}"] = b.offset
             uniforms[f"u_st{k}"] = st
@@ -637,6 +640,57 @@ class WebGLBackend(Backend):
         gx = self._map("(a * b + c)", [g, scale, k0], g.shape, "float32")
         gx = self._map("(a + b * c)", [gx, centered, k1], g.shape, "float32")
         return gx, gweight, gbias
+
+    # -- fused SGD: one or two draws per parameter instead of the composed default's five --
+    def sgd_update(self, p, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
+                   nesterov, maximize):
+        bufs = [p, grad] + ([momentum_buffer] if momentum_buffer is not None else [])
+        if any(b.dtype != "float32" or b.shape != p.shape for b in bufs):
+            return super().sgd_update(p, grad, momentum_buffer, lr, momentum, dampening,
+                                      weight_decay, nesterov, maximize)
+        # a = p, b = grad, c = momentum buffer; u_k = (weight decay, momentum,
+        # 1 - dampening, lr): uniforms, so a scheduled lr needs no new program
+        consts = (weight_decay, momentum, 1.0 - dampening, lr)
+        g = "(-b)" if maximize else "b"
+        if weight_decay:
+            g = f"({g} + a * u_k[0])"
+        if not momentum:
+            return self._map(f"(a - {g} * u_k[3])", [p, grad], p.shape, "float32", consts), None
+        if momentum_buffer is None:  # the buffer starts as the gradient
+            buf = grad if g == "b" else self._map(g, [p, grad], p.shape, "float32", consts)
+        else:
+            buf = self._map(f"(c * u_k[1] + {g} * u_k[2])", [p, grad, momentum_buffer],
+                            p.shape, "float32", consts)
+        step = f"({g} + c * u_k[1])" if nesterov else "c"
+        return self._map(f"(a - {step} * u_k[3])", [p, grad, buf], p.shape, "float32",
+                         consts), buf
+
+    def adam_update(self, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
+                    weight_decay, decoupled, amsgrad, maximize, step):
+        bufs = [p, grad, exp_avg, exp_avg_sq] + ([max_exp_avg_sq] if amsgrad else [])
+        if any(b.dtype != "float32" or b.shape != p.shape for b in bufs):
+            return super().adam_update(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1,
+                                       beta2, eps, weight_decay, decoupled, amsgrad, maximize,
+                                       step)
+        # three draws (four with amsgrad), the composed default's arithmetic op for op;
+        # a = p, b = grad, c = the state being updated; constants are uniforms u_k
+        f32 = "float32"
+        g = "(-b)" if maximize else "b"
+        if weight_decay and not decoupled:
+            g = f"({g} + a * u_k[0])"
+        new_avg = self._map(f"(c + ({g} - c) * u_k[1])", [p, grad, exp_avg], p.shape, f32,
+                            (weight_decay, 1 - beta1))
+        new_sq = self._map(f"(c * u_k[1] + ({g} * {g}) * u_k[2])", [p, grad, exp_avg_sq],
+                           p.shape, f32, (weight_decay, beta2, 1 - beta2))
+        v = new_sq
+        if amsgrad:
+            v = max_exp_avg_sq = self.binary("maximum", max_exp_avg_sq, new_sq)
+        p_in = "(a * u_k[3])" if weight_decay and decoupled else "a"
+        new_p = self._map(f"({p_in} - (b / (f_sqrt(c) / u_k[0] + u_k[1])) * u_k[2])",
+                          [p, new_avg, v], p.shape, f32,
+                          (math.sqrt(1 - beta2 ** step), eps, lr / (1 - beta1 ** step),
+                           1 - lr * weight_decay))
+        return new_p, new_avg, new_sq, max_exp_avg_sq if amsgrad else None
 
     def argreduce(self, op, x, axis, keepdim):
         if op not in ("argmax", "argmin"):

@@ -24,10 +24,8 @@ class Adam(Optimizer):
                                       maximize=maximize))
 
     def _update(self, p, grad, state, group):
-        if group["maximize"]:
-            grad = -grad
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
-        beta1, beta2 = group["betas"]
+        # one backend primitive per parameter (a few draws on webgl); its composed default
+        # is the update below, op for op
         if not state:
             state["step"] = 0.0
             state["exp_avg"] = zeros_like(p)
@@ -35,6 +33,27 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = zeros_like(p)
         state["step"] += 1
+        be = p._backend
+        buffers = [p, grad, state["exp_avg"], state["exp_avg_sq"]] + (
+            [state["max_exp_avg_sq"]] if group["amsgrad"] else [])
+        if any(t.dtype.name != "float32" or t._backend is not be for t in buffers):
+            return self._update_composed(p, grad, state, group)
+        beta1, beta2 = group["betas"]
+        new_p, exp_avg, exp_avg_sq, max_sq = be.adam_update(
+            p._buf, grad._buf, state["exp_avg"]._buf, state["exp_avg_sq"]._buf,
+            state["max_exp_avg_sq"]._buf if group["amsgrad"] else None, float(group["lr"]),
+            float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]),
+            self.decoupled, bool(group["amsgrad"]), bool(group["maximize"]), state["step"])
+        state["exp_avg"], state["exp_avg_sq"] = p._new(exp_avg), p._new(exp_avg_sq)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = p._new(max_sq)
+        p._assign(p._new(new_p))
+
+    def _update_composed(self, p, grad, state, group):
+        if group["maximize"]:
+            grad = -grad
+        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        beta1, beta2 = group["betas"]
         step = state["step"]
         if wd:
             if self.decoupled:

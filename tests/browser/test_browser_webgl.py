@@ -277,3 +277,75 @@ def test_primitives_on_views_match_the_python_backend(webgl):
     out = webgl.run(code, timeout=300)
     assert out["checks"] > 300
     assert out["problems"] == []
+
+
+SGD_CASES = """
+def sgd_cases():
+    import itertools
+    from distml.backends import get_backend
+    gl, py = get_backend("webgl"), get_backend("python")
+    distml.manual_seed(7)
+    p, g, buf = (distml.randn(3, 5).tolist() for _ in range(3))
+    flat = lambda rows: [v for r in rows for v in r]
+    out = []
+    for momentum, dampening, wd, nesterov, maximize, first in itertools.product(
+            (0.0, 0.9), (0.0, 0.25), (0.0, 0.01), (False, True), (False, True), (False, True)):
+        if nesterov and (not momentum or dampening):
+            continue
+        args = (0.05, momentum, dampening, wd, nesterov, maximize)
+        results = []
+        for be in (gl, py):
+            bufs = [be.from_list(flat(v), (3, 5), "float32") for v in (p, g, buf)]
+            new_p, new_buf = be.sgd_update(bufs[0], bufs[1], None if first else bufs[2], *args)
+            results.append((be.to_list(new_p), None if new_buf is None else be.to_list(new_buf)))
+        out.append([list(args) + [first], results[0], results[1]])
+    return out
+sgd_cases()
+"""
+
+
+def test_fused_sgd_on_webgl_matches_the_composed_default(webgl):
+    # the webgl override (one or two draws, constants as uniforms) against the pure-Python
+    # backend's composed ops, over every flag combination torch allows
+    cases = webgl.run(PRELUDE + SGD_CASES)
+    assert len(cases) == 40
+    for args, (gl_p, gl_buf), (py_p, py_buf) in cases:
+        assert gl_p == pytest.approx(py_p, rel=1e-6, abs=1e-6), args
+        assert (gl_buf is None) == (py_buf is None), args
+        if gl_buf is not None:
+            assert gl_buf == pytest.approx(py_buf, rel=1e-6, abs=1e-6), args
+
+
+ADAM_CASES = """
+def adam_cases():
+    import itertools
+    from distml.backends import get_backend
+    gl, py = get_backend("webgl"), get_backend("python")
+    distml.manual_seed(8)
+    p, g, m = (distml.randn(3, 5).tolist() for _ in range(3))
+    v, vmax = ((distml.rand(3, 5) * 0.1).tolist() for _ in range(2))
+    flat = lambda rows: [x for r in rows for x in r]
+    out = []
+    for wd, decoupled, amsgrad, maximize, step in itertools.product(
+            (0.0, 0.01), (False, True), (False, True), (False, True), (1.0, 5.0)):
+        results = []
+        for be in (gl, py):
+            bufs = [be.from_list(flat(x), (3, 5), "float32") for x in (p, g, m, v, vmax)]
+            new = be.adam_update(bufs[0], bufs[1], bufs[2], bufs[3],
+                                 bufs[4] if amsgrad else None, 1e-2, 0.9, 0.999, 1e-8, wd,
+                                 decoupled, amsgrad, maximize, step)
+            results.append([None if b is None else be.to_list(b) for b in new])
+        out.append([[wd, decoupled, amsgrad, maximize, step], results[0], results[1]])
+    return out
+adam_cases()
+"""
+
+
+def test_fused_adam_on_webgl_matches_the_composed_default(webgl):
+    cases = webgl.run(PRELUDE + ADAM_CASES)
+    assert len(cases) == 32
+    for args, gl, py in cases:
+        for a, b in zip(gl, py):
+            assert (a is None) == (b is None), args
+            if a is not None:
+                assert a == pytest.approx(b, rel=1e-5, abs=1e-6), args
