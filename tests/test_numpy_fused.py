@@ -114,3 +114,34 @@ def test_where_fast_path_is_bit_exact(shapes, special):
     out, ref = be.where(cond, x, y), np.where(cond, x, y)
     assert out.dtype == np.float32 and out.shape == ref.shape
     np.testing.assert_array_equal(out.view(np.int32), ref.view(np.int32))
+
+
+@pytest.mark.parametrize("kw", [
+    dict(weight_decay=0.0, decoupled=False, amsgrad=False, maximize=False),
+    dict(weight_decay=0.01, decoupled=False, amsgrad=True, maximize=False),
+    dict(weight_decay=0.01, decoupled=True, amsgrad=False, maximize=True),
+    dict(weight_decay=0.01, decoupled=True, amsgrad=True, maximize=False),
+])
+def test_adam_update_equals_composed_default(kw):
+    # several chunks and a ragged last one, three steps: bit-for-bit the composed arithmetic
+    rng = np.random.default_rng(4)
+    shape = (3, be.SGD_CHUNK + 1000)
+    p = rng.standard_normal(shape).astype(np.float32)
+    state = [np.zeros(shape, np.float32) for _ in range(3)]
+    for step in (1.0, 2.0, 3.0):
+        g = rng.standard_normal(shape).astype(np.float32)
+        before = [a.copy() for a in [p, g] + state]
+        args = (p, g, state[0], state[1], state[2] if kw["amsgrad"] else None, 1e-2, 0.9,
+                0.999, 1e-8, kw["weight_decay"], kw["decoupled"], kw["amsgrad"],
+                kw["maximize"], step)
+        new = be.adam_update(*args)
+        ref = Backend.adam_update(be, *args)
+        for a, b in zip(new, ref):
+            if b is None:
+                assert a is None
+            else:
+                np.testing.assert_array_equal(a, b)
+        for a, b in zip([p, g] + state, before):  # inputs are never written
+            np.testing.assert_array_equal(a, b)
+        p = new[0]
+        state = [new[1], new[2], new[3] if kw["amsgrad"] else state[2]]

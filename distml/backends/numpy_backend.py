@@ -1084,4 +1084,50 @@ class NumpyBackend(Backend):
         return new_p, new_buf
 
 
+    def adam_update(self, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
+                    weight_decay, decoupled, amsgrad, maximize, step):
+        # the composed default's arithmetic, op for op, into fresh arrays (inputs are never
+        # written), a cache-sized chunk at a time, threads taking ranges of elements
+        buffers = (p, grad, exp_avg, exp_avg_sq) + ((max_exp_avg_sq,) if amsgrad else ())
+        if any(b.dtype != np.float32 or b.shape != p.shape for b in buffers):
+            return super().adam_update(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1,
+                                       beta2, eps, weight_decay, decoupled, amsgrad, maximize,
+                                       step)
+        f32 = np.float32
+        decay, wd = f32(1 - lr * weight_decay), f32(weight_decay)
+        k1, b2, k2 = f32(1 - beta1), f32(beta2), f32(1 - beta2)
+        root_c2, k_eps = f32(math.sqrt(1 - beta2 ** step)), f32(eps)
+        k_lr = f32(lr / (1 - beta1 ** step))
+        ins = [b.reshape(-1) for b in buffers]
+        outs = [np.empty(p.shape, dtype=f32) for _ in range(4 if amsgrad else 3)]
+        flat = [o.reshape(-1) for o in outs]
+
+        def elements(e0, e1):
+            with np.errstate(all="ignore"):
+                for a in range(e0, e1, self.SGD_CHUNK):
+                    sl = slice(a, min(e1, a + self.SGD_CHUNK))
+                    pc, g, m0, v0 = (x[sl] for x in ins[:4])
+                    if maximize:
+                        g = np.negative(g)
+                    if weight_decay:
+                        if decoupled:
+                            pc = pc * decay
+                        else:
+                            g = g + pc * wd
+                    m = np.subtract(g, m0, out=flat[1][sl])
+                    m *= k1
+                    m += m0
+                    v = np.multiply(v0, b2, out=flat[2][sl])
+                    v += (g * g) * k2
+                    if amsgrad:
+                        v = np.maximum(ins[4][sl], v, out=flat[3][sl])
+                    denom = np.sqrt(v)
+                    denom /= root_c2
+                    denom += k_eps
+                    update = m / denom
+                    update *= k_lr
+                    np.subtract(pc, update, out=flat[0][sl])
+        _in_parts(p.size, p.size * 3, elements, align=16)
+        return outs[0], outs[1], outs[2], outs[3] if amsgrad else None
+
 backend = NumpyBackend()
