@@ -170,10 +170,16 @@ class Backend:
     def avg_pool2d_grad(self, gy, x_shape, kernel, stride, padding, ceil_mode, count_include_pad):
         raise NotImplementedError
 
-
     # -- fused ops -------------------------------------------------------------------------
     # Each has a default composed from the primitives above, so every backend gets it;
     # a backend overrides it with a fused kernel where that is faster (numpy does).
+
+    def _same_float32(self, first, *others):
+        """Whether `first` and every other buffer given (None skipped) are float32 of
+        first's shape: what a fused optimizer kernel handles; else the composed default."""
+        shape = self.shape(first)
+        return all(self.dtype(b) == "float32" and self.shape(b) == shape
+                   for b in (first,) + others if b is not None)
 
     def batch_norm_train(self, x, weight, bias, axes, eps):
         """Training-mode batch normalization of float32 x over `axes` (all but the channel

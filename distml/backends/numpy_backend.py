@@ -1048,8 +1048,7 @@ class NumpyBackend(Backend):
                    nesterov, maximize):
         # the composed default's arithmetic, op for op, into fresh arrays (inputs are never
         # written), a cache-sized chunk at a time
-        buffers = (p, grad) if momentum_buffer is None else (p, grad, momentum_buffer)
-        if any(b.dtype != np.float32 or b.shape != p.shape for b in buffers):
+        if not self._same_float32(p, grad, momentum_buffer):
             return super().sgd_update(p, grad, momentum_buffer, lr, momentum, dampening,
                                       weight_decay, nesterov, maximize)
         f32 = np.float32
@@ -1089,7 +1088,7 @@ class NumpyBackend(Backend):
         # the composed default's arithmetic, op for op, into fresh arrays (inputs are never
         # written), a cache-sized chunk at a time, threads taking ranges of elements
         buffers = (p, grad, exp_avg, exp_avg_sq) + ((max_exp_avg_sq,) if amsgrad else ())
-        if any(b.dtype != np.float32 or b.shape != p.shape for b in buffers):
+        if not self._same_float32(*buffers):
             return super().adam_update(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1,
                                        beta2, eps, weight_decay, decoupled, amsgrad, maximize,
                                        step)

@@ -644,8 +644,7 @@ class WebGLBackend(Backend):
     # -- fused SGD: one or two draws per parameter instead of the composed default's five --
     def sgd_update(self, p, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
                    nesterov, maximize):
-        bufs = [p, grad] + ([momentum_buffer] if momentum_buffer is not None else [])
-        if any(b.dtype != "float32" or b.shape != p.shape for b in bufs):
+        if not self._same_float32(p, grad, momentum_buffer):
             return super().sgd_update(p, grad, momentum_buffer, lr, momentum, dampening,
                                       weight_decay, nesterov, maximize)
         # a = p, b = grad, c = momentum buffer; u_k = (weight decay, momentum,
@@ -667,8 +666,8 @@ class WebGLBackend(Backend):
 
     def adam_update(self, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                     weight_decay, decoupled, amsgrad, maximize, step):
-        bufs = [p, grad, exp_avg, exp_avg_sq] + ([max_exp_avg_sq] if amsgrad else [])
-        if any(b.dtype != "float32" or b.shape != p.shape for b in bufs):
+        if not self._same_float32(p, grad, exp_avg, exp_avg_sq,
+                                  max_exp_avg_sq if amsgrad else None):
             return super().adam_update(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1,
                                        beta2, eps, weight_decay, decoupled, amsgrad, maximize,
                                        step)
