@@ -45,7 +45,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from common import names, write_json  # noqa: E402 (bench/ is the script's folder)
+from common import names, save_figure, write_json  # noqa: E402 (bench/ is the script's folder)
 
 TFJS_URL = "/vendor/tfjs/tf.min.js"
 TFJS_FILE = os.path.join(ROOT, ".cache", "tfjs", "dist", "tf.min.js")
@@ -534,10 +534,7 @@ def plot(result, path):
     load = f", load average {min(loads):.1f}-{max(loads):.1f}" if loads else ""
     fig.suptitle(f"distml vs TensorFlow.js, headless Chromium on SwiftShader "
                  f"({result.get('cpus')} cores{load}), {result['date'][:10]}", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _plot_ops(ax, result):

@@ -22,3 +22,12 @@ def write_json(path, result):
     with open(tmp, "w") as fh:
         json.dump(result, fh, indent=1)
     os.replace(tmp, path)
+
+
+def save_figure(fig, path):
+    """Lay out a matplotlib figure, write it to `path` (PNG, 110 dpi), close it; `path`."""
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

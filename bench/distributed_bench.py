@@ -61,7 +61,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from common import names, write_json  # noqa: E402 (bench/ is the script's folder)
+from common import names, save_figure, write_json  # noqa: E402 (bench/ is the script's folder)
 
 EXPERIMENT = os.path.join(ROOT, "examples", "mnist_distributed.py")
 PY = sys.executable
@@ -467,11 +467,7 @@ def plot(result, path):
                      f"vs fixed local batch {a['local_batch']} per worker\n"
                      f"{result.get('cpus')} cores, load average "
                      f"{min(loads):.1f}-{max(loads):.1f}, {result['date'][:10]}", fontsize=10)
-        fig.tight_layout()
-        out = f"{path}_throughput{quick}.png"
-        fig.savefig(out, dpi=110)
-        plt.close(fig)
-        written.append(out)
+        written.append(save_figure(fig, f"{path}_throughput{quick}.png"))
     agg = result["aggregation"]
     models = [m for m in AGG_MODELS if any(e["model"] == m for e in agg)]
     if models:
@@ -495,11 +491,7 @@ def plot(result, path):
             ax.grid(alpha=0.3, which="both")
         fig.suptitle(f"server aggregation (distml.distributed.strategy, numpy), "
                      f"{result.get('cpus')} cores, {result['date'][:10]}", fontsize=10)
-        fig.tight_layout()
-        out = f"{path}_aggregation{quick}.png"
-        fig.savefig(out, dpi=110)
-        plt.close(fig)
-        written.append(out)
+        written.append(save_figure(fig, f"{path}_aggregation{quick}.png"))
     return written
 
 
