@@ -180,6 +180,14 @@ class Tensor:
         return self._ctx is None
 
     @property
+    def is_cuda(self):
+        return False  # distml has no CUDA device (see distml.cuda)
+
+    @property
+    def is_cpu(self):
+        return self.device.type == "cpu"
+
+    @property
     def grad_fn(self):
         return self._ctx
 

@@ -68,3 +68,6 @@ def get_backend(device_type):
         others = ", ".join(k for k in _BACKENDS if k not in ("numpy", "python"))
         raise RuntimeError(f"no backend for device type {device_type!r}; known: cpu, {others}")
     return _BACKENDS[key]()
+
+# torch.backends' flag modules (plain modules: settable attributes, no compute code)
+from . import cudnn, mps  # noqa: E402,F401

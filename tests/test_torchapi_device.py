@@ -1,0 +1,83 @@
+"""Device selection as scripts write it: accelerator, cuda, backends flags, nn.parallel."""
+import numpy as np
+import pytest
+import torch
+
+import distml
+
+
+def test_accelerator_answers_like_torch_without_one():
+    # on CPython there is no WebGL: the same answers torch gives on a GPU-less machine
+    assert distml.accelerator.is_available() is torch.accelerator.is_available() is False
+    assert distml.accelerator.current_accelerator() is None
+    assert distml.accelerator.device_count() == 0
+    for fn in (distml.accelerator.synchronize, distml.accelerator.current_device_index,
+               distml.accelerator.empty_cache):
+        with pytest.raises(RuntimeError, match="none is available"):
+            fn()
+
+
+def test_accelerator_names_webgl_where_it_works(monkeypatch):
+    monkeypatch.setattr(distml.webgl, "is_available", lambda: True)
+    dev = distml.accelerator.current_accelerator()
+    assert isinstance(dev, distml.device) and dev.type == "webgl"
+    assert distml.accelerator.device_count() == 1
+    assert distml.accelerator.current_device_index() == 0
+    distml.accelerator.synchronize()
+    distml.accelerator.set_device_index(0)
+    with pytest.raises(ValueError, match="webgl:0"):
+        distml.accelerator.set_device_index(1)
+
+
+def test_mnist_example_device_pattern():
+    # pytorch/examples mnist, imports changed only
+    no_accel = False
+    use_accel = not no_accel and distml.accelerator.is_available()
+    device = distml.accelerator.current_accelerator() if use_accel else distml.device("cpu")
+    model = distml.nn.Linear(4, 2).to(device)
+    x = distml.ones(3, 4).to(device)
+    assert model(x).device == distml.device("cpu")
+    assert x.to(None) is x
+
+
+def test_cuda_is_honestly_absent():
+    assert distml.cuda.is_available() is False and distml.cuda.device_count() == 0
+    distml.cuda.manual_seed(1)
+    distml.cuda.manual_seed_all(1)
+    distml.cuda.empty_cache()
+    with pytest.raises(RuntimeError, match="no CUDA device"):
+        distml.cuda.current_device()
+    t = distml.ones(2)
+    assert t.is_cuda is False and t.is_cpu is True
+    assert torch.ones(2).is_cuda is False and torch.ones(2).is_cpu is True
+
+
+def test_backend_flags_read_and_set():
+    cudnn = distml.backends.cudnn
+    assert (cudnn.enabled, cudnn.benchmark, cudnn.deterministic) == \
+        (torch.backends.cudnn.enabled, torch.backends.cudnn.benchmark,
+         torch.backends.cudnn.deterministic)
+    assert cudnn.is_available() is False and cudnn.version() is None
+    before = cudnn.benchmark, cudnn.deterministic
+    try:
+        cudnn.benchmark, cudnn.deterministic = True, True
+        assert distml.backends.cudnn.benchmark and distml.backends.cudnn.deterministic
+    finally:
+        cudnn.benchmark, cudnn.deterministic = before
+    assert distml.backends.mps.is_available() is False
+
+
+def test_data_parallel_calls_the_module_with_torch_keys():
+    distml.manual_seed(0)
+    inner = distml.nn.Linear(3, 2)
+    tinner = torch.nn.Linear(3, 2)
+    tinner.load_state_dict({k: torch.tensor(v.numpy()) for k, v in inner.state_dict().items()})
+    dp, tdp = distml.nn.DataParallel(inner), torch.nn.DataParallel(tinner)
+    assert list(dp.state_dict()) == list(tdp.state_dict()) == ["module.weight", "module.bias"]
+    assert dp.device_ids == tdp.device_ids == []
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_allclose(dp(distml.tensor(x)).detach().numpy(),
+                               tdp(torch.tensor(x)).detach().numpy(), rtol=1e-6)
+    assert distml.nn.parallel.DataParallel is distml.nn.DataParallel
+    with pytest.raises(RuntimeError, match="distml.distributed"):
+        distml.nn.parallel.DistributedDataParallel(inner)
