@@ -1,8 +1,8 @@
 """torch.utils.data: Dataset, TensorDataset, samplers and DataLoader (single process)."""
 import math
 
-from ..random import Generator
-from ..tensor import Tensor, randperm, stack, tensor
+from ...random import Generator
+from ...tensor import Tensor, randperm, stack, tensor
 
 
 class Dataset:

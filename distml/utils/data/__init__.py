@@ -1,0 +1,3 @@
+"""torch.utils.data: datasets, samplers and DataLoader (single process)."""
+from .dataloader import *  # noqa: F403
+from .dataloader import __all__
