@@ -251,3 +251,33 @@ def test_reduce_lr_on_plateau_matches_torch(kw):
         optim.lr_scheduler.ReduceLROnPlateau(dopt, factor=1.0)
     with pytest.raises(ValueError, match="mode avg is unknown"):
         optim.lr_scheduler.ReduceLROnPlateau(dopt, mode="avg")
+
+
+@pytest.mark.parametrize("opt_name,opt_kw,make", [
+    ("Adam", dict(lr=1e-2), lambda m, o: m.lr_scheduler.OneCycleLR(o, max_lr=0.05,
+                                                                  total_steps=10)),
+    ("RMSprop", dict(lr=1e-2, momentum=0.9), lambda m, o: m.lr_scheduler.OneCycleLR(
+        o, max_lr=0.02, total_steps=10, three_phase=True, anneal_strategy="linear")),
+    ("Adadelta", dict(), lambda m, o: m.lr_scheduler.LinearLR(o, start_factor=0.5,
+                                                             total_iters=4)),
+    ("Adagrad", dict(lr=0.1), _sequential),
+])
+def test_optimizer_with_scheduler_matches_torch(opt_name, opt_kw, make):
+    w0, b0, xs = _data(2)
+    tw, tb = torch.tensor(w0, requires_grad=True), torch.tensor(b0, requires_grad=True)
+    dw, db = distml.tensor(w0, requires_grad=True), distml.tensor(b0, requires_grad=True)
+    topt = getattr(torch.optim, opt_name)([tw, tb], **opt_kw)
+    dopt = getattr(optim, opt_name)([dw, db], **opt_kw)
+    tsched, dsched = make(torch.optim, topt), make(optim, dopt)
+    for x in xs:
+        for lib, opt, sched, w, b in ((torch, topt, tsched, tw, tb),
+                                      (distml, dopt, dsched, dw, db)):
+            opt.zero_grad()
+            _loss(w, b, lib.tensor(x)).backward()
+            opt.step()
+            sched.step()
+        assert dopt.param_groups[0]["lr"] == pytest.approx(topt.param_groups[0]["lr"],
+                                                           rel=1e-12)
+    for d, t in ((dw, tw), (db, tb)):
+        np.testing.assert_allclose(np.array(d.tolist()), t.detach().numpy(), rtol=2e-5,
+                                   atol=2e-6)
