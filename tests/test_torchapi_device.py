@@ -81,3 +81,39 @@ def test_data_parallel_calls_the_module_with_torch_keys():
     assert distml.nn.parallel.DataParallel is distml.nn.DataParallel
     with pytest.raises(RuntimeError, match="distml.distributed"):
         distml.nn.parallel.DistributedDataParallel(inner)
+
+
+NO_NUMPY = """
+import sys
+sys.modules["numpy"] = None  # any `import numpy` now raises ImportError
+import distml
+from distml.distributions import Bernoulli, Categorical, Normal
+from distml.utils.data.distributed import DistributedSampler
+from distml.utils.data.sampler import RandomSampler
+assert distml.accelerator.current_accelerator() is None and not distml.cuda.is_available()
+distml.backends.cudnn.benchmark = True
+c = Categorical(logits=distml.tensor([0.0, 1.0]))
+assert c.sample((5,)).shape == (5,) and c.entropy().item() > 0
+assert Normal(0.0, 1.0).log_prob(distml.tensor(0.0)).item() < 0
+assert Bernoulli(probs=distml.tensor([0.5])).sample().shape == (1,)
+w = distml.tensor([1.0, -1.0], requires_grad=True)
+for name in ("RMSprop", "Adagrad", "Adadelta", "LBFGS"):
+    opt = getattr(distml.optim, name)([w])
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+assert len(list(RandomSampler(range(3), replacement=True, num_samples=7))) == 7
+assert list(DistributedSampler(range(4), 2, 1, shuffle=False)) == [1, 3]
+assert "numpy" not in [m for m in sys.modules if sys.modules[m] is not None]
+"""
+
+
+def test_new_modules_work_without_numpy():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", NO_NUMPY], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
