@@ -281,3 +281,43 @@ def test_optimizer_with_scheduler_matches_torch(opt_name, opt_kw, make):
     for d, t in ((dw, tw), (db, tb)):
         np.testing.assert_allclose(np.array(d.tolist()), t.detach().numpy(), rtol=2e-5,
                                    atol=2e-6)
+
+
+@pytest.mark.parametrize("name,kw", [("RMSprop", dict(momentum=0.9, centered=True)),
+                                     ("Adagrad", dict(lr_decay=0.01)), ("Adadelta", dict())])
+def test_torch_state_dict_loads_and_continues(name, kw):
+    w0, b0, xs = _data(4)
+    tw, tb = torch.tensor(w0, requires_grad=True), torch.tensor(b0, requires_grad=True)
+    topt = getattr(torch.optim, name)([tw, tb], **kw)
+    _run(topt, tw, tb, xs[:5], torch)
+    dw = distml.tensor(tw.detach().numpy(), requires_grad=True)
+    db = distml.tensor(tb.detach().numpy(), requires_grad=True)
+    dopt = getattr(optim, name)([dw, db])
+    dopt.load_state_dict(topt.state_dict())  # torch tensors, torch's group keys
+    _run(topt, tw, tb, xs[5:], torch)
+    _run(dopt, dw, db, xs[5:], distml)
+    for d, t in ((dw, tw), (db, tb)):
+        np.testing.assert_allclose(np.array(d.tolist()), t.detach().numpy(), rtol=2e-5,
+                                   atol=2e-6)
+
+
+def test_scheduler_state_dict_roundtrip():
+    for make in (lambda o: optim.lr_scheduler.OneCycleLR(o, max_lr=1.0, total_steps=20),
+                 lambda o: optim.lr_scheduler.ReduceLROnPlateau(o, patience=1),
+                 lambda o: _sequential(optim, o)):
+        q = distml.zeros(2, requires_grad=True)
+        opt = optim.SGD([q], lr=0.1, momentum=0.9)
+        sched = make(opt)
+        plateau = isinstance(sched, optim.lr_scheduler.ReduceLROnPlateau)
+        for i in range(5):
+            sched.step(1.0) if plateau else sched.step()
+        q2 = distml.zeros(2, requires_grad=True)
+        opt2 = optim.SGD([q2], lr=0.1, momentum=0.9)
+        sched2 = make(opt2)
+        opt2.load_state_dict(opt.state_dict())
+        sched2.load_state_dict(sched.state_dict())
+        for i in range(6):
+            for s in (sched, sched2):
+                s.step(1.0) if plateau else s.step()
+            assert sched2.get_last_lr() == sched.get_last_lr()
+            assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
