@@ -106,3 +106,48 @@ def test_distributed_sampler_needs_world_size_and_rank():
         data.DistributedSampler(range(4))
     with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval"):
         data.DistributedSampler(range(4), num_replicas=3, rank=3)
+
+
+def test_weighted_random_sampler_with_replacement():
+    weights, draws = [1.0, 0.0, 3.0, 4.0], 40000
+    s = data.WeightedRandomSampler(distml.tensor(weights), draws,
+                                   generator=distml.Generator(5))
+    out = list(s)
+    assert len(out) == len(s) == draws
+    counts = collections.Counter(out)
+    assert counts[1] == 0
+    for i, w in enumerate(weights):
+        p = w / sum(weights)
+        assert abs(counts[i] / draws - p) <= 5 * (p * (1 - p) / draws) ** 0.5 + 1e-12
+
+
+def test_weighted_random_sampler_without_replacement():
+    s = data.WeightedRandomSampler([0.0, 1.0, 50.0, 2.0], 3, replacement=False,
+                                   generator=distml.Generator(0))
+    out = list(s)
+    assert len(set(out)) == 3 and 0 not in out
+    # the zero-weight index comes only once every other one is out, as in torch
+    assert sorted(data.WeightedRandomSampler([0.0, 1.0], 2, replacement=False)) == [0, 1]
+    # heavy weights come first most of the time
+    firsts = collections.Counter(
+        next(iter(data.WeightedRandomSampler([1.0, 20.0], 1, replacement=False,
+                                             generator=distml.Generator(k))))
+        for k in range(200))
+    assert firsts[1] > 170
+
+
+@pytest.mark.parametrize("kw,err,msg", [
+    (dict(weights=[1.0, 2.0], num_samples=0), ValueError, "num_samples should be a positive"),
+    (dict(weights=[1.0, 2.0], num_samples=2, replacement=1), ValueError,
+     "replacement should be a boolean"),
+    (dict(weights=[[1.0, 2.0]], num_samples=2), ValueError,
+     r"weights should be a 1d sequence but given weights have shape \(1, 2\)"),
+    (dict(weights=[1.0, -1.0], num_samples=2), RuntimeError, "probability entry < 0"),
+    (dict(weights=[1.0, 0.0], num_samples=3, replacement=False), RuntimeError,
+     "cannot sample n_sample > prob_dist.size"),
+])
+def test_weighted_random_sampler_errors_match_torch(kw, err, msg):
+    with pytest.raises(err, match=msg):
+        list(data.WeightedRandomSampler(**kw))
+    with pytest.raises(err, match=msg):
+        list(torch.utils.data.WeightedRandomSampler(**kw))

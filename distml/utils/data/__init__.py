@@ -6,9 +6,9 @@ from .dataloader import DataLoader, get_worker_info
 from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .distributed import DistributedSampler
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, \
-    SubsetRandomSampler
+    SubsetRandomSampler, WeightedRandomSampler
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler",
-           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler",
-           "DistributedSampler", "DataLoader", "default_collate", "get_worker_info",
-           "Generator"]
+           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "BatchSampler", "DistributedSampler", "DataLoader", "default_collate",
+           "get_worker_info", "Generator"]

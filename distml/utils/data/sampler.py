@@ -1,5 +1,9 @@
 """torch.utils.data.sampler: the orders in which a DataLoader visits a dataset's indices."""
-from ...tensor import randint, randperm
+import bisect
+import itertools
+import math
+
+from ...tensor import Tensor, rand, randint, randperm, tensor
 
 
 class Sampler:
@@ -62,6 +66,53 @@ class SubsetRandomSampler(Sampler):
 
     def __len__(self):
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """num_samples indices drawn with probability proportional to `weights` (with
+    replacement by default; without it, each index at most once). Drawn on the host from
+    uniforms of `generator` (or distml's default one)."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) \
+                or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got "
+                             f"replacement={replacement}")
+        weights = weights if isinstance(weights, Tensor) else tensor(weights)
+        if weights.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape "
+                             f"{tuple(weights.shape)}")
+        self.weights = [float(w) for w in weights.tolist()]
+        if any(w < 0 for w in self.weights):
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry < 0)")
+        if not sum(self.weights) > 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and num_samples > len(self.weights):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                               "replacement")
+        self.num_samples, self.replacement, self.generator = num_samples, replacement, generator
+
+    def __iter__(self):
+        w = self.weights
+        if self.replacement:
+            cdf = list(itertools.accumulate(w))
+            last = max(i for i, x in enumerate(w) if x > 0)
+            u = rand(self.num_samples, generator=self.generator).tolist()
+            # bisect_right skips zero-weight indices (their cdf equals their predecessor's)
+            return iter(min(bisect.bisect_right(cdf, x * cdf[-1]), last) for x in u)
+        # without replacement: the num_samples largest keys log(u) / w (Efraimidis-Spirakis)
+        u = rand(len(w), generator=self.generator).tolist()
+        keys = [math.log(x) / wi if wi > 0 and x > 0 else -math.inf for x, wi in zip(u, w)]
+        order = sorted((i for i in range(len(w)) if w[i] > 0), key=lambda i: -keys[i])
+        order += [i for i in range(len(w)) if w[i] == 0]  # as torch, once the rest are out
+        return iter(order[:self.num_samples])
+
+    def __len__(self):
+        return self.num_samples
 
 
 class BatchSampler(Sampler):
