@@ -179,6 +179,13 @@ def _sequential(mod, opt):
                                 s.CosineAnnealingLR(opt, T_max=4)], milestones=[3, 6])
 
 
+def _chained(mod, opt):
+    s = mod.lr_scheduler
+    return s.ChainedScheduler([s.ConstantLR(opt, factor=0.1, total_iters=2),
+                               s.ExponentialLR(opt, gamma=0.9),
+                               s.MultiplicativeLR(opt, lambda e: 0.95 if e % 2 else 1.0)])
+
+
 SCHEDULES = [
     ("LinearLR", dict(), None),
     ("LinearLR", dict(start_factor=0.2, end_factor=0.9, total_iters=4), None),
@@ -191,6 +198,8 @@ SCHEDULES = [
                         three_phase=True, pct_start=0.25), None),
     ("OneCycleLR", dict(max_lr=0.01, total_steps=16, div_factor=10.0), "Adam"),
     ("SequentialLR", None, None),
+    ("ChainedScheduler", None, None),
+    ("MultiplicativeLR", dict(lr_lambda=lambda e: 0.9 + 0.01 * e), None),
 ]
 
 
@@ -198,7 +207,7 @@ SCHEDULES = [
                          ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(SCHEDULES)])
 def test_schedulers_match_torch(name, kw, opt_name):
     opt_kw = dict(lr=0.1, betas=(0.9, 0.99)) if opt_name == "Adam" else None
-    make = _sequential if name == "SequentialLR" else None
+    make = {"SequentialLR": _sequential, "ChainedScheduler": _chained}.get(name)
     topt, tsched, dopt, dsched = _sched_pair(name, kw, opt_name or "SGD", opt_kw, make)
     assert dsched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12)
     for _ in range(15):
