@@ -9,6 +9,7 @@ and what needs a device raises. The pattern of pytorch/examples works unchanged:
     device = distml.accelerator.current_accelerator() if use_accel else distml.device("cpu")
 """
 from . import webgl
+from .device import device as _device
 from .device import get_device
 
 _NONE = "Cannot access accelerator device when none is available."
@@ -33,8 +34,9 @@ def _require(device=None):
         raise RuntimeError(_NONE)
     if device is None or isinstance(device, int) and device == 0:
         return
-    if isinstance(device, int) or get_device(device).type != "webgl" \
-            or get_device(device).index not in (None, 0):
+    # parsed afresh: get_device's cache keeps one device per type, whatever its index
+    d = None if isinstance(device, int) else _device(device)
+    if d is None or d.type != "webgl" or d.index not in (None, 0):
         raise ValueError(f"invalid accelerator device {device!r}: the only one is 'webgl:0'")
 
 

@@ -25,8 +25,10 @@ def test_accelerator_names_webgl_where_it_works(monkeypatch):
     assert distml.accelerator.current_device_index() == 0
     distml.accelerator.synchronize()
     distml.accelerator.set_device_index(0)
-    with pytest.raises(ValueError, match="webgl:0"):
-        distml.accelerator.set_device_index(1)
+    distml.accelerator.synchronize("webgl:0")
+    for bad in (1, "webgl:1", "cpu"):
+        with pytest.raises(ValueError, match="webgl:0"):
+            distml.accelerator.set_device_index(bad)
 
 
 def test_mnist_example_device_pattern():

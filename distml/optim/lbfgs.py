@@ -8,7 +8,7 @@ scalars (dot products, step lengths) are Python floats; the vectors stay tensors
 import copy
 
 from ..autograd import enable_grad, no_grad
-from ..tensor import Tensor, cat
+from ..tensor import Tensor, cat, zeros
 from ._checks import check_nonnegative
 from .lbfgs_line_search import strong_wolfe
 from .optimizer import Optimizer, _is_tensor_like, _to_tensor
@@ -44,8 +44,8 @@ class LBFGS(Optimizer):
 
     # -- the parameters as one flat vector ----------------------------------------------
     def _flat_grad(self):
-        return cat([p.grad.reshape(-1) if p.grad is not None else p.detach().reshape(-1) * 0
-                    for p in self._params], 0)
+        return cat([p.grad.reshape(-1) if p.grad is not None
+                    else zeros(p.numel(), device=p.device) for p in self._params], 0)
 
     def _add_to_params(self, step, direction):
         offset = 0

@@ -39,8 +39,10 @@ class RMSprop(Optimizer):
         else:
             avg = square_avg.sqrt() + group["eps"]
         if group["momentum"] > 0:
-            buf = state["momentum_buffer"] = state["momentum_buffer"] * group["momentum"] \
-                + grad / avg
+            # (a scheduler may have turned momentum on after the first step)
+            buf = state.get("momentum_buffer")
+            buf = zeros_like(p) if buf is None else buf
+            buf = state["momentum_buffer"] = buf * group["momentum"] + grad / avg
             p.sub_(buf * group["lr"])
         else:
             p.sub_(grad / avg * group["lr"])
