@@ -70,7 +70,8 @@ def set_cpu_backend(name):
 def __getattr__(name):
     # submodules load on first use, so `import distml` stays light in the browser
     import importlib
-    if name in ("nn", "optim", "utils", "models", "webgl", "datasets", "serialization",
-                "accelerator", "cuda", "distributions"):
+    if name in ("accelerator", "cuda", "distributions"):
+        return importlib.import_module(f".{name}", __name__)
+    if name in ("nn", "optim", "utils", "models", "webgl", "datasets", "serialization"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'distml' has no attribute {name!r}")
