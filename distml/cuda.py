@@ -21,6 +21,10 @@ def is_initialized():
     return False
 
 
+def is_bf16_supported(including_emulation=True):
+    return False
+
+
 def manual_seed(seed):
     """No CUDA generator to seed (as torch.cuda.manual_seed without a GPU): a no-op.
     distml.manual_seed seeds the generator every distml device uses."""
@@ -56,3 +60,22 @@ def set_device(device):
 
 def get_device_name(device=None):
     raise RuntimeError(_NO_CUDA)
+
+
+class _Amp:
+    """torch.cuda.amp: the older spellings of distml.amp's names, for device "cuda"."""
+
+    @staticmethod
+    def GradScaler(init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5,
+                   growth_interval=2000, enabled=True):
+        from .amp import GradScaler
+        return GradScaler("cuda", init_scale, growth_factor, backoff_factor, growth_interval,
+                          enabled)
+
+    @staticmethod
+    def autocast(enabled=True, dtype=None, cache_enabled=True):
+        from .amp import autocast
+        return autocast("cuda", dtype, enabled, cache_enabled)
+
+
+amp = _Amp()

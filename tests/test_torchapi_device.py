@@ -119,3 +119,30 @@ def test_new_modules_work_without_numpy():
     out = subprocess.run([sys.executable, "-c", NO_NUMPY], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
+
+
+def test_nanogpt_style_precision_settings_run_in_float32():
+    # karpathy/nanoGPT's train.py on a machine without CUDA, imports changed only
+    torch_ = distml
+    torch_.backends.cuda.matmul.allow_tf32 = True
+    torch_.backends.cudnn.allow_tf32 = True
+    assert torch_.backends.cuda.matmul.allow_tf32 and not torch_.backends.cuda.is_built()
+    torch_.backends.cuda.matmul.allow_tf32 = False
+    assert not torch_.cuda.is_bf16_supported()
+    dtype = "bfloat16" if torch_.cuda.is_available() and torch_.cuda.is_bf16_supported() \
+        else "float16"
+    with pytest.warns(UserWarning, match="CUDA is not available.  Disabling"):
+        scaler = torch_.cuda.amp.GradScaler(enabled=(dtype == "float16"))
+    assert not scaler.is_enabled() and scaler.get_scale() == 1.0
+    with pytest.warns(UserWarning, match="float32 only"):
+        ctx = torch_.amp.autocast(device_type="cpu", dtype=None)
+    w = distml.tensor([1.0, 2.0], requires_grad=True)
+    opt = distml.optim.SGD([w], lr=0.5)
+    with ctx:
+        loss = (w * w).sum()
+    scaler.scale(loss).backward()
+    scaler.unscale_(opt)
+    scaler.step(opt)
+    scaler.update()
+    assert w.tolist() == [0.0, 0.0]
+    assert distml.amp.GradScaler(enabled=False).state_dict() == {}

@@ -70,4 +70,4 @@ def get_backend(device_type):
     return _BACKENDS[key]()
 
 # torch.backends' flag modules (plain modules: settable attributes, no compute code)
-from . import cudnn, mps  # noqa: E402,F401
+from . import cuda, cudnn, mps  # noqa: E402,F401
