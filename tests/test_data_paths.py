@@ -151,3 +151,16 @@ def test_weighted_random_sampler_errors_match_torch(kw, err, msg):
         list(data.WeightedRandomSampler(**kw))
     with pytest.raises(err, match=msg):
         list(torch.utils.data.WeightedRandomSampler(**kw))
+
+
+def test_samplers_with_replacement_are_lazy():
+    # minGPT's trainer: RandomSampler(ds, replacement=True, num_samples=int(1e10))
+    huge = int(1e10)
+    ds = data.TensorDataset(distml.arange(10).float())
+    loader = data.DataLoader(ds, batch_size=4, sampler=data.RandomSampler(
+        ds, replacement=True, num_samples=huge), shuffle=False, pin_memory=True, num_workers=0)
+    batch = next(iter(loader))
+    assert batch[0].shape == (4,) and len(loader) == huge // 4
+    weighted = data.WeightedRandomSampler([1.0, 2.0], huge)
+    first = list(zip(range(5000), weighted))
+    assert len(first) == 5000 and len(weighted) == huge

@@ -5,6 +5,8 @@ import math
 
 from ...tensor import Tensor, rand, randint, randperm, tensor
 
+_BLOCK = 4096  # indices drawn at a time where the sampler is lazy
+
 
 class Sampler:
     def __iter__(self):
@@ -44,8 +46,10 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         n, wanted = len(self.data_source), self.num_samples
-        if self.replacement:
-            yield from randint(n, size=(wanted,), generator=self.generator).tolist()
+        if self.replacement:  # drawn in blocks: num_samples may be huge (minGPT: 1e10)
+            for start in range(0, wanted, _BLOCK):
+                size = min(_BLOCK, wanted - start)
+                yield from randint(n, size=(size,), generator=self.generator).tolist()
             return
         for _ in range(wanted // n):
             yield from randperm(n, generator=self.generator).tolist()
@@ -101,15 +105,19 @@ class WeightedRandomSampler(Sampler):
         if self.replacement:
             cdf = list(itertools.accumulate(w))
             last = max(i for i, x in enumerate(w) if x > 0)
-            u = rand(self.num_samples, generator=self.generator).tolist()
-            # bisect_right skips zero-weight indices (their cdf equals their predecessor's)
-            return iter(min(bisect.bisect_right(cdf, x * cdf[-1]), last) for x in u)
+            return self._draw_with_replacement(cdf, last)
         # without replacement: the num_samples largest keys log(u) / w (Efraimidis-Spirakis)
         u = rand(len(w), generator=self.generator).tolist()
         keys = [math.log(x) / wi if wi > 0 and x > 0 else -math.inf for x, wi in zip(u, w)]
         order = sorted((i for i in range(len(w)) if w[i] > 0), key=lambda i: -keys[i])
         order += [i for i in range(len(w)) if w[i] == 0]  # as torch, once the rest are out
         return iter(order[:self.num_samples])
+
+    def _draw_with_replacement(self, cdf, last):
+        for start in range(0, self.num_samples, _BLOCK):
+            u = rand(min(_BLOCK, self.num_samples - start), generator=self.generator).tolist()
+            # bisect_right skips zero-weight indices (their cdf equals their predecessor's)
+            yield from (min(bisect.bisect_right(cdf, x * cdf[-1]), last) for x in u)
 
     def __len__(self):
         return self.num_samples
