@@ -13,8 +13,6 @@ from ._checks import check_nonnegative
 from .lbfgs_line_search import strong_wolfe
 from .optimizer import Optimizer, _is_tensor_like, _to_tensor
 
-_HISTORY = ("d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "prev_loss")
-
 
 def _dot(a, b):
     return float((a * b).sum())
