@@ -330,3 +330,17 @@ def test_scheduler_state_dict_roundtrip():
                 s.step(1.0) if plateau else s.step()
             assert sched2.get_last_lr() == sched.get_last_lr()
             assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+
+
+def test_lbfgs_loads_torchs_state_dict():
+    kw = dict(max_iter=3, line_search_fn="strong_wolfe")
+    tw, topt, tclosure = _lbfgs_problem(torch, kw)
+    topt.step(tclosure)
+    dw, dopt, dclosure = _lbfgs_problem(distml, kw)
+    dw.data.copy_(distml.tensor(tw.detach().numpy()))
+    dopt.load_state_dict(topt.state_dict())
+    topt.step(tclosure)
+    dopt.step(dclosure)
+    np.testing.assert_allclose(np.array(dw.tolist()), tw.detach().numpy(), rtol=1e-4,
+                               atol=1e-5)
+    assert dopt.state[dw]["n_iter"] == topt.state[tw]["n_iter"]

@@ -8,10 +8,10 @@ scalars (dot products, step lengths) are Python floats; the vectors stay tensors
 import copy
 
 from ..autograd import enable_grad, no_grad
-from ..tensor import Tensor, cat, zeros
+from ..tensor import Tensor, cat, tensor, zeros
 from ._checks import check_nonnegative
 from .lbfgs_line_search import strong_wolfe
-from .optimizer import Optimizer, _is_tensor_like, _to_tensor
+from .optimizer import Optimizer
 
 
 def _dot(a, b):
@@ -182,7 +182,6 @@ def _copy_value(v):
         return [_copy_value(x) for x in v]
     if isinstance(v, Tensor):
         return v.detach().clone()
-    if _is_tensor_like(v):
-        t = _to_tensor(v)
-        return t.item() if t.ndim == 0 else t
+    if type(v).__module__.startswith("torch"):  # from a torch LBFGS's state_dict
+        return v.item() if v.dim() == 0 else tensor(v.detach().cpu().tolist())
     return copy.deepcopy(v)
