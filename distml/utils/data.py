@@ -2,7 +2,7 @@
 import math
 
 from ..random import Generator
-from ..tensor import Tensor, randperm, stack, tensor
+from .._tensor import Tensor, randperm, stack, tensor
 
 
 class Dataset:
