@@ -7,7 +7,7 @@ from .dtypes import dtype, float32, get_dtype, int64
 from .random import Generator, default_generator
 from .serialization import load, save
 from .random import manual_seed as _manual_seed
-from .tensor import (
+from ._tensor import (
     FREE_FUNCTIONS, Size, Tensor, allclose, arange, as_tensor, cat, concat, empty, empty_like,
     eye, from_numpy, full, full_like, isclose, is_tensor, linspace, matmul, ones, ones_like,
     rand, rand_like, randint, randn, randn_like, randperm, stack, tensor, where, zeros,

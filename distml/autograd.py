@@ -84,7 +84,7 @@ class Function:
 
     @classmethod
     def apply(cls, *tensors, **kwargs):
-        from .tensor import Tensor, check_same_device
+        from ._tensor import Tensor, check_same_device
         check_same_device(tensors)
         first = tensors[0]
         ctx = cls(first._backend, tensors)
@@ -133,7 +133,7 @@ def _topological_order(root):
 
 
 def backward(root, grad=None, retain_graph=False):
-    from .tensor import Tensor
+    from ._tensor import Tensor
     if not root.requires_grad:
         raise RuntimeError(
             "element 0 of tensors does not require grad and does not have a grad_fn")

@@ -178,7 +178,7 @@ class MNIST:
         self.target_transform = target_transform
         self.device = device
         self.data, labels, self.n = load_mnist_raw(train)
-        from .tensor import tensor
+        from ._tensor import tensor
         self.targets = tensor(list(labels), device=device)
         self._labels = labels
 
@@ -186,7 +186,7 @@ class MNIST:
         return self.n
 
     def _images(self, indices):
-        from .tensor import Tensor
+        from ._tensor import Tensor
         size = 28 * 28
         raw = b"".join(self.data[i * size:(i + 1) * size] for i in indices)
         try:
@@ -212,7 +212,7 @@ class MNIST:
         return img, target
 
     def get_batch(self, indices):
-        from .tensor import tensor
+        from ._tensor import tensor
         imgs = self._images(indices)
         if self.transform is not None:
             imgs = self.transform(imgs)

@@ -279,7 +279,7 @@ def _tensor_entry(t):
 
 def _flatten(obj, entries, path):
     """Replace tensors in a nested dict/list by references, collecting them into entries."""
-    from .tensor import Tensor
+    from ._tensor import Tensor
     if isinstance(obj, Tensor):
         key = path or "tensor"
         entries[key] = _tensor_entry(obj)
@@ -297,7 +297,7 @@ def _flatten(obj, entries, path):
 
 
 def _is_flat_tensor_dict(obj):
-    from .tensor import Tensor
+    from ._tensor import Tensor
     return isinstance(obj, Mapping) and all(isinstance(k, str) and isinstance(v, Tensor)
                                             for k, v in obj.items())
 
@@ -334,7 +334,7 @@ def _to_tensor(dtype, shape, raw, device):
     from array import array
 
     from .device import get_device
-    from .tensor import Tensor
+    from ._tensor import Tensor
     dev = get_device(device)
     be = dev.backend
     native = {"F32": "float32", "I64": "int64", "BOOL": "bool"}

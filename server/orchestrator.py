@@ -53,7 +53,7 @@ from distml.distributed.experiment import (
     float_buffers, hyperparameters, load_experiment, load_state_arrays, source_hash,
     state_arrays)
 from distml.distributed.worker import BUFFER_PREFIX, TransportClosed
-from distml.tensor import Tensor
+from distml._tensor import Tensor
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 MAX_BAD_FRAMES_BEFORE_HELLO = 64

@@ -80,7 +80,7 @@ def state_arrays(model):
 
 def load_state_arrays(model, arrays):
     """Load name -> numpy array into the model (strict: every name, matching shapes)."""
-    from ..tensor import Tensor
+    from .._tensor import Tensor
     model.load_state_dict({k: Tensor(v) for k, v in arrays.items()})
 
 

@@ -170,7 +170,7 @@ class Worker:
     def load_weights(self, frame):
         """Load the state_dict a round frame carries (numpy or not: values come back flat
         without numpy, so reshape)."""
-        from ..tensor import Tensor
+        from .._tensor import Tensor
         state = {k: Tensor(frame.values(k)).reshape(frame.tensors[k][0])
                  for k in frame.tensors}
         self.model.load_state_dict(state)

@@ -1,5 +1,5 @@
 from ..autograd import no_grad
-from ..tensor import rand
+from .._tensor import rand
 from . import constraints
 from .distribution import Distribution
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits, softplus

@@ -1,4 +1,4 @@
-from ..tensor import Size, Tensor, rand, tensor
+from .._tensor import Size, Tensor, rand, tensor
 from . import constraints
 from .distribution import Distribution
 from .utils import FLOAT32_MIN, broadcast_shape, lazy_property, logits_to_probs, \
@@ -70,7 +70,7 @@ class Categorical(Distribution):
         return -p_log_p.sum(-1)
 
     def enumerate_support(self, expand=True):
-        from ..tensor import arange
+        from .._tensor import arange
         values = arange(self._num_events).reshape((-1,) + (1,) * len(self._batch_shape))
         return values.expand(Size((self._num_events,) + tuple(self._batch_shape))) \
             if expand else values

@@ -1,7 +1,7 @@
 """The base of the distributions: shapes (sample + batch + event), argument and sample
 validation with torch's messages, sample() as rsample() without gradients."""
 from ..autograd import no_grad
-from ..tensor import Size, Tensor
+from .._tensor import Size, Tensor
 
 
 class Distribution:

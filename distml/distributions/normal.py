@@ -1,6 +1,6 @@
 import math
 
-from ..tensor import randn
+from .._tensor import randn
 from . import constraints
 from .distribution import Distribution
 from .utils import broadcast_all

@@ -2,7 +2,7 @@
 conversions, with torch's clamping so that log(0) never appears."""
 import numbers
 
-from ..tensor import Tensor, stack, tensor, zeros_like
+from .._tensor import Tensor, stack, tensor, zeros_like
 
 FLOAT32_EPS = 1.1920928955078125e-07
 FLOAT32_MIN = -3.4028234663852886e38

@@ -13,7 +13,7 @@ from .. import function as _F
 from ..autograd import Function, no_grad
 from ..backends.base import pool_output_size
 from ..dtypes import int64
-from ..tensor import Tensor, arange, cat, full, rand, tensor, where
+from .._tensor import Tensor, arange, cat, full, rand, tensor, where
 
 __all__ = [
     "linear", "bilinear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",

@@ -8,8 +8,8 @@ import math
 import warnings
 
 from ..autograd import no_grad
-from ..tensor import Tensor, randn, where
-from ..tensor import tensor as _tensor
+from .._tensor import Tensor, randn, where
+from .._tensor import tensor as _tensor
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",

@@ -1,5 +1,5 @@
 """nn.Parameter: a Tensor that a Module registers as one of its parameters."""
-from ..tensor import Tensor, empty
+from .._tensor import Tensor, empty
 
 
 class Parameter(Tensor):

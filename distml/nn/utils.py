@@ -2,7 +2,7 @@
 import math
 
 from ..autograd import no_grad
-from ..tensor import Tensor, cat, stack, tensor
+from .._tensor import Tensor, cat, stack, tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
            "parameters_to_vector", "vector_to_parameters"]

@@ -1,4 +1,4 @@
-from ..tensor import zeros_like
+from .._tensor import zeros_like
 from ._checks import check_nonnegative
 from .optimizer import Optimizer
 

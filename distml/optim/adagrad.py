@@ -1,4 +1,4 @@
-from ..tensor import full_like
+from .._tensor import full_like
 from ._checks import check_nonnegative
 from .optimizer import Optimizer
 

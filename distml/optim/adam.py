@@ -1,6 +1,6 @@
 import math
 
-from ..tensor import zeros_like
+from .._tensor import zeros_like
 from .optimizer import Optimizer
 
 

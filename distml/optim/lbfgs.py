@@ -8,7 +8,7 @@ scalars (dot products, step lengths) are Python floats; the vectors stay tensors
 import copy
 
 from ..autograd import enable_grad, no_grad
-from ..tensor import Tensor, cat, tensor, zeros
+from .._tensor import Tensor, cat, tensor, zeros
 from ._checks import check_nonnegative
 from .lbfgs_line_search import strong_wolfe
 from .optimizer import Optimizer

@@ -1,7 +1,7 @@
 import copy
 
 from ..autograd import no_grad
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 class _Required:

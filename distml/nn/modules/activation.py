@@ -1,6 +1,6 @@
 """Activation modules (inplace=True rebinds the input to the result, as torch)."""
-from ...tensor import empty
-from ...tensor import where
+from ..._tensor import empty
+from ..._tensor import where
 from .. import functional as F
 from .. import init as _init
 from ..parameter import Parameter

@@ -3,7 +3,7 @@ import operator
 from collections import OrderedDict
 from itertools import chain, islice
 
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from ..parameter import Parameter
 from .module import Module, _addindent
 

@@ -1,7 +1,7 @@
 """Conv2d (and Conv1d, through the 2-D kernel)."""
 import math
 
-from ...tensor import empty
+from ..._tensor import empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter

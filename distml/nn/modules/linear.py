@@ -1,7 +1,7 @@
 """Identity, Linear, Bilinear, Flatten, Unflatten."""
 import math
 
-from ...tensor import empty
+from ..._tensor import empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter

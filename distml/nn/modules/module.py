@@ -10,8 +10,8 @@ from ...device import device as _device_cls
 from ...dtypes import dtype as _dtype_cls
 from ...dtypes import get_dtype
 from ...function import transfer
-from ...tensor import Tensor
-from ...tensor import tensor as _tensor
+from ..._tensor import Tensor
+from ..._tensor import tensor as _tensor
 from ..parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]

@@ -1,5 +1,5 @@
 """BatchNorm1d/2d, LayerNorm, GroupNorm."""
-from ...tensor import empty, ones, tensor, zeros
+from ..._tensor import empty, ones, tensor, zeros
 from ...dtypes import int64
 from .. import functional as F
 from .. import init

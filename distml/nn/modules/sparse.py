@@ -1,5 +1,5 @@
 """Embedding."""
-from ...tensor import empty
+from ..._tensor import empty
 from ...autograd import no_grad
 from .. import functional as F
 from .. import init

@@ -1,5 +1,5 @@
 """default_collate: a list of samples -> one batch (torch.utils.data._utils.collate)."""
-from ...tensor import Tensor, stack, tensor
+from ..._tensor import Tensor, stack, tensor
 
 
 def default_collate(batch):

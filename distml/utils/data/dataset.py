@@ -1,7 +1,7 @@
 """torch.utils.data.dataset: map-style datasets, their compositions and random_split."""
 import math
 
-from ...tensor import randperm, tensor
+from ..._tensor import randperm, tensor
 from .collate import default_collate
 
 

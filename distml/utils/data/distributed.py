@@ -6,7 +6,7 @@ must be given. The order is the same in every process for a given seed and epoch
 import math
 
 from ...random import Generator
-from ...tensor import randperm
+from ..._tensor import randperm
 from .sampler import Sampler
 
 

@@ -3,7 +3,7 @@ import bisect
 import itertools
 import math
 
-from ...tensor import Tensor, rand, randint, randperm, tensor
+from ..._tensor import Tensor, rand, randint, randperm, tensor
 
 _BLOCK = 4096  # indices drawn at a time where the sampler is lazy
 

@@ -9,12 +9,12 @@ import weakref
 from array import array
 from collections import namedtuple
 
-from . import function as F
-from .autograd import backward as _run_backward
-from .autograd import is_grad_enabled
-from .device import get_device
-from .dtypes import bool_, dtype as _dtype_cls, float32, get_dtype, int64, promote
-from .random import seed_from_generator
+from .. import function as F
+from ..autograd import backward as _run_backward
+from ..autograd import is_grad_enabled
+from ..device import get_device
+from ..dtypes import bool_, dtype as _dtype_cls, float32, get_dtype, int64, promote
+from ..random import seed_from_generator
 
 
 class Size(tuple):
