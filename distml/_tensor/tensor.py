@@ -11,7 +11,7 @@ from collections import namedtuple
 
 from .. import function as F
 from ..autograd import backward as _run_backward
-from ..autograd import is_grad_enabled
+from ..autograd import check_same_device, is_grad_enabled
 from ..device import get_device
 from ..dtypes import bool_, dtype as _dtype_cls, float32, get_dtype, int64, promote
 from ..random import seed_from_generator
@@ -28,14 +28,6 @@ class Size(tuple):
 
 
 _minmax = namedtuple("return_types", ["values", "indices"])
-
-
-def check_same_device(tensors):
-    first = tensors[0].device
-    for t in tensors[1:]:
-        if t.device != first:
-            raise RuntimeError("Expected all tensors to be on the same device, but found at "
-                               f"least two devices, {first} and {t.device}!")
 
 
 def _normalize_dim(dim, ndim):
@@ -138,9 +130,11 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _wrap(cls, buf, be, dev, requires_grad=False):
-        t = cls.__new__(cls)
+    @staticmethod
+    def _wrap(buf, be, dev, requires_grad=False):
+        """A plain Tensor holding buf: what every op returns, also for a Parameter's ops, and
+        how the floors below (autograd, the mixins) build tensors without importing this."""
+        t = Tensor.__new__(Tensor)
         Tensor._init(t, buf, be, dev, False)
         t.requires_grad = requires_grad
         return t
@@ -219,6 +213,8 @@ class Tensor:
             self.grad = self._new(self._backend.binary("add", self.grad._buf, g))
 
     def backward(self, gradient=None, retain_graph=False):
+        if gradient is not None and not isinstance(gradient, Tensor):
+            gradient = Tensor(gradient, device=self.device)
         _run_backward(self, gradient, retain_graph)
 
     def detach(self):
