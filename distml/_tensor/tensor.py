@@ -9,7 +9,7 @@ import weakref
 from array import array
 from collections import namedtuple
 
-from .. import function as F
+from .. import function
 from ..autograd import backward as _run_backward
 from ..autograd import check_same_device, is_grad_enabled
 from ..device import get_device
@@ -93,7 +93,7 @@ class Tensor:
         dev = get_device(device)
         be = dev.backend
         if isinstance(data, Tensor):
-            buf = F.transfer(data._backend, be, data._buf)
+            buf = function.transfer(data._backend, be, data._buf)
             src_dtype = data.dtype
         elif _is_numpy_array(data):
             buf, src_dtype = _from_numpy(be, data, dtype)
@@ -325,7 +325,7 @@ class Tensor:
         if dev is not None:
             dev = get_device(dev)
             if dev != self.device:
-                out = F.To.apply(out, device=dev)
+                out = function.To.apply(out, device=dev)
         if dtype is not None:
             out = out.type(dtype)
         return out
@@ -340,7 +340,7 @@ class Tensor:
         if dtype is self.dtype:
             return self
         if self.requires_grad and dtype.is_floating_point:
-            return F.Cast.apply(self, dtype=dtype.name)
+            return function.Cast.apply(self, dtype=dtype.name)
         return self._new(self._backend.cast(self._buf, dtype.name))
 
     def float(self):
@@ -395,28 +395,28 @@ class Tensor:
         return self._new(self._backend.binary(op, a._buf, b._buf))
 
     def __add__(self, o):
-        return self._binary(F.Add, o)
+        return self._binary(function.Add, o)
 
     def __radd__(self, o):
-        return self._binary(F.Add, o, True)
+        return self._binary(function.Add, o, True)
 
     def __sub__(self, o):
-        return self._binary(F.Sub, o)
+        return self._binary(function.Sub, o)
 
     def __rsub__(self, o):
-        return self._binary(F.Sub, o, True)
+        return self._binary(function.Sub, o, True)
 
     def __mul__(self, o):
-        return self._binary(F.Mul, o)
+        return self._binary(function.Mul, o)
 
     def __rmul__(self, o):
-        return self._binary(F.Mul, o, True)
+        return self._binary(function.Mul, o, True)
 
     def __truediv__(self, o):
-        return self._binary(F.Div, o, op_dtype=float32)
+        return self._binary(function.Div, o, op_dtype=float32)
 
     def __rtruediv__(self, o):
-        return self._binary(F.Div, o, True, op_dtype=float32)
+        return self._binary(function.Div, o, True, op_dtype=float32)
 
     def __floordiv__(self, o):
         return self._int_op("floordiv", o)
@@ -437,19 +437,19 @@ class Tensor:
         a, b = a.type(dtype), b.type(dtype)
         _check_broadcast(a.shape, b.shape)
         if op == "mod" and dtype is float32:
-            return F.Mod.apply(a, b)  # differentiable, as torch.remainder
+            return function.Mod.apply(a, b)  # differentiable, as torch.remainder
         return self._new(self._backend.binary(op, a._buf, b._buf))
 
     def __pow__(self, o):
         if isinstance(o, (int, float)) and not isinstance(o, bool) and self.dtype is float32:
             o = float(o)
-        return self._binary(F.Pow, o)
+        return self._binary(function.Pow, o)
 
     def __rpow__(self, o):
-        return self._binary(F.Pow, o, True)
+        return self._binary(function.Pow, o, True)
 
     def __neg__(self):
-        return F.Neg.apply(self)
+        return function.Neg.apply(self)
 
     def __pos__(self):
         return self
@@ -532,10 +532,10 @@ class Tensor:
         return self.shape == other.shape and bool((self == other).all())
 
     def maximum(self, other):
-        return self._binary(F.Maximum, other)
+        return self._binary(function.Maximum, other)
 
     def minimum(self, other):
-        return self._binary(F.Minimum, other)
+        return self._binary(function.Minimum, other)
 
     def logical_not(self):
         return ~self.bool()
@@ -552,10 +552,10 @@ class Tensor:
         return fn.apply(t)
 
     def exp(self):
-        return self._unary(F.Exp)
+        return self._unary(function.Exp)
 
     def log(self):
-        return self._unary(F.Log)
+        return self._unary(function.Log)
 
     def log2(self):
         return self.log() * (1 / math.log(2))
@@ -567,7 +567,7 @@ class Tensor:
         return self.exp() - 1
 
     def sqrt(self):
-        return self._unary(F.Sqrt)
+        return self._unary(function.Sqrt)
 
     def rsqrt(self):
         return 1 / self.sqrt()
@@ -575,33 +575,33 @@ class Tensor:
     def abs(self):
         if not self.dtype.is_floating_point:
             return self._new(self._backend.unary("abs", self._buf))
-        return F.Abs.apply(self)
+        return function.Abs.apply(self)
 
     def neg(self):
         return -self
 
     def sign(self):
         if self.dtype is float32:
-            return F.Sign.apply(self)
+            return function.Sign.apply(self)
         return self._new(self._backend.unary("sign", self._buf))
 
     def relu(self):
-        return F.Relu.apply(self)
+        return function.Relu.apply(self)
 
     def sigmoid(self):
-        return self._unary(F.Sigmoid)
+        return self._unary(function.Sigmoid)
 
     def tanh(self):
-        return self._unary(F.Tanh)
+        return self._unary(function.Tanh)
 
     def erf(self):
-        return self._unary(F.Erf)
+        return self._unary(function.Erf)
 
     def sin(self):
-        return self._unary(F.Sin)
+        return self._unary(function.Sin)
 
     def cos(self):
-        return self._unary(F.Cos)
+        return self._unary(function.Cos)
 
     def reciprocal(self):
         return 1 / self
@@ -611,17 +611,17 @@ class Tensor:
 
     def floor(self):
         if self.dtype is float32:
-            return F.Floor.apply(self)
+            return function.Floor.apply(self)
         return self._new(self._backend.unary("floor", self._buf))
 
     def ceil(self):
         if self.dtype is float32:
-            return F.Ceil.apply(self)
+            return function.Ceil.apply(self)
         return self._new(self._backend.unary("ceil", self._buf))
 
     def round(self):
         if self.dtype is float32:
-            return F.Round.apply(self)
+            return function.Round.apply(self)
         return self._new(self._backend.unary("round", self._buf))
 
     def isnan(self):
@@ -667,7 +667,7 @@ class Tensor:
         if t.dtype is bool_:
             t = t.long()
         axes = _normalize_dims(dim, t.ndim)
-        return F.Sum.apply(t, axes=axes, keepdim=keepdim)
+        return function.Sum.apply(t, axes=axes, keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False):
         if not self.dtype.is_floating_point:
@@ -695,7 +695,7 @@ class Tensor:
     def prod(self, dim=None, keepdim=False):
         axes = _normalize_dims(dim, self.ndim)
         if self.dtype is float32:
-            return F.Prod.apply(self, axes=axes, keepdim=keepdim)
+            return function.Prod.apply(self, axes=axes, keepdim=keepdim)
         return self._new(self._backend.reduce("prod", self._buf, axes, keepdim))
 
     def _extreme(self, fn, argop, dim, keepdim):
@@ -714,18 +714,18 @@ class Tensor:
     def max(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
             return self.maximum(dim)
-        return self._extreme(F.Amax, "argmax", dim, keepdim)
+        return self._extreme(function.Amax, "argmax", dim, keepdim)
 
     def min(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
             return self.minimum(dim)
-        return self._extreme(F.Amin, "argmin", dim, keepdim)
+        return self._extreme(function.Amin, "argmin", dim, keepdim)
 
     def amax(self, dim=None, keepdim=False):
-        return F.Amax.apply(self, axes=_normalize_dims(dim, self.ndim), keepdim=keepdim)
+        return function.Amax.apply(self, axes=_normalize_dims(dim, self.ndim), keepdim=keepdim)
 
     def amin(self, dim=None, keepdim=False):
-        return F.Amin.apply(self, axes=_normalize_dims(dim, self.ndim), keepdim=keepdim)
+        return function.Amin.apply(self, axes=_normalize_dims(dim, self.ndim), keepdim=keepdim)
 
     def _arg(self, op, dim, keepdim):
         if dim is None:
@@ -788,7 +788,7 @@ class Tensor:
         if shape == tuple(self.shape):
             return self
         base = self
-        return F.Reshape.apply(self, shape=shape)._as_view(
+        return function.Reshape.apply(self, shape=shape)._as_view(
             lambda v: base._assign(v.reshape(base.shape)))
 
     view = reshape
@@ -826,7 +826,7 @@ class Tensor:
             return self
         inverse = tuple(sorted(range(len(dims)), key=dims.__getitem__))
         base = self
-        return F.Permute.apply(self, order=dims)._as_view(
+        return function.Permute.apply(self, order=dims)._as_view(
             lambda v: base._assign(v.permute(inverse)))
 
     def transpose(self, dim0, dim1):
@@ -888,7 +888,7 @@ class Tensor:
         t = self.reshape(src) if lead else self
         if out == tuple(t.shape):
             return t
-        return F.Expand.apply(t, shape=out)
+        return function.Expand.apply(t, shape=out)
 
     def expand_as(self, other):
         return self.expand(other.shape)
@@ -963,7 +963,7 @@ class Tensor:
             src = self[key]
         else:
             src = self
-        return F.Gather.apply(src, index, axis=dim)
+        return function.Gather.apply(src, index, axis=dim)
 
     def scatter_add(self, dim, index, src):
         dim = _normalize_dim(dim, self.ndim)
@@ -971,7 +971,7 @@ class Tensor:
         self._check_bounds(index, self.shape[dim], "scatter_add")
         if tuple(src.shape) != tuple(index.shape):
             src = src[tuple(slice(0, n) for n in index.shape)]
-        return F.ScatterAdd.apply(self, index, src.type(self.dtype), axis=dim)
+        return function.ScatterAdd.apply(self, index, src.type(self.dtype), axis=dim)
 
     def index_select(self, dim, index):
         dim = _normalize_dim(dim, self.ndim)
@@ -984,7 +984,7 @@ class Tensor:
         full = list(self.shape)
         full[dim] = index.shape[0]
         self._check_bounds(index, self.shape[dim], "index_select")
-        return F.Gather.apply(self, index.reshape(shape).expand(full), axis=dim)
+        return function.Gather.apply(self, index.reshape(shape).expand(full), axis=dim)
 
     def _check_bounds(self, index, size, op=None):
         # a cheap check where the data already lives on the host; the GPU path trusts it.
@@ -1034,7 +1034,7 @@ class Tensor:
             result = result.type(self.dtype)
         if result.requires_grad and result._ctx is None and is_grad_enabled():
             # a leaf that requires grad (copy_(param)): an identity node routes grads to it
-            result = F.Reshape.apply(result, shape=tuple(result.shape))
+            result = function.Reshape.apply(result, shape=tuple(result.shape))
         self._buf, self._backend, self.device = result._buf, result._backend, result.device
         if result._ctx is not None:
             self._ctx, self.requires_grad = result._ctx, True
@@ -1291,7 +1291,7 @@ def _getitem(x, key):
         dim += 1
     out = x
     if any(a != 0 or b != n or s != 1 for a, b, s, n in zip(starts, stops, steps, x.shape)):
-        out = F.Slice.apply(x, starts=tuple(starts), stops=tuple(stops), steps=tuple(steps))
+        out = function.Slice.apply(x, starts=tuple(starts), stops=tuple(stops), steps=tuple(steps))
     if tuple(out.shape) != tuple(out_shape):
         out = out.reshape(out_shape)
     if not advanced:
@@ -1363,7 +1363,7 @@ def _setitem(x, key, value):
     starts, stops, steps = _slice_ranges(x, keys)
     src = value.expand(region.shape).reshape(tuple(len(range(a, b, s)) for a, b, s
                                                    in zip(starts, stops, steps)))
-    x._assign(F.SliceAssign.apply(x, src, starts=starts, stops=stops, steps=steps))
+    x._assign(function.SliceAssign.apply(x, src, starts=starts, stops=stops, steps=steps))
 
 
 def _slice_ranges(x, keys):
@@ -1563,7 +1563,7 @@ def where(condition, input=None, other=None):
         raise RuntimeError(f"where(): shapes {list(cond.shape)}, {list(a.shape)} and "
                            f"{list(b.shape)} are not broadcastable")
     check_same_device([cond, a, b])
-    return F.Where.apply(cond, a, b)
+    return function.Where.apply(cond, a, b)
 
 
 def matmul(a, b):
@@ -1593,10 +1593,10 @@ def matmul(a, b):
         b2 = b2.expand(batch + b2.shape[-2:])
     if b2.ndim == 2 and a2.ndim > 2:
         # (..., M, K) @ (K, N): fold the batch into M, one 2-D product
-        out = F.Matmul.apply(a2.reshape(-1, a2.shape[-1]), b2).reshape(
+        out = function.Matmul.apply(a2.reshape(-1, a2.shape[-1]), b2).reshape(
             batch + (a2.shape[-2], b2.shape[-1]))
     else:
-        out = F.Matmul.apply(a2, b2)
+        out = function.Matmul.apply(a2, b2)
     if a.ndim == 1:
         out = out.squeeze(-2)
     if b.ndim == 1:
@@ -1628,7 +1628,7 @@ def cat(tensors, dim=0):
     tensors = [t.type(dtype) for t in tensors]
     if len(tensors) == 1:
         return tensors[0]
-    return F.Cat.apply(*tensors, axis=dim)
+    return function.Cat.apply(*tensors, axis=dim)
 
 
 concat = cat
