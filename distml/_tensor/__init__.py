@@ -6,7 +6,7 @@ It sits above autograd (distml/autograd.py, distml/function.py) and below nn and
 One idea per file, and inside the package files import downwards only:
 
     base.py            TensorBase, the root every mixin derives from, and the hooks
-                       (self._new, self._wrap, self._from_data...) mixins build tensors with
+                       (self._new, self._wrap, self._from_host...) mixins build tensors with
     shapes.py          Size, dim normalisation, broadcasting
     host.py            lists, array.array and numpy arrays <-> buffers
     printing.py        repr

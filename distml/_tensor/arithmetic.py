@@ -23,7 +23,7 @@ class ArithmeticOps(TensorBase):
         if isinstance(other, float):
             return self._const(other, float32)
         if _is_numpy_array(other) or isinstance(other, (list, tuple)):
-            return self._from_data(other, device=self.device)
+            return self._from_host(other, device=self.device)
         raise TypeError(f"unsupported operand type: {type(other).__name__}")
 
     def _binary(self, fn, other, reverse=False, op_dtype=None):

@@ -7,7 +7,7 @@ tensor.py, so they never import the Tensor class. They recognise a tensor by
     self._new(buf)                       a tensor on self's device holding buf (no graph)
     self._const(value, dtype=None)       a 0-d tensor on self's device
     self._wrap(buf, backend, device)     a tensor holding buf on any device
-    self._from_data(data, dtype=None, device=None)    the same as distml.tensor(data, ...)
+    self._from_host(data, dtype=None, device=None)    the same as distml.tensor(data, ...)
 """
 
 

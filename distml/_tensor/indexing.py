@@ -99,7 +99,7 @@ def _getitem(x, key):
             raise IndexError(f"The shape of the mask {list(mask.shape)} does not match the "
                              f"shape of the indexed tensor {list(x.shape)}")
         flat = mask.reshape(-1).tolist()
-        idx = x._from_data([i for i, m in enumerate(flat) if m], dtype=int64, device=x.device)
+        idx = x._from_host([i for i, m in enumerate(flat) if m], dtype=int64, device=x.device)
         return x.reshape((-1,) + tuple(x.shape[mask.ndim:])).index_select(0, idx)
     n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
     if sum(1 for k in key if k is Ellipsis) > 1:
@@ -128,10 +128,10 @@ def _getitem(x, key):
                                  f"not match the shape of the indexed tensor {list(x.shape)}; "
                                  "a mask combined with other indices must be 1-D")
             # data-dependent shape: read the mask back, as the sole-mask path does
-            k = x._from_data([j for j, m in enumerate(k.tolist()) if m], dtype=int64,
+            k = x._from_host([j for j, m in enumerate(k.tolist()) if m], dtype=int64,
                              device=x.device)
         if isinstance(k, (list, tuple)) or _is_numpy_array(k):
-            k = x._from_data(k, dtype=int64, device=x.device)
+            k = x._from_host(k, dtype=int64, device=x.device)
         if isinstance(k, TensorBase) and k.ndim == 0 and k.dtype is int64:
             k = k.item()
         if isinstance(k, bool):
@@ -214,7 +214,7 @@ def _setitem(x, key, value):
             x._assign(where(cond, value.reshape(()), x))
             return
         # one value per selected element (or row): assign through the selected positions
-        idx = x._from_data([i for i, m in enumerate(key.reshape(-1).tolist()) if m],
+        idx = x._from_host([i for i, m in enumerate(key.reshape(-1).tolist()) if m],
                            dtype=int64, device=x.device)
         flat = x.reshape((-1,) + tuple(x.shape[key.ndim:]))
         _setitem(flat, idx, value)
@@ -225,7 +225,7 @@ def _setitem(x, key, value):
         # integer-array assignment: scatter into a flat copy
         if len(keys) != 1:
             raise IndexError("assignment supports a single integer index tensor")
-        idx = keys[0] if isinstance(keys[0], TensorBase) else x._from_data(keys[0], device=x.device)
+        idx = keys[0] if isinstance(keys[0], TensorBase) else x._from_host(keys[0], device=x.device)
         old = x  # read the rows from the old value: x itself is rebound below
         rows = old[idx]  # also checks the bounds
         idx = where(idx < 0, idx + x.shape[0], idx)

@@ -86,7 +86,7 @@ class InplaceOps(TensorBase):
         return self._assign(self.exp())
 
     def copy_(self, src):
-        src = src if isinstance(src, TensorBase) else self._from_data(src)
+        src = src if isinstance(src, TensorBase) else self._from_host(src)
         return self._assign(src.to(self.device))
 
     def zero_(self):

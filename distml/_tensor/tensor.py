@@ -81,8 +81,9 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
         return t
 
     @staticmethod
-    def _from_data(data, dtype=None, device=None):
-        """distml.tensor(data, ...), for the mixins below this file."""
+    def _from_host(data, dtype=None, device=None):
+        """distml.tensor(data, ...) of host data (numbers, lists, numpy arrays), for the
+        mixins below this file."""
         return Tensor(data, dtype=dtype, device=device)
 
     def _new(self, buf):
