@@ -3,6 +3,10 @@
 A Function runs forward on backend buffers, remembers what backward needs, and is
 attached to the Tensor it produced (`tensor._ctx`). `backward()` walks those links in
 reverse topological order, micrograd-style, and accumulates `.grad` on leaves.
+
+This floor sits below the Tensor (distml/_tensor/) and never imports it: a Function
+builds its result through the input tensor (`first._wrap(...)`), and Tensor.backward
+turns a gradient given as data into a tensor before calling `backward` here.
 """
 import threading
 
@@ -84,7 +88,6 @@ class Function:
 
     @classmethod
     def apply(cls, *tensors, **kwargs):
-        from ._tensor import Tensor, check_same_device
         check_same_device(tensors)
         first = tensors[0]
         ctx = cls(first._backend, tensors)
@@ -92,8 +95,8 @@ class Function:
         requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)
         # a transfer (Function "To") sets out_device; every other op stays where it is
         device = getattr(ctx, "out_device", first.device)
-        out = Tensor._wrap(out_buf, device.backend if device is not first.device
-                           else first._backend, device, requires_grad)
+        out = first._wrap(out_buf, device.backend if device is not first.device
+                          else first._backend, device, requires_grad)
         if requires_grad:
             ctx.parents = None  # the edges are the graph; don't keep input tensors alive
             out._ctx = ctx
@@ -111,6 +114,14 @@ class Function:
             if name not in ("be", "edges", "needs_input_grad", "retained", "freed"):
                 delattr(self, name)
         self.freed = True
+
+
+def check_same_device(tensors):
+    first = tensors[0].device
+    for t in tensors[1:]:
+        if t.device != first:
+            raise RuntimeError("Expected all tensors to be on the same device, but found at "
+                               f"least two devices, {first} and {t.device}!")
 
 
 def _topological_order(root):
@@ -133,7 +144,7 @@ def _topological_order(root):
 
 
 def backward(root, grad=None, retain_graph=False):
-    from ._tensor import Tensor
+    """Backpropagate from root; grad is None (root a scalar) or a tensor of root's shape."""
     if not root.requires_grad:
         raise RuntimeError(
             "element 0 of tensors does not require grad and does not have a grad_fn")
@@ -143,7 +154,6 @@ def backward(root, grad=None, retain_graph=False):
                                f"but the output has shape {tuple(root.shape)}")
         grad_buf = root._backend.full(tuple(root.shape), 1.0, "float32")
     else:
-        grad = grad if isinstance(grad, Tensor) else Tensor(grad, device=root.device)
         if tuple(grad.shape) != tuple(root.shape):
             raise RuntimeError(f"grad has shape {tuple(grad.shape)} but the output has "
                                f"shape {tuple(root.shape)}")

@@ -79,3 +79,10 @@ def manual_seed(seed):
 
 def seed_from_generator(generator):
     return generator if generator is not None else default_generator
+
+
+def draw(backend, kind, size, generator=None):
+    """A buffer of `size` numbers of `kind` ("uniform" or "normal") made by backend from
+    the generator's stream (the default generator if None); advances its counter."""
+    seed, offset = seed_from_generator(generator).next_draw(math.prod(size))
+    return backend.random(size, kind, seed, offset)

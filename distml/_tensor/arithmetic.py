@@ -1,0 +1,194 @@
+"""Arithmetic and comparison operators (+, -, *, /, //, %, **, @, <, ==, &, ...) and
+their method names (add, mul, lt, maximum, logical_and, ...), with torch's type promotion.
+"""
+from .. import function
+from ..dtypes import bool_, float32, int64, promote
+from .base import TensorBase
+from .free_functions import matmul
+from .host import _is_numpy_array
+from .shapes import _check_broadcast
+
+
+class ArithmeticOps(TensorBase):
+    __slots__ = ()
+
+    def _operand(self, other):
+        """Turn a Python number into a 0-d tensor (weakly typed, like torch's scalars)."""
+        if isinstance(other, TensorBase):
+            return other
+        if isinstance(other, bool):
+            return self._const(other, bool_)
+        if isinstance(other, int):
+            return self._const(other, int64 if self.dtype is not float32 else float32)
+        if isinstance(other, float):
+            return self._const(other, float32)
+        if _is_numpy_array(other) or isinstance(other, (list, tuple)):
+            return self._from_host(other, device=self.device)
+        raise TypeError(f"unsupported operand type: {type(other).__name__}")
+
+    def _binary(self, fn, other, reverse=False, op_dtype=None):
+        other = self._operand(other)
+        a, b = (other, self) if reverse else (self, other)
+        dtype = op_dtype or promote(a.dtype, b.dtype)
+        a, b = a.type(dtype), b.type(dtype)
+        _check_broadcast(a.shape, b.shape)
+        return fn.apply(a, b)
+
+    def _compare(self, op, other):
+        other = self._operand(other)
+        dtype = promote(self.dtype, other.dtype)
+        a, b = self.type(dtype), other.type(dtype)
+        _check_broadcast(a.shape, b.shape)
+        return self._new(self._backend.binary(op, a._buf, b._buf))
+
+    def __add__(self, o):
+        return self._binary(function.Add, o)
+
+    def __radd__(self, o):
+        return self._binary(function.Add, o, True)
+
+    def __sub__(self, o):
+        return self._binary(function.Sub, o)
+
+    def __rsub__(self, o):
+        return self._binary(function.Sub, o, True)
+
+    def __mul__(self, o):
+        return self._binary(function.Mul, o)
+
+    def __rmul__(self, o):
+        return self._binary(function.Mul, o, True)
+
+    def __truediv__(self, o):
+        return self._binary(function.Div, o, op_dtype=float32)
+
+    def __rtruediv__(self, o):
+        return self._binary(function.Div, o, True, op_dtype=float32)
+
+    def __floordiv__(self, o):
+        return self._int_op("floordiv", o)
+
+    def __rfloordiv__(self, o):
+        return self._int_op("floordiv", o, True)
+
+    def __mod__(self, o):
+        return self._int_op("mod", o)
+
+    def __rmod__(self, o):
+        return self._int_op("mod", o, True)
+
+    def _int_op(self, op, o, reverse=False):
+        o = self._operand(o)
+        a, b = (o, self) if reverse else (self, o)
+        dtype = promote(a.dtype, b.dtype)
+        a, b = a.type(dtype), b.type(dtype)
+        _check_broadcast(a.shape, b.shape)
+        if op == "mod" and dtype is float32:
+            return function.Mod.apply(a, b)  # differentiable, as torch.remainder
+        return self._new(self._backend.binary(op, a._buf, b._buf))
+
+    def __pow__(self, o):
+        if isinstance(o, (int, float)) and not isinstance(o, bool) and self.dtype is float32:
+            o = float(o)
+        return self._binary(function.Pow, o)
+
+    def __rpow__(self, o):
+        return self._binary(function.Pow, o, True)
+
+    def __neg__(self):
+        return function.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.abs()
+
+    def __matmul__(self, o):
+        return matmul(self, o)
+
+    def matmul(self, o):
+        return matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return matmul(self._operand(o), self)
+
+    def __invert__(self):
+        if self.dtype is not bool_:
+            raise TypeError("~ is only supported for bool tensors")
+        return self._new(self._backend.unary("logical_not", self._buf))
+
+    def __and__(self, o):
+        return self._compare("logical_and", o)
+
+    def __or__(self, o):
+        return self._compare("logical_or", o)
+
+    def __lt__(self, o):
+        return self._compare("lt", o)
+
+    def __le__(self, o):
+        return self._compare("le", o)
+
+    def __gt__(self, o):
+        return self._compare("gt", o)
+
+    def __ge__(self, o):
+        return self._compare("ge", o)
+
+    def __eq__(self, o):
+        return self._compare("eq", o)
+
+    def __ne__(self, o):
+        return self._compare("ne", o)
+
+    def add(self, other, alpha=1):
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other, alpha=1):
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def pow(self, other):
+        return self ** other
+
+    def lt(self, o):
+        return self < o
+
+    def le(self, o):
+        return self <= o
+
+    def gt(self, o):
+        return self > o
+
+    def ge(self, o):
+        return self >= o
+
+    def eq(self, o):
+        return self == o
+
+    def ne(self, o):
+        return self != o
+
+    def equal(self, other):
+        return self.shape == other.shape and bool((self == other).all())
+
+    def maximum(self, other):
+        return self._binary(function.Maximum, other)
+
+    def minimum(self, other):
+        return self._binary(function.Minimum, other)
+
+    def logical_not(self):
+        return ~self.bool()
+
+    def logical_and(self, o):
+        return self.bool() & o
+
+    def logical_or(self, o):
+        return self.bool() | o

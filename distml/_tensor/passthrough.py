@@ -1,0 +1,28 @@
+"""The free-function twins of Tensor methods: distml.exp(x) is Tensor.exp(x), and so on."""
+from .tensor import Tensor
+
+_PASSTHROUGH = [
+    "exp", "log", "sqrt", "rsqrt", "abs", "neg", "sign", "relu", "sigmoid", "tanh", "erf",
+    "sin", "cos", "reciprocal", "square", "floor", "ceil", "round", "clamp", "clip",
+    "isnan", "isinf", "isfinite", "sum", "mean", "var", "std", "prod", "max", "min", "amax",
+    "amin", "argmax", "argmin", "all", "any", "logsumexp", "softmax", "log_softmax", "norm",
+    "reshape", "flatten", "unflatten", "permute", "transpose", "swapaxes", "t", "unsqueeze",
+    "squeeze", "gather", "scatter_add", "index_select", "masked_fill", "maximum", "minimum",
+    "chunk", "split", "narrow", "unbind", "select", "flip", "lerp", "addcmul", "addcdiv",
+    "add", "sub", "mul", "div", "pow", "lt", "le", "gt", "ge", "eq", "ne", "equal",
+    "logical_not", "logical_and", "logical_or", "numel", "log2", "log1p", "expm1", "detach",
+    "clone", "repeat",
+]
+
+
+def _make_free(name):
+    method = getattr(Tensor, name)
+
+    def fn(input, *args, **kwargs):
+        return method(input, *args, **kwargs)
+    fn.__name__ = name
+    fn.__doc__ = f"distml.{name}(input, ...): the same as Tensor.{name}."
+    return fn
+
+
+FREE_FUNCTIONS = {name: _make_free(name) for name in _PASSTHROUGH}

@@ -1,0 +1,127 @@
+"""Reductions over dims: sum, mean, var, std, max/min (with indices), argmax, all,
+logsumexp, softmax, norm.
+"""
+import math
+from collections import namedtuple
+
+from .. import function
+from ..dtypes import bool_, float32, int64
+from .base import TensorBase
+from .free_functions import where
+from .shapes import _normalize_dim, _normalize_dims
+
+_minmax = namedtuple("return_types", ["values", "indices"])
+
+
+class ReductionOps(TensorBase):
+    __slots__ = ()
+
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        t = self.type(dtype) if dtype is not None else self
+        if t.dtype is bool_:
+            t = t.long()
+        axes = _normalize_dims(dim, t.ndim)
+        return function.Sum.apply(t, axes=axes, keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        if not self.dtype.is_floating_point:
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
+                               f"floating point, but got {self.dtype}. Use .float() first.")
+        axes = _normalize_dims(dim, self.ndim)
+        count = math.prod(self.shape[a] for a in axes)
+        return self.sum(dim=axes, keepdim=keepdim) / max(count, 1) if count else \
+            self.sum(dim=axes, keepdim=keepdim) * math.nan
+
+    def var(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        axes = _normalize_dims(dim, self.ndim)
+        count = math.prod(self.shape[a] for a in axes)
+        centered = self - self.mean(dim=axes, keepdim=True)
+        return (centered * centered).sum(dim=axes, keepdim=keepdim) / max(count - correction, 0)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, correction=None):
+        v = self.var(dim, unbiased, keepdim, correction)
+        # torch's std backward is 0 where std == 0; sqrt's would give 0 * inf = nan there
+        zero = v == 0
+        return where(zero, v._const(0.0), where(zero, v._const(1.0), v).sqrt())
+
+    def prod(self, dim=None, keepdim=False):
+        axes = _normalize_dims(dim, self.ndim)
+        if self.dtype is float32:
+            return function.Prod.apply(self, axes=axes, keepdim=keepdim)
+        return self._new(self._backend.reduce("prod", self._buf, axes, keepdim))
+
+    def _extreme(self, fn, argop, dim, keepdim):
+        if self.numel() == 0:
+            raise RuntimeError(f"{argop[3:]}(): Expected reduction dim to be specified for "
+                               "input.numel() == 0.")
+        if dim is None:
+            return fn.apply(self, axes=tuple(range(self.ndim)), keepdim=False)
+        dim = _normalize_dim(dim, self.ndim)
+        idx = self._new(self._backend.argreduce(argop, self._buf, dim, True))
+        values = self.gather(dim, idx)
+        if not keepdim:
+            values, idx = values.squeeze(dim), idx.squeeze(dim)
+        return _minmax(values, idx)
+
+    def max(self, dim=None, keepdim=False):
+        if isinstance(dim, TensorBase):
+            return self.maximum(dim)
+        return self._extreme(function.Amax, "argmax", dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        if isinstance(dim, TensorBase):
+            return self.minimum(dim)
+        return self._extreme(function.Amin, "argmin", dim, keepdim)
+
+    def amax(self, dim=None, keepdim=False):
+        return function.Amax.apply(self, axes=_normalize_dims(dim, self.ndim), keepdim=keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return function.Amin.apply(self, axes=_normalize_dims(dim, self.ndim), keepdim=keepdim)
+
+    def _arg(self, op, dim, keepdim):
+        if dim is None:
+            flat = self.reshape(-1)
+            out = flat._new(self._backend.argreduce(op, flat._buf, 0, False))
+            return out.reshape((1,) * self.ndim) if keepdim else out
+        dim = _normalize_dim(dim, self.ndim)
+        return self._new(self._backend.argreduce(op, self._buf, dim, keepdim))
+
+    def argmax(self, dim=None, keepdim=False):
+        return self._arg("argmax", dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return self._arg("argmin", dim, keepdim)
+
+    def all(self, dim=None, keepdim=False):
+        return (self.bool().long().amin(dim, keepdim) if self.numel() else
+                self._const(1, int64)).bool()
+
+    def any(self, dim=None, keepdim=False):
+        return (self.bool().long().amax(dim, keepdim) if self.numel() else
+                self._const(0, int64)).bool()
+
+    def logsumexp(self, dim, keepdim=False):
+        axes = _normalize_dims(dim, self.ndim)
+        m = self.detach().amax(axes, keepdim=True)
+        m = where(m.isinf(), m._const(0.0), m)  # all -inf rows: avoid inf - inf
+        out = (self - m).exp().sum(axes, keepdim=True).log() + m
+        return out if keepdim else out.squeeze(axes)
+
+    def softmax(self, dim):
+        e = (self - self.detach().amax(dim, keepdim=True)).exp()
+        return e / e.sum(dim, keepdim=True)
+
+    def log_softmax(self, dim):
+        return self - self.logsumexp(dim, keepdim=True)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        if p in ("fro", 2):
+            return (self * self).sum(dim, keepdim).sqrt()
+        if p == 1:
+            return self.abs().sum(dim, keepdim)
+        if p == math.inf:
+            return self.abs().amax(dim, keepdim)
+        return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)

@@ -1,0 +1,99 @@
+"""The floors import downwards only: backends -> autograd/function -> Tensor -> nn/optim.
+
+Two checks: importing a floor (with a bare `distml` package, so distml/__init__.py does
+not pull everything in) loads no floor above it; and no import statement in a floor, at
+module level or inside a function, names a floor above it.
+"""
+import ast
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PKG = ROOT / "distml"
+
+# what each floor must never import (its own floor and those below are fine); "distml"
+# itself is the top (its __init__ imports every floor): `import distml` inside a function
+# is the same circle, only deferred
+_TOP = ("distml", "distml.nn", "distml.optim", "distml.serialization", "distml.utils",
+        "distml.distributed", "distml.models")
+_ABOVE_BACKENDS = ("distml.autograd", "distml.function", "distml._tensor") + _TOP
+ABOVE = {
+    "distml.backends": _ABOVE_BACKENDS,
+    "distml.device": _ABOVE_BACKENDS,
+    "distml.random": _ABOVE_BACKENDS,
+    "distml.autograd": ("distml.function", "distml._tensor") + _TOP,
+    "distml.function": ("distml._tensor",) + _TOP,
+    "distml._tensor": _TOP,
+}
+
+# inside the Tensor floor: tensor.py builds Tensor from the mixins, and the factories and
+# the passthrough table build on Tensor; every other module sits below tensor.py
+TENSOR_TOP = ("distml._tensor.tensor", "distml._tensor.factories",
+              "distml._tensor.passthrough")
+
+
+def _loaded_by(module):
+    code = (
+        "import sys, types\n"
+        "pkg = types.ModuleType('distml')\n"
+        f"pkg.__path__ = [{str(PKG)!r}]\n"
+        "sys.modules['distml'] = pkg\n"
+        f"import {module}\n"
+        "print('\\n'.join(sorted(m for m in sys.modules if m.startswith('distml.'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    return out.stdout.split()
+
+
+def _imports(path):
+    """Absolute names of every distml module an import statement in path names."""
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    package = parts[:-1]  # the package a relative import starts from
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            mod = ".".join(base + ([node.module] if node.module else []))
+            if mod != "distml":  # `from distml import random` names distml.random only
+                found.add(mod)
+            found.update(f"{mod}.{a.name}" for a in node.names)  # `from . import x`
+    return {m for m in found if m == "distml" or m.startswith("distml.")}
+
+
+def _floor_files(floor):
+    path = ROOT / pathlib.Path(*floor.split("."))
+    return sorted(path.rglob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
+
+
+def _names(modules, prefixes):
+    return sorted(m for m in modules
+                  if any(m == p or (p != "distml" and m.startswith(p + ".")) for p in prefixes))
+
+
+@pytest.mark.parametrize("floor", sorted(ABOVE))
+def test_importing_a_floor_loads_no_floor_above_it(floor):
+    loaded = _loaded_by(floor)
+    assert floor in loaded
+    assert _names(loaded, ABOVE[floor]) == []
+
+
+@pytest.mark.parametrize("floor", sorted(ABOVE))
+def test_no_import_statement_reaches_up(floor):
+    for path in _floor_files(floor):
+        assert _names(_imports(path), ABOVE[floor]) == [], path
+
+
+def test_tensor_mixins_and_helpers_sit_below_tensor_py():
+    for path in sorted((PKG / "_tensor").glob("*.py")):
+        name = f"distml._tensor.{path.stem}"
+        if name in TENSOR_TOP or path.stem == "__init__":
+            continue
+        assert _names(_imports(path), TENSOR_TOP) == [], path
+    # and tensor.py does not build on what builds on it
+    assert _names(_imports(PKG / "_tensor" / "tensor.py"), TENSOR_TOP[1:]) == []
