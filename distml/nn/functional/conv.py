@@ -9,11 +9,11 @@ on the CPU backends, where the data already lives on the host.
 import math
 import warnings
 
-from .. import function as _F
-from ..autograd import Function, no_grad
-from ..backends.base import pool_output_size
-from ..dtypes import int64
-from ..tensor import Tensor, arange, cat, full, rand, tensor, where
+from ... import function as _F
+from ...autograd import Function, no_grad
+from ...backends.base import pool_output_size
+from ...dtypes import int64
+from ...tensor import Tensor, arange, cat, full, rand, tensor, where
 
 __all__ = [
     "linear", "bilinear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
