@@ -11,7 +11,9 @@ The functions live in one file per topic; this package re-exports them all.
 import sys
 
 from .activation import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .conv_transpose import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .embedding import *  # noqa: F403
 from .linear import *  # noqa: F403
@@ -20,9 +22,12 @@ from .loss import _legacy_reduction  # noqa: F401  (nn.modules.loss reads it)
 from .nll import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .padding import *  # noqa: F403
+from .pixel_shuffle import *  # noqa: F403
+from .upsampling import *  # noqa: F403
 
 # the submodules named like a function (linear, dropout, embedding) are shadowed by it
 # here, as torch's F.linear is the function
-_TOPICS = ("linear", "conv", "activation", "dropout", "normalization", "nll", "loss",
-           "embedding", "padding")
+_TOPICS = ("linear", "conv", "conv_transpose", "activation", "attention", "dropout",
+           "normalization", "nll", "loss", "embedding", "padding", "pixel_shuffle",
+           "upsampling")
 __all__ = [name for topic in _TOPICS for name in sys.modules[f"{__name__}.{topic}"].__all__]

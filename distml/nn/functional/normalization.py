@@ -4,7 +4,7 @@ import math
 from ...autograd import Function, no_grad
 from ._utils import _check_tensor
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "normalize"]
+__all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "normalize"]
 
 
 class _Standardize(Function):
@@ -125,6 +125,36 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if bias is not None:
         out = out + bias.reshape(shape)
     return out
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-05):
+    """Normalize every (sample, channel) plane of (N, C, *) input over its spatial dims.
+
+    As torch: a batch norm of the input seen as (1, N*C, *), whose per-instance running
+    statistics are then averaged over the batch into running_mean / running_var.
+    """
+    _check_tensor(input)
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm expected at least 3D input (got {input.ndim}D input)")
+    n, c = input.shape[0], input.shape[1]
+    if use_input_stats and input.numel() // (n * c) <= 1:
+        raise ValueError("Expected more than 1 spatial element when training, got input size "
+                         f"{list(input.shape)}")
+
+    def per_instance(t):
+        return None if t is None else t.repeat(n)
+
+    rm, rv = per_instance(running_mean), per_instance(running_var)
+    out = batch_norm(input.reshape((1, n * c) + tuple(input.shape[2:])), rm, rv,
+                     per_instance(weight), per_instance(bias), use_input_stats, momentum, eps)
+    if use_input_stats:
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_(rm.reshape(n, c).mean(0))
+            if running_var is not None:
+                running_var.copy_(rv.reshape(n, c).mean(0))
+    return out.reshape(input.shape)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
