@@ -84,20 +84,16 @@ def _check_mask_types(key_padding_mask, attn_mask):
 
 
 def _project_qkv(query, key, value, E, in_proj_weight, in_proj_bias, separate, q_w, k_w, v_w):
-    if separate:
-        weights = (q_w, k_w, v_w)
-    else:
-        if in_proj_weight is None:
-            raise RuntimeError("use_separate_proj_weight is False but in_proj_weight is None")
-        weights = (in_proj_weight[:E], in_proj_weight[E:2 * E], in_proj_weight[2 * E:])
-    if in_proj_bias is None:
-        biases = (None, None, None)
-    else:
-        biases = (in_proj_bias[:E], in_proj_bias[E:2 * E], in_proj_bias[2 * E:])
+    if not separate and in_proj_weight is None:
+        raise RuntimeError("use_separate_proj_weight is False but in_proj_weight is None")
     if not separate and query is key and key is value:
         # self-attention: one (L*N, E) @ (E, 3E) product, as torch
         qkv = linear(query, in_proj_weight, in_proj_bias)
         return qkv[..., :E], qkv[..., E:2 * E], qkv[..., 2 * E:]
+    weights = (q_w, k_w, v_w) if separate else \
+        (in_proj_weight[:E], in_proj_weight[E:2 * E], in_proj_weight[2 * E:])
+    biases = (None,) * 3 if in_proj_bias is None else \
+        (in_proj_bias[:E], in_proj_bias[E:2 * E], in_proj_bias[2 * E:])
     return tuple(linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases))
 
 
