@@ -22,6 +22,8 @@ CASES = [
     ("groups_nobias", dict(in_channels=4, out_channels=6, kernel_size=3, stride=2, groups=2,
                            bias=False), (2, 4, 3, 3)),
     ("unbatched", (2, 3, 3, 2), (2, 4, 4)),
+    ("outpad_over_stride", dict(in_channels=2, out_channels=2, kernel_size=3, stride=(1, 2),
+                                padding=1, output_padding=(1, 2), dilation=3), (1, 2, 3, 4)),
 ]
 
 

@@ -6,6 +6,7 @@ with the roles of input and output swapped. Every backend has it at once.
 """
 from ...autograd import Function
 from ._utils import _check_tensor, _pair, _type_name
+from .padding import pad
 
 __all__ = ["conv_transpose2d"]
 
@@ -23,9 +24,6 @@ class ConvTranspose2d(Function):
         gx = gw = None
         if self.needs_input_grad[0]:
             gx = be.conv2d(g, self.w, *self.args)
-            n, c, h, w = be.shape(self.x)
-            if be.shape(gx) != (n, c, h, w):  # output_padding >= stride (with dilation)
-                gx = be.slice(gx, (0, 0, 0, 0), (n, c, h, w), (1, 1, 1, 1))
         if self.needs_input_grad[1]:
             gw = be.conv2d_grad_weight(g, self.x, be.shape(self.w), *self.args)
         return gx, gw
@@ -85,6 +83,11 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         raise RuntimeError(f"Given input size per channel: ({x.shape[2]} x {x.shape[3]}). "
                            f"Calculated output size per channel: ({out_hw[0]} x {out_hw[1]}). "
                            "Output size is too small")
+    # output_padding >= stride (allowed below the dilation): extra zero rows/columns of
+    # input keep conv2d's geometry consistent (conv2d of the output gives back x's shape)
+    extra = tuple(op // s for op, s in zip(output_padding, stride))
+    if any(extra):
+        x = pad(x, (0, extra[1], 0, extra[0]))
     out = ConvTranspose2d.apply(x, weight, out_shape=(x.shape[0], out_ch) + out_hw,
                                 stride=stride, padding=padding, dilation=dilation,
                                 groups=groups)
