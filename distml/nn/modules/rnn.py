@@ -6,6 +6,7 @@ load both ways. The input projection of a whole sequence is one matmul per layer
 direction; only the hidden-to-hidden product runs step by step.
 """
 import math
+import warnings
 
 from ...tensor import Tensor, cat, empty, stack, zeros
 from .. import functional as F
@@ -61,6 +62,10 @@ class RNNBase(Module):
                 not 0 <= dropout <= 1:
             raise ValueError("dropout should be a number in range [0, 1] representing the "
                              "probability of an element being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                          "non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=3)
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError("hidden_size must be a positive integer" if
                              isinstance(hidden_size, int) else
