@@ -76,6 +76,17 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     return weights @ value
 
 
+def _allow_one_more_key(attn_mask, key_padding_mask, like):
+    """The masks extended by one unmasked key (bias_k or the zero key of add_zero_attn)."""
+    def extend(mask):
+        if mask is None:
+            return None
+        mask = _as_additive(mask, like)
+        return cat([mask, zeros(tuple(mask.shape[:-1]) + (1,), dtype=mask.dtype,
+                                device=mask.device)], -1)
+    return extend(attn_mask), extend(key_padding_mask)
+
+
 def _check_mask_types(key_padding_mask, attn_mask):
     if key_padding_mask is not None and attn_mask is not None and \
             (key_padding_mask.dtype is bool_) != (attn_mask.dtype is bool_):
@@ -155,25 +166,15 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if bias_k is not None and bias_v is not None:
         k = cat([k, bias_k.expand(1, N, E)])
         v = cat([v, bias_v.expand(1, N, E)])
-        if attn_mask is not None:
-            attn_mask = cat([attn_mask, zeros(attn_mask.shape[:-1] + (1,), device=q.device)],
-                            -1)
-        if key_padding_mask is not None:
-            key_padding_mask = cat([_as_additive(key_padding_mask, q),
-                                    zeros((N, 1), device=q.device)], -1)
+        attn_mask, key_padding_mask = _allow_one_more_key(attn_mask, key_padding_mask, q)
     # (L, N, E) -> (N, heads, L, head_dim)
     q = q.reshape(L, N * num_heads, head_dim).transpose(0, 1)
     k = k.reshape(k.shape[0], N * num_heads, head_dim).transpose(0, 1)
     v = v.reshape(v.shape[0], N * num_heads, head_dim).transpose(0, 1)
     if add_zero_attn:
-        k = cat([k, zeros((N * num_heads, 1, head_dim), device=q.device)], 1)
-        v = cat([v, zeros((N * num_heads, 1, head_dim), device=q.device)], 1)
-        if attn_mask is not None:
-            attn_mask = cat([attn_mask, zeros(attn_mask.shape[:-1] + (1,), device=q.device)],
-                            -1)
-        if key_padding_mask is not None:
-            key_padding_mask = cat([_as_additive(key_padding_mask, q),
-                                    zeros((N, 1), device=q.device)], -1)
+        k = cat([k, zeros((N * num_heads, 1, head_dim), dtype=k.dtype, device=k.device)], 1)
+        v = cat([v, zeros((N * num_heads, 1, head_dim), dtype=v.dtype, device=v.device)], 1)
+        attn_mask, key_padding_mask = _allow_one_more_key(attn_mask, key_padding_mask, q)
     S = k.shape[1]
     if key_padding_mask is not None:
         if tuple(key_padding_mask.shape) != (N, S):

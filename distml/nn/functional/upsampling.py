@@ -110,10 +110,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                 out = out.index_select(axis, tensor(index, dtype=int64, device=input.device))
         elif mode == "area":
             if i != o:
-                out = _along(out, axis, _averaging_matrix(i, o, input.device))
+                out = _along(out, axis, _averaging_matrix(i, o, input.device).type(out.dtype))
         elif i != o or not (align_corners or s == 1.0):
             out = _along(out, axis, tensor(_linear_matrix(i, o, s, align_corners),
-                                           device=input.device))
+                                           dtype=out.dtype, device=input.device))
     if out is input:
         out = input + 0.0  # a new tensor, as torch
     return out
