@@ -19,6 +19,10 @@ LAYER_CASES = [
     ("lstm", lambda m: m.LSTM(3, 5), False),
     ("lstm_2layers_bidir_bf", lambda m: m.LSTM(3, 4, 2, batch_first=True,
                                                bidirectional=True), True),
+    ("lstm_proj_2layers_bidir", lambda m: m.LSTM(3, 5, 2, bidirectional=True, proj_size=2),
+     False),
+    ("lstm_proj_nobias_bf", lambda m: m.LSTM(3, 4, bias=False, batch_first=True,
+                                             proj_size=3), True),
     ("gru", lambda m: m.GRU(3, 5), False),
     ("gru_2layers_bidir", lambda m: m.GRU(3, 4, num_layers=2, bidirectional=True), False),
     ("gru_nobias_bf", lambda m: m.GRU(2, 3, bias=False, batch_first=True), True),
@@ -32,6 +36,14 @@ def test_layer_matches_torch(backend, name, make, batch_first):
     seq, batch, features = 5, 2, d_mod.input_size
     x = rand(batch, seq, features) if batch_first else rand(seq, batch, features)
     compare(d_mod, t_mod, [x])
+
+
+def test_lstm_proj_initial_state(backend):
+    torch.manual_seed(4)
+    t_mod, d_mod = tnn.LSTM(3, 5, 2, proj_size=2), nn.LSTM(3, 5, 2, proj_size=2)
+    assert list(d_mod.state_dict()) == list(t_mod.state_dict())
+    assert repr(d_mod) == repr(t_mod)
+    compare(d_mod, t_mod, [rand(4, 2, 3), (rand(2, 2, 2, seed=1), rand(2, 2, 5, seed=2))])
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
@@ -134,8 +146,13 @@ def test_bad_input_errors():
         nn.RNN(3, 4, nonlinearity="gelu")
     with pytest.raises(ValueError, match="dropout should be a number in range"):
         nn.GRU(3, 4, dropout=1.5)
-    with pytest.raises(NotImplementedError, match="proj_size"):
-        nn.LSTM(3, 4, proj_size=2)
+    with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
+        nn.LSTM(3, 4, proj_size=4)
+    with pytest.raises(ValueError, match="only supported for LSTM"):
+        nn.RNNBase("GRU", 3, 4, proj_size=2)
+    with pytest.raises(RuntimeError, match="Expected hidden size \\(1, 2, 2\\)"):
+        nn.LSTM(3, 4, proj_size=2)(distml.zeros(5, 2, 3), (distml.zeros(1, 2, 4),
+                                                           distml.zeros(1, 2, 4)))
     with pytest.raises(RuntimeError, match="inconsistent input_size"):
         nn.GRUCell(3, 4)(distml.zeros(2, 5))
     with pytest.raises(TypeError, match="must be a distml.Tensor"):

@@ -26,12 +26,13 @@ def _rnn_step(gi, h, w_hh, b_hh, relu):
     return pre.relu() if relu else pre.tanh()
 
 
-def _lstm_step(gi, state, w_hh, b_hh):
+def _lstm_step(gi, state, w_hh, b_hh, w_hr=None):
     h, c = state
     gates = gi + F.linear(h, w_hh, b_hh)
     i, f, g, o = gates.chunk(4, -1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
+    h = o.sigmoid() * c.tanh()
+    return (h if w_hr is None else F.linear(h, w_hr)), c    # proj_size: h = W_hr h
 
 
 def _gru_step(gi, h, w_hh, b_hh):
@@ -73,8 +74,13 @@ class RNNBase(Module):
                              f"{type(hidden_size).__name__}")
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than or equal to 1")
-        if proj_size:
-            raise NotImplementedError("LSTM with proj_size > 0 is not supported in distml")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             "projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         self.mode = mode
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -87,14 +93,17 @@ class RNNBase(Module):
         self._all_weights = []
         gate_size = _GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
+        real_hidden = proj_size or hidden_size
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else real_hidden * directions
             for direction in range(directions):
                 suffix = "_reverse" if direction == 1 else ""
                 shapes = [("weight_ih", (gate_size, layer_input)),
-                          ("weight_hh", (gate_size, hidden_size))]
+                          ("weight_hh", (gate_size, real_hidden))]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 names = []
                 for kind, shape in shapes:
                     name = f"{kind}_l{layer}{suffix}"
@@ -117,6 +126,8 @@ class RNNBase(Module):
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -131,26 +142,28 @@ class RNNBase(Module):
 
     # -- forward ---------------------------------------------------------------------------
     def _layer_weights(self, layer, direction):
+        """(weight_ih, weight_hh, bias_ih, bias_hh, weight_hr), None for the absent ones."""
         names = self._all_weights[layer * (2 if self.bidirectional else 1) + direction]
-        params = [getattr(self, n) for n in names]
-        return params if self.bias else params + [None, None]
+        by_kind = {n.split("_l")[0]: getattr(self, n) for n in names}
+        return tuple(by_kind.get(k) for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh",
+                                              "weight_hr"))
 
-    def _step(self, gi, state, w_hh, b_hh):
+    def _step(self, gi, state, w_hh, b_hh, w_hr):
         if self.mode == "LSTM":
-            return _lstm_step(gi, state, w_hh, b_hh)
+            return _lstm_step(gi, state, w_hh, b_hh, w_hr)
         if self.mode == "GRU":
             return _gru_step(gi, state, w_hh, b_hh)
         return _rnn_step(gi, state, w_hh, b_hh, self.mode == "RNN_RELU")
 
     def _run_direction(self, x, state, layer, direction):
         """x (L, N, in) -> outputs (L, N, H) and the final state of one direction."""
-        w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer, direction)
+        w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_weights(layer, direction)
         seq = x.shape[0]
         gi_all = F.linear(x, w_ih, b_ih)                        # (L, N, gates*H), one matmul
         steps = range(seq - 1, -1, -1) if direction == 1 else range(seq)
         outs = [None] * seq
         for t in steps:
-            state = self._step(gi_all[t], state, w_hh, b_hh)
+            state = self._step(gi_all[t], state, w_hh, b_hh, w_hr)
             outs[t] = state[0] if self.mode == "LSTM" else state
         return stack(outs), state
 
@@ -173,17 +186,19 @@ class RNNBase(Module):
             x = x.transpose(0, 1)
         n = x.shape[1]
         directions = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * directions, n, self.hidden_size)
+        # h has proj_size features when projecting, c always hidden_size
+        shapes = [(self.num_layers * directions, n, self.proj_size or self.hidden_size),
+                  (self.num_layers * directions, n, self.hidden_size)]
         lstm = self.mode == "LSTM"
         if hx is None:
-            h0 = zeros(state_shape, dtype=x.dtype, device=x.device)
-            hx = (h0, h0) if lstm else h0
+            h0, c0 = (zeros(s, dtype=x.dtype, device=x.device) for s in shapes)
+            hx = (h0, c0) if lstm else h0
         else:
             if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
                 raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
             parts = tuple(hx) if lstm else (hx,)
-            want = state_shape if batched else (state_shape[0], state_shape[2])
-            for part, name in zip(parts, ("hx", "cx")):
+            for part, name, shape in zip(parts, ("hx", "cx"), shapes):
+                want = shape if batched else (shape[0], shape[2])
                 if part.ndim != len(want):
                     raise RuntimeError(f"For {'batched' if batched else 'unbatched'} "
                                        f"{len(want)}-D input, {name} should also be "
