@@ -246,3 +246,16 @@ def test_square_subsequent_mask_and_errors():
         t(distml.zeros(3, 2, 6), distml.zeros(3, 2, 6))
     with pytest.raises(RuntimeError, match="activation should be relu/gelu"):
         nn.TransformerEncoderLayer(8, 2, activation="swish")
+
+
+def test_sdpa_grouped_query_attention(backend):
+    q, k, v = rand(1, 4, 3, 5), rand(1, 2, 6, 5, seed=1), rand(1, 2, 6, 5, seed=2)
+    qt, kt, vt = (tt(a, requires_grad=True) for a in (q, k, v))
+    qd, kd, vd = (dm(a, requires_grad=True) for a in (q, k, v))
+    yt = TF.scaled_dot_product_attention(qt, kt, vt, enable_gqa=True, is_causal=True)
+    yd = F.scaled_dot_product_attention(qd, kd, vd, enable_gqa=True, is_causal=True)
+    close(yd, yt, what="forward")
+    yt.sum().backward()
+    yd.sum().backward()
+    close(kd.grad, kt.grad, what="grad k")
+    close(vd.grad, vt.grad, what="grad v")
