@@ -82,9 +82,14 @@ class MultiheadAttention(Module):
         batched = query.ndim == 3
         if self.batch_first and batched:
             # transpose each distinct tensor once: self-attention keeps query is key is value
-            seen = {}
-            query, key, value = (seen.setdefault(id(t), t.transpose(0, 1))
-                                 for t in (query, key, value))
+            if key is value:
+                if query is key:
+                    query = key = value = query.transpose(0, 1)
+                else:
+                    query, key = query.transpose(0, 1), key.transpose(0, 1)
+                    value = key
+            else:
+                query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         common = dict(training=self.training, key_padding_mask=key_padding_mask,
                       need_weights=need_weights, attn_mask=attn_mask,
                       average_attn_weights=average_attn_weights, is_causal=is_causal)
