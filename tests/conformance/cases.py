@@ -892,6 +892,16 @@ add("conv2d_taps_on_padding_cols", lambda lib, x, w, bb: nnf(lib).conv2d(x, w, b
 add("conv2d_taps_on_padding_dilated",
     lambda lib, x, w: nnf(lib).conv2d(x, w, padding=3, dilation=3),
     f(sz((1, 2, 2, 2), (2, 8, 3, 2))), f(sz((2, 2, 3, 3), (4, 8, 3, 3))), **CONV)
+# conv_transpose2d: a Function of its own (conv2d's three primitives with swapped roles)
+add("conv_transpose2d_basic", lambda lib, x, w, bb: nnf(lib).conv_transpose2d(x, w, bb),
+    f(X4), f((3, 4, 3, 3)), f((4,)), **CONV)
+add("conv_transpose2d_stride_outpad",
+    lambda lib, x, w: nnf(lib).conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+    f(X4), f((3, 2, 4, 4)), **CONV)
+add("conv_transpose2d_all",
+    lambda lib, x, w, bb: nnf(lib).conv_transpose2d(x, w, bb, stride=(2, 1), padding=(1, 0),
+                                                    groups=2, dilation=(1, 2)),
+    f(sz((1, 4, 4, 5), (2, 4, 9, 8))), f((4, 3, 3, 2)), f((6,)), **CONV)
 add("max_pool2d", lambda lib, x: nnf(lib).max_pool2d(x, 2), f(X4), **NN)
 add("max_pool2d_stride", lambda lib, x: nnf(lib).max_pool2d(x, 3, stride=2), f(X4), **NN)
 add("max_pool2d_padding", lambda lib, x: nnf(lib).max_pool2d(x, 3, 2, padding=1), f(X4), **NN)

@@ -1,4 +1,4 @@
-"""Conv2d (and Conv1d, through the 2-D kernel)."""
+"""Conv2d (and Conv1d, through the 2-D kernel) and ConvTranspose2d."""
 import math
 
 from ..._tensor import empty
@@ -7,7 +7,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -20,6 +20,7 @@ def _ntuple(v, n):
 
 class _ConvNd(Module):
     _n = 2
+    _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
@@ -48,7 +49,7 @@ class _ConvNd(Module):
         self.stride = _ntuple(stride, n)
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
         self.dilation = _ntuple(dilation, n)
-        self.transposed = False
+        self.transposed = self._transposed
         self.output_padding = (0,) * n
         self.groups = groups
         self.padding_mode = padding_mode
@@ -63,8 +64,10 @@ class _ConvNd(Module):
         else:
             self._reversed_padding_repeated_twice = [p for p in reversed(self.padding)
                                                      for _ in range(2)]
-        self.weight = Parameter(empty((out_channels, in_channels // groups) +
-                                         self.kernel_size, device=device, dtype=dtype))
+        # torch's layouts: (out, in/groups, *k), transposed (in, out/groups, *k)
+        w_io = (in_channels, out_channels // groups) if self._transposed else \
+            (out_channels, in_channels // groups)
+        self.weight = Parameter(empty(w_io + self.kernel_size, device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
         else:
@@ -86,6 +89,8 @@ class _ConvNd(Module):
             s += ", padding={padding}"
         if self.dilation != (1,) * len(self.dilation):
             s += ", dilation={dilation}"
+        if self.output_padding != (0,) * len(self.output_padding):
+            s += ", output_padding={output_padding}"
         if self.groups != 1:
             s += ", groups={groups}"
         if self.bias is None:
@@ -130,3 +135,40 @@ class Conv1d(_ConvNd):
         out = F.conv2d(x.unsqueeze(-2), self.weight.unsqueeze(-2), self.bias,
                        (1, self.stride[0]), padding, (1, self.dilation[0]), self.groups)
         return out.squeeze(-2)
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed 2-D convolution (the adjoint of Conv2d); weight (in, out/groups, kh, kw)."""
+    _n = 2
+    _transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f"{type(self).__name__}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+        self.output_padding = _ntuple(output_padding, 2)
+
+    def _output_padding(self, input, output_size):
+        if output_size is None:
+            return self.output_padding
+        output_size = list(output_size)[-2:]
+        if len(output_size) != 2:
+            raise ValueError(f"ConvTranspose2d: output_size must have 2 or 4 elements (got "
+                             f"{len(output_size)})")
+        in_hw = list(input.shape[-2:])
+        mins = [(i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in
+                zip(in_hw, self.stride, self.padding, self.dilation, self.kernel_size)]
+        maxs = [m + s - 1 for m, s in zip(mins, self.stride)]
+        if any(not lo <= o <= hi for o, lo, hi in zip(output_size, mins, maxs)):
+            raise ValueError(f"requested an output size of {output_size}, but valid sizes "
+                             f"range from {mins} to {maxs} (for an input of {in_hw})")
+        return tuple(o - m for o, m in zip(output_size, mins))
+
+    def forward(self, input, output_size=None):
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups,
+                                  self.dilation)
