@@ -52,7 +52,7 @@ from distml.distributed import codec, strategy
 from distml.distributed.experiment import (
     float_buffers, hyperparameters, load_experiment, load_state_arrays, source_hash,
     state_arrays)
-from distml.distributed.worker import BUFFER_PREFIX, TransportClosed
+from distml.distributed.protocol import BUFFER_PREFIX, TransportClosed
 from distml.tensor import Tensor
 
 CHECKPOINT_NAME = "checkpoint.safetensors"

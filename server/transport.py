@@ -27,10 +27,9 @@ import time
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
-from distml.distributed.worker import TransportClosed
-from server.static import MIME_TYPES, StaticFiles, _path_only
+from distml.distributed.protocol import DEFAULT_MAX_SIZE, TransportClosed
+from .static import MIME_TYPES, StaticFiles, _path_only
 
-DEFAULT_MAX_SIZE = 64 << 20
 
 
 class TokenBucket:

@@ -27,11 +27,9 @@ import time
 
 from . import codec
 from .experiment import float_buffers, load_experiment, source_hash
+from .protocol import BUFFER_PREFIX, DEFAULT_MAX_SIZE, TransportClosed  # noqa: F401
 
 log = logging.getLogger("distml.worker")
-
-BUFFER_PREFIX = "buffer:"
-DEFAULT_MAX_SIZE = 64 << 20
 
 
 def _split(items, parts):
@@ -40,10 +38,6 @@ def _split(items, parts):
     base, extra = divmod(len(items), parts)
     starts = [i * base + min(i, extra) for i in range(parts + 1)]
     return [items[a:b] for a, b in zip(starts, starts[1:])]
-
-
-class TransportClosed(ConnectionError):
-    """The connection to the server is gone."""
 
 
 class ServerError(RuntimeError):
