@@ -1,0 +1,305 @@
+"""The rounds of the parameter server: assignments, deadlines, answers, the aggregation
+call, versions and checkpoints.
+
+`Rounds` is one of the three parts `server.orchestrator.Orchestrator` is made of (with
+`server.session.Sessions` and `server.status.StatusPages`).
+"""
+import asyncio
+import time
+
+import numpy as np
+
+import distml
+from distml.distributed import codec, strategy
+from distml.distributed.experiment import load_state_arrays, state_arrays
+from distml.distributed.protocol import BUFFER_PREFIX, TransportClosed
+from distml.tensor import Tensor
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+def epoch_permutation(seed, epoch, n):
+    """The sample order of an epoch: a pure function of (seed, epoch)."""
+    return np.random.default_rng([int(seed), int(epoch)]).permutation(n).tolist()
+
+
+def split_evenly(items, parts):
+    """`items` in `parts` contiguous chunks whose sizes differ by at most one."""
+    base, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for i in range(parts):
+        size = base + (1 if i < extra else 0)
+        out.append(items[start:start + size])
+        start += size
+    return out
+
+
+class Assignment:
+    def __init__(self, member, round_, seq, chunk, deadline):
+        self.member, self.round, self.seq = member, round_, seq
+        self.chunk = chunk  # [(position in the round, sample id)]
+        self.deadline = deadline
+
+    @property
+    def indices(self):
+        return [s for _, s in self.chunk]
+
+
+
+class Rounds:
+    """One synchronous round after the other over the live workers."""
+
+    def _requeue(self, assignment):
+        cur = self._current
+        if cur is not None and assignment.round == self.round:
+            cur["pending"].extend(assignment.chunk)
+            cur["pending"].sort()
+            self.stats["reassigned_samples"] += len(assignment.chunk)
+
+    def _reject(self, member, why):
+        """A bad answer: the assignment's samples go to the others in this round."""
+        self.stats["rejected_updates"] += 1
+        member.rejected += 1
+        self._log(f"worker {member.id}: update rejected: {why}")
+        if member.assignment is not None:
+            self._requeue(member.assignment)
+            member.assignment = None
+            if self._current is not None:
+                self._current["excluded"].add(member.id)
+        if member.rejected >= self.hp["max_rejections"]:
+            self._drop(member, f"{member.rejected} updates in a row were rejected")
+        self._changed.set()
+
+    # -- gradients -----------------------------------------------------------------------
+    async def _on_gradient(self, member, frame):
+        f = frame.fields
+        a = member.assignment
+        if a is None or self._current is None or f["round"] != self.round:
+            self.stats["rejected_updates"] += 1
+            await self._error(member.peer, f"no outstanding assignment for round {f['round']} "
+                                           f"(a late or repeated answer)", "unexpected")
+            return
+        if f["version"] != self.version:
+            await self._error(member.peer, f"stale version {f['version']}: the round is at "
+                                           f"version {self.version}", "stale")
+            self._reject(member, f"stale version {f['version']} (current {self.version})")
+            return
+        problem = self._check_update(frame, len(a.chunk))
+        if problem:
+            await self._error(member.peer, f"bad update: {problem}", "bad_update")
+            self._reject(member, problem)
+            return
+        grads = {k: frame.values(k) for k in self.param_shapes}
+        buffers = {k[len(BUFFER_PREFIX):]: frame.values(k) for k in self.buffer_shapes}
+        member.assignment = None
+        member.rejected = 0
+        member.updates += 1
+        member.samples += len(a.chunk)
+        if "samples_per_s" in f:
+            member.samples_per_s = float(f["samples_per_s"])
+        cur = self._current
+        cur["updates"].append({"key": (member.id, a.round, a.seq), "first": a.chunk[0][0],
+                               "grads": grads, "buffers": buffers,
+                               "batch_size": len(a.chunk), "loss": f.get("loss")})
+        cur["done"] += len(a.chunk)
+        self._changed.set()
+
+    def _check_update(self, frame, batch_size):
+        f = frame.fields
+        if f["batch_size"] != batch_size:
+            return f"batch_size {f['batch_size']}, assigned {batch_size}"
+        expected = dict(self.param_shapes, **self.buffer_shapes)
+        got = {k: v[0] for k, v in frame.tensors.items()}
+        if set(got) != set(expected):
+            missing = sorted(set(expected) - set(got))
+            extra = sorted(set(got) - set(expected))
+            return f"tensors differ from the model's (missing {missing}, unexpected {extra})"
+        for k, shape in expected.items():
+            if got[k] != shape:
+                return f"tensor {k!r} has shape {list(got[k])}, expected {list(shape)}"
+            if frame.tensors[k][1] == "I64":
+                return f"tensor {k!r} is int64"
+        return None
+
+    # -- rounds ----------------------------------------------------------------------------
+    def _weight_tensors(self):
+        if self._weights is None or self._weights[0] != self.version:
+            arrays = state_arrays(self.model)
+            self._weights = (self.version, [(k, v.shape, v) for k, v in arrays.items()])
+        return self._weights[1]
+
+    async def _send_assignment(self, member, chunk):
+        member.seq += 1
+        a = Assignment(member, self.round, member.seq, chunk,
+                       time.monotonic() + float(self.hp["deadline_s"]))
+        member.assignment = a
+        local = self.hp["mode"] == "local_sgd"
+        # in local SGD the worker's weights moved since we sent them: always resend
+        stale = local or member.version_sent != self.version
+        fields = {"round": self.round, "version": self.version, "indices": a.indices,
+                  "batch_size": len(chunk), "deadline_s": float(self.hp["deadline_s"]),
+                  "kind": "local_sgd" if local else "gradient"}
+        if local:
+            fields["local_steps"] = self._local_steps(len(chunk))
+        data = codec.encode("round", fields, self._weight_tensors() if stale else None)
+        try:
+            await member.peer.send(data)
+            member.version_sent = self.version
+        except (TransportClosed, OSError):
+            self._drop(member, "connection lost while sending", close=False)
+
+    async def _assign(self):
+        cur = self._current
+        if not cur["pending"]:
+            return
+        idle = [m for m in self.ready()
+                if m.assignment is None and m.id not in cur["excluded"]]
+        if not idle:
+            return
+        chunks = split_evenly(cur["pending"], min(len(idle), len(cur["pending"])))
+        cur["pending"] = []
+        for member, chunk in zip(idle, chunks):
+            await self._send_assignment(member, chunk)
+
+    def _expire(self):
+        now = time.monotonic()
+        for m in self.live():
+            if m.assignment is not None and now > m.assignment.deadline:
+                self._drop(m, f"missed the round {self.round} deadline")
+            elif m.ready and m.assignment is None and \
+                    now - m.last_seen > self.heartbeat_timeout_s:
+                # (a worker still loading cannot beat; the websocket's pings watch it)
+                self._drop(m, "no heartbeat")
+
+    async def wait_for_workers(self, n):
+        while len(self.ready()) < n:
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), 5)
+            except asyncio.TimeoutError:
+                pass
+
+    def _local_steps(self, n):
+        """Local SGD steps for n samples: one per `local_batch` (rounded up)."""
+        return min(self.hp["local_steps"], -(-n // self.hp["local_batch"]))
+
+    def _round_samples(self, perm):
+        left = self.n_train - self.position
+        if self.hp["mode"] == "fixed_global":
+            take = self.hp["global_batch"]
+        elif self.hp["mode"] == "fixed_local":
+            take = self.hp["local_batch"] * max(1, len(self.ready()))
+        else:
+            take = self.hp["local_batch"] * self.hp["local_steps"] * max(1, len(self.ready()))
+        take = min(take, left)
+        if self.hp["max_samples"]:
+            take = min(take, self.hp["max_samples"] - self.samples_seen())
+        return perm[self.position:self.position + take]
+
+    async def run_round(self, perm):
+        # min_workers gates the start of training; after that any live worker will do
+        await self.wait_for_workers(1 if self._started else self.hp["min_workers"])
+        self._started = True
+        samples = self._round_samples(perm)
+        self.round += 1
+        cur = self._current = {"pending": list(enumerate(samples)), "updates": [], "done": 0,
+                               "excluded": set()}
+        started = time.monotonic()
+        try:
+            while cur["done"] < len(samples):
+                self._changed.clear()
+                await self._assign()
+                if cur["done"] >= len(samples):
+                    break
+                deadlines = [m.assignment.deadline for m in self.live() if m.assignment]
+                timeout = min([d - time.monotonic() for d in deadlines] + [5.0])
+                if timeout > 0 and not self._changed.is_set():
+                    try:
+                        await asyncio.wait_for(self._changed.wait(), timeout + 0.01)
+                    except asyncio.TimeoutError:
+                        pass
+                self._expire()
+                if cur["pending"] and not any(m.id not in cur["excluded"]
+                                              for m in self.ready()):
+                    cur["excluded"].clear()  # nobody else left: let them try again
+        finally:
+            self._current = None
+        self._apply(cur["updates"])
+        self.position += len(samples)
+        losses = [(u["loss"], u["batch_size"]) for u in cur["updates"] if u["loss"] is not None]
+        loss = sum(v * n for v, n in losses) / sum(n for _, n in losses) if losses else None
+        self.history.append({"round": self.round, "version": self.version,
+                             "samples": len(samples), "loss": loss,
+                             "workers": len(cur["updates"]),
+                             "seconds": time.monotonic() - started,
+                             "seen": self.samples_seen(),
+                             "time": time.monotonic() - self.started_at})
+        return loss
+
+    def _combine(self, updates, sizes, max_norm):
+        try:
+            return strategy.aggregate(updates, sizes, rule=self.rule, max_norm=max_norm)
+        except ValueError as e:  # e.g. krum with too few workers this round
+            self._log(f"round {self.round}: {self.rule} cannot combine {len(updates)} "
+                      f"updates ({e}); using the coordinate median")
+            return strategy.aggregate(updates, sizes, rule="median", max_norm=max_norm)
+
+    def _apply(self, updates):
+        updates = sorted(updates, key=lambda u: u["first"])
+        sizes = [u["batch_size"] for u in updates]
+        combined = self._combine([u["grads"] for u in updates], sizes, self.max_grad_norm)
+        local = self.hp["mode"] == "local_sgd"
+        if not local:
+            for name, p in self.model.named_parameters():
+                p.grad = Tensor(combined[name])
+            self.optimizer.step()
+            self.optimizer.zero_grad()
+            if self.scheduler is not None:
+                self.scheduler.step()
+        if local or self.buffer_shapes:
+            arrays = state_arrays(self.model)
+            if local:  # the mean of the workers' weights = ours + the mean change
+                for k, delta in combined.items():
+                    arrays[k] = (arrays[k] + delta).astype(arrays[k].dtype)
+            if self.buffer_shapes:  # running statistics: the same rule, never clipped
+                arrays.update(self._combine([u["buffers"] for u in updates], sizes, None))
+                steps = self._local_steps(max(sizes)) if local else 1
+                for k in arrays:
+                    if k.endswith("num_batches_tracked"):
+                        arrays[k] = arrays[k] + steps
+            load_state_arrays(self.model, arrays)
+        self.version += 1
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def checkpoint_path(self):
+        return self.checkpoint_dir / CHECKPOINT_NAME if self.checkpoint_dir else None
+
+    def save_checkpoint(self):
+        if self.checkpoint_dir is None:
+            return None
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "round": self.round, "version": self.version, "epoch": self.epoch,
+                 "position": self.position, "rng": distml.get_rng_state(),
+                 "seed": self.hp["seed"], "experiment_sha256": self.experiment_hash}
+        distml.save(state, self.checkpoint_path())
+        return self.checkpoint_path()
+
+    def load_checkpoint(self):
+        path = self.checkpoint_path()
+        if path is None or not path.is_file():
+            self._log(f"resume: no checkpoint at {path}; starting from scratch")
+            return False
+        state = distml.load(path)
+        if state["experiment_sha256"] != self.experiment_hash:
+            self._log("resume: warning: the experiment file changed since the checkpoint")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.round, self.version = int(state["round"]), int(state["version"])
+        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+        distml.set_rng_state(state["rng"])
+        if self.scheduler is not None:  # stepped once per applied round
+            self.scheduler.step(self.version)
+        self._log(f"resumed from {path} at round {self.round} (epoch {self.epoch + 1}, "
+                  f"sample {self.position}/{self.n_train})")
+        return True
