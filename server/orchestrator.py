@@ -58,19 +58,22 @@ from distml.autograd import no_grad
 from distml.distributed import strategy
 from distml.distributed.experiment import (
     float_buffers, hyperparameters, load_experiment, source_hash)
-from distml.distributed.protocol import BUFFER_PREFIX
+from distml.distributed.protocol import BUFFER_PREFIX, DEFAULT_MAX_SIZE
 
 from .rounds import (  # noqa: F401 (re-exported)
     CHECKPOINT_NAME, Assignment, Rounds, epoch_permutation, split_evenly)
-from .session import Member, Sessions  # noqa: F401 (re-exported)
+from .session import LoginThrottle, Member, Sessions  # noqa: F401 (re-exported)
 from .status import StatusPages
+from .validation import UpdateValidator
 
 
 class Orchestrator(Sessions, Rounds, StatusPages):
     def __init__(self, experiment_path, token, aggregate="mean", max_grad_norm=None,
                  compression=None, checkpoint_dir=None, checkpoint_every=10, resume=False,
                  max_rounds=None, overrides=None, say=None, progress=True,
-                 max_frame=64 << 20, heartbeat_s=5.0, heartbeat_timeout_s=60.0):
+                 max_frame=DEFAULT_MAX_SIZE, heartbeat_s=5.0, heartbeat_timeout_s=60.0,
+                 view_token=None, hello_timeout_s=30.0, login_delay_s=1.0,
+                 max_norm_ratio=50.0, deadline_factor=3.0, deadline_floor_s=10.0):
         self.source = Path(experiment_path).read_bytes()
         self.experiment_hash = source_hash(self.source)
         self.experiment = load_experiment(self.source, Path(experiment_path).stem)
@@ -80,7 +83,9 @@ class Orchestrator(Sessions, Rounds, StatusPages):
             raise ValueError(f"unknown aggregation rule {aggregate!r}")
         if compression not in (None, "none", "float16", "int8"):
             raise ValueError(f"unknown compression {compression!r}")
-        self.token = token
+        if not token:
+            raise ValueError("the workers' token must not be empty")
+        self.token, self.view_token = token, view_token
         self.rule, self.max_grad_norm = aggregate, max_grad_norm
         self.compression = None if compression in (None, "none") else compression
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
@@ -89,6 +94,11 @@ class Orchestrator(Sessions, Rounds, StatusPages):
         self.heartbeat_s, self.heartbeat_timeout_s = heartbeat_s, heartbeat_timeout_s
         self.say = say or (lambda line: print(line, flush=True))
         self.progress = progress
+        self.hello_timeout_s = hello_timeout_s
+        self.throttle = LoginThrottle(base_s=login_delay_s)
+        self.banned_hosts = set()  # hosts whose worker was dropped for bad updates
+        self.validator = UpdateValidator(max_ratio=max_norm_ratio)
+        self.deadline_factor, self.deadline_floor_s = deadline_factor, deadline_floor_s
 
         distml.manual_seed(self.hp["seed"])
         self.model = self.experiment.make_model()
@@ -113,11 +123,13 @@ class Orchestrator(Sessions, Rounds, StatusPages):
         self.accuracy_samples = []  # (training samples seen, test accuracy), for the plot
         self.started_at = time.monotonic()
         self.stats = {"reassigned_samples": 0, "rejected_updates": 0, "bad_frames": 0,
-                      "refused": 0, "dropped": 0}
+                      "refused": 0, "dropped": 0, "hello_timeouts": 0, "taken_back": 0,
+                      "late_answers": 0}
         self.done = False
         self._bar_open = False
         self._started = False
         self._closing = set()
+        self.remove_leftover_temporaries()
         if resume:
             self.load_checkpoint()
 

@@ -1,17 +1,30 @@
 """The rounds of the parameter server: assignments, deadlines, answers, the aggregation
 call, versions and checkpoints.
 
+Deadlines: an assignment has a hard deadline (`deadline_s`: the worker is dropped) and an
+adaptive one, `deadline_factor` x the median time of the recent rounds but at least
+`deadline_floor_s` (before any round finished: the hard one). Past the adaptive deadline
+the samples go to the other workers and the late answer is ignored; the stall counts as
+a rejected answer.
+
+Answers are checked on arrival (round, version, batch size, tensor names and shapes) and
+again, all together, once the round has all its samples (server/validation.py): an
+answer rejected then gives its samples back to the pool and the round goes on. A worker
+whose answers are rejected `max_rejections` times in a row is dropped and its host is
+refused for the rest of the run.
+
 `Rounds` is one of the three parts `server.orchestrator.Orchestrator` is made of (with
 `server.session.Sessions` and `server.status.StatusPages`).
 """
 import asyncio
+import statistics
 import time
 
 import numpy as np
 
 import distml
 from distml.distributed import codec, strategy
-from distml.distributed.experiment import load_state_arrays, state_arrays
+from distml.distributed.experiment import float_buffers, load_state_arrays, state_arrays
 from distml.distributed.protocol import BUFFER_PREFIX, TransportClosed
 from distml.tensor import Tensor
 
@@ -35,15 +48,16 @@ def split_evenly(items, parts):
 
 
 class Assignment:
-    def __init__(self, member, round_, seq, chunk, deadline):
+    def __init__(self, member, round_, seq, chunk, deadline, hard_deadline):
         self.member, self.round, self.seq = member, round_, seq
         self.chunk = chunk  # [(position in the round, sample id)]
-        self.deadline = deadline
+        self.deadline = deadline  # adaptive: then the samples go to others
+        self.allowed_s = deadline - time.monotonic()
+        self.hard_deadline = hard_deadline  # then the worker is dropped
 
     @property
     def indices(self):
         return [s for _, s in self.chunk]
-
 
 
 class Rounds:
@@ -58,16 +72,21 @@ class Rounds:
 
     def _reject(self, member, why):
         """A bad answer: the assignment's samples go to the others in this round."""
-        self.stats["rejected_updates"] += 1
-        member.rejected += 1
-        self._log(f"worker {member.id}: update rejected: {why}")
         if member.assignment is not None:
             self._requeue(member.assignment)
             member.assignment = None
-            if self._current is not None:
-                self._current["excluded"].add(member.id)
+        self._count_rejection(member, why)
+
+    def _count_rejection(self, member, why):
+        self.stats["rejected_updates"] += 1
+        member.rejected += 1
+        self._log(f"worker {member.id}: update rejected: {why}")
+        if self._current is not None:
+            self._current["excluded"].add(member.id)
         if member.rejected >= self.hp["max_rejections"]:
-            self._drop(member, f"{member.rejected} updates in a row were rejected")
+            self.banned_hosts.add(member.peer.host)
+            self._drop(member, f"{member.rejected} updates in a row were rejected; "
+                               f"its address is refused for the rest of the run")
         self._changed.set()
 
     # -- gradients -----------------------------------------------------------------------
@@ -75,6 +94,12 @@ class Rounds:
         f = frame.fields
         a = member.assignment
         if a is None or self._current is None or f["round"] != self.round:
+            if member.late_round == f["round"]:  # taken back at the adaptive deadline
+                member.late_round = None
+                self.stats["late_answers"] += 1
+                await self._error(member.peer, f"round {f['round']}: too late, the samples "
+                                               f"went to other workers", "late")
+                return
             self.stats["rejected_updates"] += 1
             await self._error(member.peer, f"no outstanding assignment for round {f['round']} "
                                            f"(a late or repeated answer)", "unexpected")
@@ -92,13 +117,10 @@ class Rounds:
         grads = {k: frame.values(k) for k in self.param_shapes}
         buffers = {k[len(BUFFER_PREFIX):]: frame.values(k) for k in self.buffer_shapes}
         member.assignment = None
-        member.rejected = 0
-        member.updates += 1
-        member.samples += len(a.chunk)
         if "samples_per_s" in f:
             member.samples_per_s = float(f["samples_per_s"])
         cur = self._current
-        cur["updates"].append({"key": (member.id, a.round, a.seq), "first": a.chunk[0][0],
+        cur["updates"].append({"member": member, "chunk": a.chunk, "first": a.chunk[0][0],
                                "grads": grads, "buffers": buffers,
                                "batch_size": len(a.chunk), "loss": f.get("loss")})
         cur["done"] += len(a.chunk)
@@ -128,10 +150,22 @@ class Rounds:
             self._weights = (self.version, [(k, v.shape, v) for k, v in arrays.items()])
         return self._weights[1]
 
+    def adaptive_deadline_s(self):
+        """Seconds an assignment may take before its samples go to others: a multiple of
+        the recent rounds' median time, at least the floor (the hard deadline before any
+        round finished)."""
+        hard = float(self.hp["deadline_s"])
+        recent = [h["seconds"] for h in self.history[-10:]]
+        if not recent or not self.deadline_factor:
+            return hard
+        return min(hard, max(self.deadline_floor_s,
+                             self.deadline_factor * statistics.median(recent)))
+
     async def _send_assignment(self, member, chunk):
         member.seq += 1
+        now = time.monotonic()
         a = Assignment(member, self.round, member.seq, chunk,
-                       time.monotonic() + float(self.hp["deadline_s"]))
+                       now + self.adaptive_deadline_s(), now + float(self.hp["deadline_s"]))
         member.assignment = a
         local = self.hp["mode"] == "local_sgd"
         # in local SGD the worker's weights moved since we sent them: always resend
@@ -164,8 +198,13 @@ class Rounds:
     def _expire(self):
         now = time.monotonic()
         for m in self.live():
-            if m.assignment is not None and now > m.assignment.deadline:
+            if m.assignment is not None and now > m.assignment.hard_deadline:
                 self._drop(m, f"missed the round {self.round} deadline")
+            elif m.assignment is not None and now > m.assignment.deadline:
+                m.late_round = self.round
+                self.stats["taken_back"] += 1
+                self._reject(m, f"no answer within the adaptive deadline "
+                                f"({m.assignment.allowed_s:.1f} s); its samples go to others")
             elif m.ready and m.assignment is None and \
                     now - m.last_seen > self.heartbeat_timeout_s:
                 # (a worker still loading cannot beat; the websocket's pings watch it)
@@ -205,25 +244,18 @@ class Rounds:
         cur = self._current = {"pending": list(enumerate(samples)), "updates": [], "done": 0,
                                "excluded": set()}
         started = time.monotonic()
+        statistics_now = self._current_statistics()
         try:
-            while cur["done"] < len(samples):
-                self._changed.clear()
-                await self._assign()
-                if cur["done"] >= len(samples):
-                    break
-                deadlines = [m.assignment.deadline for m in self.live() if m.assignment]
-                timeout = min([d - time.monotonic() for d in deadlines] + [5.0])
-                if timeout > 0 and not self._changed.is_set():
-                    try:
-                        await asyncio.wait_for(self._changed.wait(), timeout + 0.01)
-                    except asyncio.TimeoutError:
-                        pass
-                self._expire()
-                if cur["pending"] and not any(m.id not in cur["excluded"]
-                                              for m in self.ready()):
-                    cur["excluded"].clear()  # nobody else left: let them try again
+            await self._gather(cur, len(samples))
+            while await self._screen(cur, statistics_now):  # some answers did not count
+                await self._gather(cur, len(samples))
         finally:
             self._current = None
+        for u in cur["updates"]:
+            u["member"].rejected = 0
+            u["member"].updates += 1
+            u["member"].samples += u["batch_size"]
+        self.validator.accept(cur["updates"], statistics_now)
         self._apply(cur["updates"])
         self.position += len(samples)
         losses = [(u["loss"], u["batch_size"]) for u in cur["updates"] if u["loss"] is not None]
@@ -235,6 +267,42 @@ class Rounds:
                              "seen": self.samples_seen(),
                              "time": time.monotonic() - self.started_at})
         return loss
+
+    async def _gather(self, cur, n_samples):
+        """Assign the round's pending samples until answers cover all of them."""
+        while cur["done"] < n_samples:
+            self._changed.clear()
+            await self._assign()
+            if cur["done"] >= n_samples:
+                break
+            deadlines = [m.assignment.deadline for m in self.live() if m.assignment]
+            timeout = min([d - time.monotonic() for d in deadlines] + [5.0])
+            if timeout > 0 and not self._changed.is_set():
+                try:
+                    await asyncio.wait_for(self._changed.wait(), timeout + 0.01)
+                except asyncio.TimeoutError:
+                    pass
+            self._expire()
+            if cur["pending"] and not any(m.id not in cur["excluded"] for m in self.ready()):
+                cur["excluded"].clear()  # nobody else left: let them try again
+
+    def _current_statistics(self):
+        """The server's BatchNorm statistics (float64), which answers are compared with."""
+        return {k: b.detach().numpy().astype(np.float64)
+                for k, b in float_buffers(self.model).items()}
+
+    async def _screen(self, cur, statistics_now):
+        """Validate the round's answers together; the rejected ones give their samples
+        back. Returns how many were rejected."""
+        problems = self.validator.problems(cur["updates"], statistics_now)
+        for i in sorted(problems, reverse=True):
+            u = cur["updates"].pop(i)
+            cur["done"] -= u["batch_size"]
+            cur["pending"] = sorted(cur["pending"] + u["chunk"])
+            self.stats["reassigned_samples"] += u["batch_size"]
+            await self._error(u["member"].peer, f"bad update: {problems[i]}", "bad_update")
+            self._count_rejection(u["member"], problems[i])
+        return len(problems)
 
     def _combine(self, updates, sizes, max_norm):
         try:
@@ -271,6 +339,16 @@ class Rounds:
         self.version += 1
 
     # -- checkpoints -----------------------------------------------------------------------
+    def remove_leftover_temporaries(self):
+        """Delete `checkpoint.safetensors.tmp<pid>` files a kill during a write left."""
+        if self.checkpoint_dir is None or not self.checkpoint_dir.is_dir():
+            return []
+        leftovers = sorted(self.checkpoint_dir.glob(CHECKPOINT_NAME + ".tmp*"))
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+            self._log(f"removed a leftover temporary checkpoint: {path.name}")
+        return leftovers
+
     def checkpoint_path(self):
         return self.checkpoint_dir / CHECKPOINT_NAME if self.checkpoint_dir else None
 

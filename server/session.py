@@ -1,6 +1,12 @@
 """The connection side of the parameter server: hello, authentication, per-connection
 state (`Member`) and the dispatch of a joined worker's messages.
 
+Before its hello is accepted a connection may send frames of `PRE_AUTH_MAX_SIZE` bytes
+at most (the transport refuses larger ones before reading them) and has `hello_timeout_s`
+in all to say hello (the deadline does not restart with each frame). Wrong tokens slow
+their address down (`LoginThrottle`, exponential); a host whose worker was dropped for
+bad updates is refused for the rest of the run.
+
 `Sessions` is one of the three parts `server.orchestrator.Orchestrator` is made of
 (with `server.rounds.Rounds` and `server.status.StatusPages`); it reads the
 orchestrator's settings and hands gradients to the rounds.
@@ -10,9 +16,36 @@ import hmac
 import time
 
 from distml.distributed import codec
-from distml.distributed.protocol import TransportClosed
+from distml.distributed.protocol import PRE_AUTH_MAX_SIZE, TransportClosed
 
-MAX_BAD_FRAMES_BEFORE_HELLO = 64
+MAX_BAD_FRAMES_BEFORE_HELLO = 16
+
+
+class LoginThrottle:
+    """Failed logins per address: after n failures in a row the address waits
+    `base_s * 2**(n-1)` seconds (at most `max_s`) before its next attempt is even looked
+    at; a success clears it. `clock` is injectable (tests); at most `max_entries`
+    addresses are remembered (the oldest are forgotten)."""
+
+    def __init__(self, base_s=1.0, max_s=60.0, clock=time.monotonic, max_entries=4096):
+        self.base_s, self.max_s, self.clock, self.max_entries = base_s, max_s, clock, max_entries
+        self.failures = {}  # address -> (failures in a row, time of the last one)
+
+    def wait(self, address):
+        """Seconds until `address` may try again (0: now)."""
+        n, last = self.failures.get(address, (0, 0.0))
+        if n == 0:
+            return 0.0
+        return max(0.0, last + min(self.max_s, self.base_s * 2 ** (n - 1)) - self.clock())
+
+    def failed(self, address):
+        n, _ = self.failures.pop(address, (0, 0.0))
+        self.failures[address] = (n + 1, self.clock())
+        while len(self.failures) > self.max_entries:
+            self.failures.pop(next(iter(self.failures)))
+
+    def succeeded(self, address):
+        self.failures.pop(address, None)
 
 
 class Member:
@@ -29,6 +62,7 @@ class Member:
         self.samples_per_s = None  # as the worker measured its last assignment
         self.ready = False  # it has loaded the experiment and its data (a "ready" heartbeat)
         self.updates = self.samples = 0  # accepted answers and their samples
+        self.late_round = None  # the round whose assignment was taken back from it
 
 
 
@@ -83,15 +117,24 @@ class Sessions:
                 self._drop(member, "disconnected", close=False)
 
     async def _handshake(self, peer):
+        try:  # one deadline for the whole greeting: frames do not extend it
+            async with asyncio.timeout(self.hello_timeout_s):
+                return await self._greet(peer)
+        except TimeoutError:
+            self.stats["hello_timeouts"] += 1
+            await self._error(peer, f"no hello within {self.hello_timeout_s:g} s", "timeout")
+            await peer.close(1008, "no hello")
+            return None
+
+    async def _refuse(self, peer, message, code):
+        await self._error(peer, message, code)
+        await peer.close(1008, code)
+
+    async def _greet(self, peer):
         for _ in range(MAX_BAD_FRAMES_BEFORE_HELLO):
+            data = await peer.recv()
             try:
-                data = await asyncio.wait_for(peer.recv(), 30)
-            except asyncio.TimeoutError:
-                await self._error(peer, "no hello within 30 s", "timeout")
-                await peer.close(1008, "no hello")
-                return None
-            try:
-                frame = codec.decode(data, max_size=self.max_frame)
+                frame = codec.decode(data, max_size=PRE_AUTH_MAX_SIZE)
             except codec.FrameError as e:
                 self.stats["bad_frames"] += 1
                 self._log(f"{peer.address}: bad frame before hello: {e}")
@@ -101,21 +144,30 @@ class Sessions:
                 await self._error(peer, f"expected hello, got {frame.type}", "unexpected")
                 continue
             f = frame.fields
+            if peer.host in self.banned_hosts:
+                self.stats["refused"] += 1
+                return await self._refuse(peer, "this address was dropped for bad updates",
+                                          "banned")
+            wait = self.throttle.wait(peer.host)
+            if wait > 0:  # not even compared: guessing stays slow
+                self.stats["refused"] += 1
+                return await self._refuse(peer, f"too many failed logins from this address; "
+                                                f"try again in {wait:.0f} s", "throttled")
             if not hmac.compare_digest(f["token"].encode(), self.token.encode()):
                 self.stats["refused"] += 1
+                self.throttle.failed(peer.host)
                 self._log(f"{peer.address}: refused (wrong token)")
-                await self._error(peer, "wrong token", "auth")
-                await peer.close(1008, "wrong token")
-                return None
+                return await self._refuse(peer, "wrong token", "auth")
+            self.throttle.succeeded(peer.host)
             if f["protocol"] != codec.PROTOCOL_VERSION:
-                await self._error(peer, f"protocol {f['protocol']} is not supported "
-                                        f"(server speaks {codec.PROTOCOL_VERSION})", "protocol")
-                await peer.close(1008, "protocol")
-                return None
+                return await self._refuse(peer, f"protocol {f['protocol']} is not supported "
+                                                f"(server speaks {codec.PROTOCOL_VERSION})",
+                                          "protocol")
             if self.done:
                 await peer.send(codec.encode("bye", {"reason": "training finished"}))
                 await peer.close()
                 return None
+            peer.set_max_size(self.max_frame)  # authenticated: gradients may come now
             self._next_id += 1
             member = Member(f"w{self._next_id}", peer, f.get("name"), f["capabilities"])
             await peer.send(codec.encode("welcome", {
@@ -126,9 +178,7 @@ class Sessions:
                       f"({len(self.live())} connected)")
             self._changed.set()
             return member
-        await self._error(peer, "too many bad frames", "bad_frame")
-        await peer.close(1008, "too many bad frames")
-        return None
+        return await self._refuse(peer, "too many bad frames", "bad_frame")
 
     def live(self):
         return [m for m in self.members.values() if m.alive]

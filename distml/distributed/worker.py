@@ -32,6 +32,11 @@ from .protocol import BUFFER_PREFIX, DEFAULT_MAX_SIZE, TransportClosed  # noqa: 
 log = logging.getLogger("distml.worker")
 
 
+def _quote(text):
+    import urllib.parse
+    return urllib.parse.quote(text, safe="")
+
+
 def _split(items, parts):
     """`items` in `parts` contiguous, non-empty chunks whose sizes differ by at most one."""
     parts = max(1, min(parts, len(items)))
@@ -195,7 +200,8 @@ class Worker:
         self.hyperparameters = frame.fields["hyperparameters"]
         self._compression = self.hyperparameters.get("compression")
         self.heartbeat_s = float(self.hyperparameters.get("heartbeat_s", self.heartbeat_s))
-        source = await self.fetch("/experiment.py")
+        # the experiment is served to holders of the token only
+        source = await self.fetch("/experiment.py?token=" + _quote(self.token))
         if source_hash(source) != frame.fields["experiment"]:
             raise ServerError("the experiment served at /experiment.py does not match the "
                               "one the server announced")
