@@ -94,8 +94,8 @@ class Rounds:
         f = frame.fields
         a = member.assignment
         if a is None or self._current is None or f["round"] != self.round:
-            if member.late_round == f["round"]:  # taken back at the adaptive deadline
-                member.late_round = None
+            if f["round"] in member.late_rounds:  # taken back at the adaptive deadline
+                member.late_rounds.discard(f["round"])
                 self.stats["late_answers"] += 1
                 await self._error(member.peer, f"round {f['round']}: too late, the samples "
                                                f"went to other workers", "late")
@@ -201,7 +201,8 @@ class Rounds:
             if m.assignment is not None and now > m.assignment.hard_deadline:
                 self._drop(m, f"missed the round {self.round} deadline")
             elif m.assignment is not None and now > m.assignment.deadline:
-                m.late_round = self.round
+                m.late_rounds = {r for r in m.late_rounds if r > self.round - 10}
+                m.late_rounds.add(self.round)
                 self.stats["taken_back"] += 1
                 self._reject(m, f"no answer within the adaptive deadline "
                                 f"({m.assignment.allowed_s:.1f} s); its samples go to others")

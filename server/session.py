@@ -62,7 +62,7 @@ class Member:
         self.samples_per_s = None  # as the worker measured its last assignment
         self.ready = False  # it has loaded the experiment and its data (a "ready" heartbeat)
         self.updates = self.samples = 0  # accepted answers and their samples
-        self.late_round = None  # the round whose assignment was taken back from it
+        self.late_rounds = set()  # rounds whose assignment was taken back from it
 
 
 
