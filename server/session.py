@@ -122,13 +122,16 @@ class Sessions:
                 return await self._greet(peer)
         except TimeoutError:
             self.stats["hello_timeouts"] += 1
-            await self._error(peer, f"no hello within {self.hello_timeout_s:g} s", "timeout")
-            await peer.close(1008, "no hello")
-            return None
+            return await self._refuse(peer, f"no hello within {self.hello_timeout_s:g} s",
+                                      "timeout", "no hello")
 
-    async def _refuse(self, peer, message, code):
+    async def _refuse(self, peer, message, code, reason=None):
+        """Say why, close, and do not wait long for a client that will not close."""
         await self._error(peer, message, code)
-        await peer.close(1008, code)
+        try:
+            await asyncio.wait_for(peer.close(1008, reason or code), 1.0)
+        except (asyncio.TimeoutError, TransportClosed, OSError):
+            peer.abort()
 
     async def _greet(self, peer):
         for _ in range(MAX_BAD_FRAMES_BEFORE_HELLO):
