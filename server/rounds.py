@@ -70,23 +70,28 @@ class Rounds:
             cur["pending"].sort()
             self.stats["reassigned_samples"] += len(assignment.chunk)
 
-    def _reject(self, member, why):
+    def _reject(self, member, why, bad_update=True):
         """A bad answer: the assignment's samples go to the others in this round."""
         if member.assignment is not None:
             self._requeue(member.assignment)
             member.assignment = None
-        self._count_rejection(member, why)
+        self._count_rejection(member, why, bad_update)
 
-    def _count_rejection(self, member, why):
+    def _count_rejection(self, member, why, bad_update=True):
+        """`max_rejections` in a row drop the worker; when they were all bad updates (not
+        stalls or errors it reported) its host is refused for the rest of the run."""
         self.stats["rejected_updates"] += 1
         member.rejected += 1
+        member.bad_updates = member.bad_updates + 1 if bad_update else 0
         self._log(f"worker {member.id}: update rejected: {why}")
         if self._current is not None:
             self._current["excluded"].add(member.id)
-        if member.rejected >= self.hp["max_rejections"]:
+        if member.bad_updates >= self.hp["max_rejections"]:
             self.banned_hosts.add(member.peer.host)
-            self._drop(member, f"{member.rejected} updates in a row were rejected; "
-                               f"its address is refused for the rest of the run")
+            self._drop(member, f"{member.bad_updates} bad updates in a row; its address is "
+                               f"refused for the rest of the run")
+        elif member.rejected >= self.hp["max_rejections"]:
+            self._drop(member, f"{member.rejected} answers in a row were rejected")
         self._changed.set()
 
     # -- gradients -----------------------------------------------------------------------
@@ -190,7 +195,8 @@ class Rounds:
                 if m.assignment is None and m.id not in cur["excluded"]]
         if not idle:
             return
-        chunks = split_evenly(cur["pending"], min(len(idle), len(cur["pending"])))
+        # chunks of 2 samples at least (BatchNorm cannot train on one)
+        chunks = split_evenly(cur["pending"], min(len(idle), max(1, len(cur["pending"]) // 2)))
         cur["pending"] = []
         for member, chunk in zip(idle, chunks):
             await self._send_assignment(member, chunk)
@@ -205,7 +211,8 @@ class Rounds:
                 m.late_rounds.add(self.round)
                 self.stats["taken_back"] += 1
                 self._reject(m, f"no answer within the adaptive deadline "
-                                f"({m.assignment.allowed_s:.1f} s); its samples go to others")
+                                f"({m.assignment.allowed_s:.1f} s); its samples go to others",
+                             bad_update=False)
             elif m.ready and m.assignment is None and \
                     now - m.last_seen > self.heartbeat_timeout_s:
                 # (a worker still loading cannot beat; the websocket's pings watch it)
@@ -253,7 +260,7 @@ class Rounds:
         finally:
             self._current = None
         for u in cur["updates"]:
-            u["member"].rejected = 0
+            u["member"].rejected = u["member"].bad_updates = 0
             u["member"].updates += 1
             u["member"].samples += u["batch_size"]
         self.validator.accept(cur["updates"], statistics_now)

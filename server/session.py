@@ -58,7 +58,8 @@ class Member:
         self.last_seen = self.joined = time.monotonic()
         self.alive = True
         self.seq = 0
-        self.rejected = 0  # bad updates in a row
+        self.rejected = 0  # rejected answers in a row (bad updates, stalls, errors)
+        self.bad_updates = 0  # bad updates in a row
         self.samples_per_s = None  # as the worker measured its last assignment
         self.ready = False  # it has loaded the experiment and its data (a "ready" heartbeat)
         self.updates = self.samples = 0  # accepted answers and their samples
@@ -107,7 +108,7 @@ class Sessions:
                 elif frame.type == "error":
                     self._log(f"worker {member.id} reports: {frame.fields['message']}")
                     if member.assignment is not None:  # it will not answer this one
-                        self._reject(member, "the worker reported an error")
+                        self._reject(member, "the worker reported an error", bad_update=False)
                 else:
                     await self._error(peer, f"unexpected {frame.type} message", "unexpected")
         except TransportClosed:

@@ -449,3 +449,32 @@ def test_leftover_temporary_checkpoints_removed_at_start(tmp_path):
     Orchestrator(EXP, TOKEN, checkpoint_dir=tmp_path, say=lines.append, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
     assert any("tmp4242" in line for line in lines)
+
+
+class FailingWorker(Worker):
+    """Its computation raises in round 2 (e.g. BatchNorm on one sample)."""
+
+    def compute(self, indices):
+        if self.rounds_done == 1 and not getattr(self, "failed", False):
+            self.failed = True
+            raise ValueError("cannot train on this")
+        return super().compute(indices)
+
+
+def test_worker_whose_round_fails_says_so_and_stays():
+    rounds = 4
+    want = reference_states(rounds)[rounds]
+
+    async def main():
+        orch, transport = await start_server(max_rounds=rounds, overrides={"min_workers": 3})
+        workers = [await new_worker(transport.url) for _ in range(2)]
+        workers.append(await new_worker(transport.url, FailingWorker))
+        results = await train(orch, transport, workers)
+        return orch, workers, results
+
+    orch, workers, results = scenario(main())
+    assert results == ["training finished"] * 3
+    assert orch.stats["reassigned_samples"] == 8 and orch.banned_hosts == set()
+    assert workers[2].rounds_done == rounds - 1
+    assert any("round 2 failed: ValueError" in line for line in orch.lines)
+    assert_state_close(state_arrays(orch.model), want)

@@ -241,10 +241,18 @@ class Worker:
         else:
             fn, args = self.compute, (f["indices"],)
         start = time.perf_counter()
-        if self.offload:
-            grads, buffers, loss = await asyncio.to_thread(fn, *args)
-        else:
-            grads, buffers, loss = fn(*args)
+        try:
+            if self.offload:
+                grads, buffers, loss = await asyncio.to_thread(fn, *args)
+            else:
+                grads, buffers, loss = fn(*args)
+        except Exception as e:  # say so (the server gives the samples to others) and go on
+            log.warning("round %d failed: %r", f["round"], e)
+            await self._send("error", {"message": f"round {f['round']} failed: "
+                                                  f"{type(e).__name__}: {e}"[:500],
+                                       "code": "compute_failed"})
+            self.status("idle", round=f["round"])
+            return
         rate = len(f["indices"]) / max(time.perf_counter() - start, 1e-9)
         tensors = [(k, tuple(v.shape), v) for k, v in grads.items()]
         tensors += [(BUFFER_PREFIX + k, tuple(v.shape), v) for k, v in buffers.items()]
