@@ -302,7 +302,8 @@ class Rounds:
     async def _screen(self, cur, statistics_now):
         """Validate the round's answers together; the rejected ones give their samples
         back. Returns how many were rejected."""
-        problems = self.validator.problems(cur["updates"], statistics_now)
+        problems = self.validator.problems(cur["updates"], statistics_now,
+                                           cur.setdefault("suspects", {}))
         for i in sorted(problems, reverse=True):
             u = cur["updates"].pop(i)
             cur["done"] -= u["batch_size"]

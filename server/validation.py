@@ -11,7 +11,10 @@ The checks, on all the answers of a round at once (so each is compared with the 
   change of the BatchNorm statistics against the server's, each times sqrt(batch size)
   (the noise of a mean over b samples shrinks like 1/sqrt(b), so small reassigned chunks
   are not outliers for being small). Once `warmup` norms are known, one above
-  `max_ratio` x their median is rejected.
+  `max_ratio` x their median is rejected, unless a second opinion confirms it: another
+  worker already sent a norm within a factor `agree` of it for some of the same samples
+  and was rejected for it (BatchNorm on 2 samples, say, gives honest gradients 100x the
+  typical: the data, not the worker; without this the round would never end).
 
 Rejected answers go back to the round's pool (server/rounds.py); accepted ones join the
 `window` of recent norms.
@@ -25,11 +28,11 @@ from distml.distributed.strategy import global_norm
 
 
 class UpdateValidator:
-    def __init__(self, max_ratio=50.0, warmup=2, window=64):
+    def __init__(self, max_ratio=50.0, warmup=2, window=64, agree=4.0):
         if max_ratio is not None and max_ratio != 0 and not max_ratio > 1:
             raise ValueError(f"max_ratio must be > 1 (or 0 to skip the norm checks), "
                              f"got {max_ratio}")
-        self.max_ratio, self.warmup = max_ratio or None, warmup
+        self.max_ratio, self.warmup, self.agree = max_ratio or None, warmup, agree
         self.recent = {"gradient": deque(maxlen=window), "statistics": deque(maxlen=window)}
 
     @staticmethod
@@ -54,8 +57,20 @@ class UpdateValidator:
                 return f"{name} has negative values (min {float(v.min()):.3g})"
         return None
 
-    def problems(self, updates, current_buffers):
-        """{index: reason} for the updates of one round that must not count."""
+    def _confirmed(self, update, metric, size, suspects):
+        """Did another worker send about this norm for some of these samples?"""
+        for position, _ in update["chunk"]:
+            for worker, m, other in suspects.get(position, ()):
+                if worker != update["member"].id and m == metric and \
+                        other / self.agree <= size <= other * self.agree:
+                    return True
+        return False
+
+    def problems(self, updates, current_buffers, suspects=None):
+        """{index: reason} for the updates of one round that must not count. `suspects`
+        (kept by the caller for the round: sample position -> [(worker id, metric,
+        norm)]) records the norm rejections, for second opinions."""
+        suspects = {} if suspects is None else suspects
         bad = {}
         for i, u in enumerate(updates):
             reason = self.broken(u)
@@ -74,8 +89,13 @@ class UpdateValidator:
                     continue
                 typical = float(np.median(reference))
                 if size[metric] > self.max_ratio * typical and size[metric] > 1e-30:
+                    if self._confirmed(updates[i], metric, size[metric], suspects):
+                        continue
                     bad[i] = (f"{metric} norm {size[metric]:.3g} is more than "
                               f"{self.max_ratio:g} x the typical {typical:.3g}")
+                    for position, _ in updates[i]["chunk"]:
+                        suspects.setdefault(position, []).append(
+                            (updates[i]["member"].id, metric, size[metric]))
         return bad
 
     def accept(self, updates, current_buffers):

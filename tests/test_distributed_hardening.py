@@ -478,3 +478,26 @@ def test_worker_whose_round_fails_says_so_and_stays():
     assert workers[2].rounds_done == rounds - 1
     assert any("round 2 failed: ValueError" in line for line in orch.lines)
     assert_state_close(state_arrays(orch.model), want)
+
+
+def test_a_second_worker_confirms_a_large_norm_of_the_same_samples():
+    """An honest gradient far above the typical one (BatchNorm on 2 samples) is rejected
+    once, then accepted when another worker sends about the same norm for those samples;
+    an absurd norm or the same worker again is not."""
+    from types import SimpleNamespace
+
+    from server.validation import UpdateValidator
+
+    def update(worker, value, positions=(0, 1)):
+        return {"member": SimpleNamespace(id=worker), "chunk": [(p, p) for p in positions],
+                "grads": {"w": np.full(4, value, np.float32)}, "buffers": {},
+                "batch_size": 2}
+
+    v = UpdateValidator(max_ratio=50)
+    v.accept([update("a", 1.0, (p,)) for p in range(5)], {})
+    suspects = {}
+    assert list(v.problems([update("w1", 100.0)], {}, suspects)) == [0]
+    assert list(v.problems([update("w1", 100.0)], {}, suspects)) == [0]  # not itself
+    assert list(v.problems([update("w2", 3e38)], {}, suspects)) == [0]  # not absurd
+    assert v.problems([update("w3", 120.0, (1, 2))], {}, suspects) == {}
+    assert v.problems([update("w4", 100.0, (5, 6))], {}, suspects) != {}  # other samples
