@@ -16,9 +16,11 @@ with a bye, or SIGKILL), and from other loopback addresses
   running_var of -1e30.
 
 It records the server's RSS and round over time (from /proc and /status.json), the
-rounds completed, the server's counters, the final test accuracy and that of a clean
-single-process run with the same seed, sample order and batch; it writes
-bench/results/soak.json.
+rounds completed, the server's counters and the final test accuracy; then the clean
+run: the same server with `--workers` workers that stay and nobody else (and, for
+reference, single-process SGD with the same seed, sample order and batch: with
+BatchNorm, statistics over a worker's share of the batch differ from the whole batch's).
+It writes bench/results/soak.json.
 """
 import argparse
 import asyncio
@@ -112,10 +114,10 @@ class Churn:
              "--name", f"soak-{i}"], cwd=ROOT, env=self.env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
-    async def run(self, stop):
+    async def run(self, stop, churn=True):
         for _ in range(self.n):
             self.spawn()
-        while not stop.is_set():
+        while churn and not stop.is_set():
             await asyncio.sleep(self.rng.uniform(0.5, 2.0))
             self.procs = [p for p in self.procs if p.poll() is None]
             if len(self.procs) < self.n // 2 or (len(self.procs) < self.n and
@@ -293,7 +295,9 @@ def clean_accuracy(rounds):
 
 # -- the run ---------------------------------------------------------------------------------
 
-async def soak(args):
+async def soak(args, hostile=True):
+    """One server run: with churn, fuzzing and the absurd worker, or (hostile=False) the
+    clean run: `--workers` workers that stay, nobody else."""
     from collections import Counter
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="distml-soak-") as ckpt:
@@ -303,11 +307,12 @@ async def soak(args):
         stop = asyncio.Event()
         churn = Churn(url, args.workers, random.Random(rng.random()))
         fuzz_counts, absurd_counts = Counter(), Counter()
-        tasks = [asyncio.create_task(churn.run(stop)),
-                 asyncio.create_task(fuzz(url, port, stop, random.Random(rng.random()),
-                                          fuzz_counts)),
-                 asyncio.create_task(absurd(url, stop, random.Random(rng.random()),
-                                            absurd_counts))]
+        tasks = [asyncio.create_task(churn.run(stop, churn=hostile))]
+        if hostile:
+            tasks += [asyncio.create_task(fuzz(url, port, stop, random.Random(rng.random()),
+                                               fuzz_counts)),
+                      asyncio.create_task(absurd(url, stop, random.Random(rng.random()),
+                                                 absurd_counts))]
         series, last_status, t0 = [], None, time.monotonic()
         progress_at, stalled = (0, t0), False
         try:
@@ -347,14 +352,11 @@ async def soak(args):
     text = "\n".join(server.lines)
     m = re.search(r"test accuracy ([\d.]+)% after (\d+) rounds", text)
     accuracy, rounds_done = (float(m.group(1)) / 100, int(m.group(2))) if m else (None, None)
-    clean = clean_accuracy(args.rounds)
     rss = [r for _, _, r in series]
     return {
         "rounds_requested": args.rounds, "rounds_completed": rounds_done,
         "server_exit_code": server.p.returncode, "wall_s": round(wall, 1),
-        "stalled": stalled,
-        "accuracy": accuracy, "clean_accuracy": clean,
-        "accuracy_gap": None if accuracy is None else round(clean - accuracy, 4),
+        "stalled": stalled, "accuracy": accuracy,
         "rss_mb": {"first": rss[0] if rss else None, "max": max(rss, default=None),
                    "last": rss[-1] if rss else None},
         "server_stats": last_status["stats"] if last_status else None,
@@ -379,9 +381,17 @@ def main(argv=None):
     logging.getLogger("distml.worker").setLevel(logging.ERROR)  # the absurd worker's refusals
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up the processes too
     result = asyncio.run(soak(args))
+    clean = asyncio.run(soak(args, hostile=False))
+    result["clean_run"] = {k: clean[k] for k in ("rounds_completed", "accuracy", "wall_s",
+                                                 "rss_mb", "server_stats")}
+    result["single_process_accuracy"] = clean_accuracy(args.rounds)
+    if result["accuracy"] is not None and clean["accuracy"] is not None:
+        result["accuracy_gap"] = round(clean["accuracy"] - result["accuracy"], 4)
     write_json(args.out, result)
-    summary = {k: result[k] for k in ("rounds_completed", "server_exit_code", "wall_s",
-                                       "accuracy", "clean_accuracy", "rss_mb", "churn")}
+    summary = {k: result.get(k) for k in ("rounds_completed", "server_exit_code", "wall_s",
+                                           "accuracy", "accuracy_gap", "rss_mb", "churn")}
+    print("clean run:", result["clean_run"], "single process:",
+          result["single_process_accuracy"])
     print(summary)
     print("server:", result["server_stats"])
     print("fuzz:", result["fuzz"])

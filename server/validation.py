@@ -14,7 +14,9 @@ The checks, on all the answers of a round at once (so each is compared with the 
   `max_ratio` x their median is rejected, unless a second opinion confirms it: another
   worker already sent a norm within a factor `agree` of it for some of the same samples
   and was rejected for it (BatchNorm on 2 samples, say, gives honest gradients 100x the
-  typical: the data, not the worker; without this the round would never end).
+  typical: the data, not the worker; without this the round would never end). Norms
+  above `never` x the typical are absurd and never confirmed (a worker that reconnects
+  gets a new id, so its second incarnation could otherwise confirm its first).
 
 Rejected answers go back to the round's pool (server/rounds.py); accepted ones join the
 `window` of recent norms.
@@ -28,11 +30,12 @@ from distml.distributed.strategy import global_norm
 
 
 class UpdateValidator:
-    def __init__(self, max_ratio=50.0, warmup=2, window=64, agree=4.0):
+    def __init__(self, max_ratio=50.0, warmup=2, window=64, agree=4.0, never=1e4):
         if max_ratio is not None and max_ratio != 0 and not max_ratio > 1:
             raise ValueError(f"max_ratio must be > 1 (or 0 to skip the norm checks), "
                              f"got {max_ratio}")
         self.max_ratio, self.warmup, self.agree = max_ratio or None, warmup, agree
+        self.never = never
         self.recent = {"gradient": deque(maxlen=window), "statistics": deque(maxlen=window)}
 
     @staticmethod
@@ -89,7 +92,8 @@ class UpdateValidator:
                     continue
                 typical = float(np.median(reference))
                 if size[metric] > self.max_ratio * typical and size[metric] > 1e-30:
-                    if self._confirmed(updates[i], metric, size[metric], suspects):
+                    if size[metric] <= self.never * typical and \
+                            self._confirmed(updates[i], metric, size[metric], suspects):
                         continue
                     bad[i] = (f"{metric} norm {size[metric]:.3g} is more than "
                               f"{self.max_ratio:g} x the typical {typical:.3g}")

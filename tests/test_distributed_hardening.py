@@ -501,3 +501,5 @@ def test_a_second_worker_confirms_a_large_norm_of_the_same_samples():
     assert list(v.problems([update("w2", 3e38)], {}, suspects)) == [0]  # not absurd
     assert v.problems([update("w3", 120.0, (1, 2))], {}, suspects) == {}
     assert v.problems([update("w4", 100.0, (5, 6))], {}, suspects) != {}  # other samples
+    v.problems([update("w5", 3e38, (7, 8))], {}, suspects)
+    assert v.problems([update("w6", 3e38, (7, 8))], {}, suspects) != {}  # absurd: never
