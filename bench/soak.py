@@ -362,6 +362,7 @@ async def soak(args, hostile=True):
         "server_stats": last_status["stats"] if last_status else None,
         "churn": churn.counts, "fuzz": dict(fuzz_counts), "absurd_worker": dict(absurd_counts),
         "server_log_tail": server.lines[-40 if stalled else -5:], "rss_series": series,
+        "server_log": server.lines,
         "experiment": str(EXP.relative_to(ROOT)), "workers": args.workers,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
@@ -376,12 +377,18 @@ def main(argv=None):
     ap.add_argument("--stall-s", type=float, default=120.0,
                     help="stop when no round finished for this many seconds")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "soak.json"))
+    ap.add_argument("--log", default=None, help="write the hostile run's server log here")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.getLogger("distml.worker").setLevel(logging.ERROR)  # the absurd worker's refusals
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up the processes too
     result = asyncio.run(soak(args))
+    if args.log:
+        Path(args.log).write_text("\n".join(result.pop("server_log")) + "\n")
+    else:
+        result.pop("server_log")
     clean = asyncio.run(soak(args, hostile=False))
+    clean.pop("server_log")
     result["clean_run"] = {k: clean[k] for k in ("rounds_completed", "accuracy", "wall_s",
                                                  "rss_mb", "server_stats")}
     result["single_process_accuracy"] = clean_accuracy(args.rounds)
