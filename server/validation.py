@@ -40,13 +40,18 @@ class UpdateValidator:
 
     @staticmethod
     def sizes(update, current_buffers):
-        """{"gradient": norm, "statistics": norm or None}, both times sqrt(batch size)."""
+        """{"gradient": norm, "statistics": norm or None}, both times sqrt(batch size)
+        (computed once per update: a ResNet-18 gradient has 11M values)."""
+        if "sizes" in update:
+            return update["sizes"]
         scale = math.sqrt(update["batch_size"])
         stats = None
         if update["buffers"]:
             stats = global_norm({k: v.astype(np.float64) - current_buffers[k]
                                  for k, v in update["buffers"].items()}) * scale
-        return {"gradient": global_norm(update["grads"]) * scale, "statistics": stats}
+        update["sizes"] = {"gradient": global_norm(update["grads"]) * scale,
+                           "statistics": stats}
+        return update["sizes"]
 
     @staticmethod
     def broken(update):
