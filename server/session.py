@@ -66,7 +66,6 @@ class Member:
         self.late_rounds = set()  # rounds whose assignment was taken back from it
 
 
-
 class Sessions:
     """Worker connections, from hello to bye."""
 
