@@ -98,14 +98,44 @@ def test_big_frame_before_hello_refused_without_being_read(monkeypatch):
             tracemalloc.stop()
             sender.cancel()
             writer.close()
+        seen_before_hello = list(decoded)
+        try:
+            async with connect(transport.url, compression=None) as ws:  # the spy works
+                await ws.send(HELLO)
+                await ws.recv()
+        finally:
             await transport.close()
-        return orch, code, peak
+        return orch, code, peak, seen_before_hello
 
-    orch, code, peak = scenario(main())
+    orch, code, peak, seen = scenario(main())
     assert code == 1009  # message too big, known from the frame's header alone
-    assert decoded == []  # the decode path never saw it
+    assert seen == [] and len(decoded) == 1  # the decode path never saw it (a hello, yes)
     assert peak < 2 << 20, peak  # nobody held the 10 MB
-    assert orch.members == {} and orch.stats["bad_frames"] == 0
+    assert orch.stats["bad_frames"] == 0 and orch.stats["refused"] == 0
+
+
+def test_cli_checks_the_new_flags():
+    import argparse
+
+    from server.__main__ import add_arguments, check_arguments
+
+    def parse(*flags):
+        ap = argparse.ArgumentParser()
+        ap.error = lambda message: (_ for _ in ()).throw(ValueError(message))
+        add_arguments(ap)
+        args = ap.parse_args(list(flags))
+        check_arguments(ap, args)
+        return args
+
+    args = parse("--view-token", "v", "--max-norm-ratio", "0", "--deadline-factor", "0")
+    assert (args.view_token, args.max_norm_ratio, args.max_connections,
+            args.max_connections_per_address, args.hello_timeout) == ("v", 0, 512, 32, 30)
+    for flags, message in [(("--max-norm-ratio", "1"), "max-norm-ratio"),
+                           (("--hello-timeout", "0"), "hello-timeout"),
+                           (("--max-connections", "0"), "max-connections"),
+                           (("--deadline-floor", "-1"), "deadline-floor")]:
+        with pytest.raises(ValueError, match=message):
+            parse(*flags)
 
 
 def test_frame_limit_raised_once_the_hello_is_accepted():
