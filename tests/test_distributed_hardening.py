@@ -396,6 +396,8 @@ def test_absurd_batchnorm_statistics_rejected(grads):
     assert abs(orch.accuracy[-1][1] - clean.accuracy[-1][1]) <= 2 / 64  # 64 test samples
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning",
+                            "ignore:invalid value:RuntimeWarning")
 def test_absurd_update_wrecks_the_model_without_validation():
     """The same attack with the norm check off (and as the last round, since the next
     one would be NaN): the model is lost, so the tests above have teeth."""
