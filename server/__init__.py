@@ -1,8 +1,10 @@
 """distml's server side (not part of the distml wheel).
 
 Flower's split: `server.transport` (one `websockets.serve` port: static files, the
-experiment at /experiment.py, workers on /ws), `server.orchestrator` (membership, rounds,
-deadlines, versions, checkpoints), with `distml.distributed.codec` for frames and
-`distml.distributed.strategy` for aggregation. `python -m server EXPERIMENT.py` runs the
-parameter server; `server.static` alone serves the browser side's files.
+experiment at /experiment.py, workers on /ws), `server.orchestrator` (the training loop,
+made of `server.session`: connections and authentication, `server.rounds`: assignments,
+deadlines, aggregation, versions, checkpoints, and `server.status`: the dashboard's
+data), with `distml.distributed.codec` for frames and `distml.distributed.strategy` for
+aggregation. `python -m server EXPERIMENT.py` runs the parameter server; `server.static`
+alone serves the browser side's files.
 """

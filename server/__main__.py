@@ -5,19 +5,24 @@
         [--compression none|float16|int8] [--checkpoint-dir DIR] [--checkpoint-every K]
         [--resume] [--max-rounds N] [--max-samples N] [--min-workers N] [--deadline S]
         [--epochs N] [--eval-every N] [--link-rate-mbps R] [--link-delay-ms D] [-q]
+        [--view-token V] [--hello-timeout S] [--login-delay S] [--max-connections N]
+        [--max-connections-per-address N] [--max-norm-ratio K] [--deadline-factor F]
+        [--deadline-floor S]
 
 Workers connect to ws://HOST:PORT/ws (CPython: `python -m distml.distributed.worker URL
 --token T`, a browser: open http://HOST:PORT/worker?token=T); the experiment's source is
 served at /experiment.py on the same port, the dashboard at /. `--link-rate-mbps` and
 `--link-delay-ms` shape every worker connection (both directions) like a slow link, for
-benchmarks on one machine (server/transport.py).
+benchmarks on one machine (server/transport.py). The dashboard at / and /status.json
+need the workers' token or the read-only `--view-token` (`/?token=V`).
 """
 import argparse
 import asyncio
 import sys
 
-from server.orchestrator import Orchestrator, default_token
-from server.transport import DEFAULT_MAX_SIZE, Link, Transport
+from .orchestrator import Orchestrator, default_token
+from .transport import (
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PER_ADDRESS, DEFAULT_MAX_SIZE, Link, Transport)
 
 
 def server_overrides(args):
@@ -35,7 +40,11 @@ def make_orchestrator(args, overrides=None):
                         checkpoint_every=args.checkpoint_every, resume=args.resume,
                         max_rounds=args.max_rounds,
                         overrides=dict(server_overrides(args), **(overrides or {})),
-                        progress=not args.quiet, max_frame=args.max_size)
+                        progress=not args.quiet, max_frame=args.max_size,
+                        view_token=args.view_token, hello_timeout_s=args.hello_timeout,
+                        login_delay_s=args.login_delay, max_norm_ratio=args.max_norm_ratio,
+                        deadline_factor=args.deadline_factor,
+                        deadline_floor_s=args.deadline_floor)
 
 
 async def start(args, overrides=None):
@@ -43,7 +52,9 @@ async def start(args, overrides=None):
     orch = make_orchestrator(args, overrides)
     link = Link.from_flags(args.link_rate_mbps, args.link_delay_ms)
     transport = await Transport(orch.handle, args.host, args.port, max_size=args.max_size,
-                                routes=orch.routes(), link=link).start()
+                                routes=orch.routes(), link=link,
+                                max_connections=args.max_connections,
+                                max_per_address=args.max_connections_per_address).start()
     hp = orch.hp
     print(f"distml parameter server: {args.experiment} ({hp['mode']}, global batch "
           f"{hp['global_batch']}, {hp['epochs']} epochs, aggregate {args.aggregate}, "
@@ -56,6 +67,8 @@ async def amain(args):
     orch, transport = await start(args)
     base = f"http://{args.host}:{transport.port}"
     print(f"dashboard: {base}/?token={args.workers_token}", flush=True)
+    if args.view_token:
+        print(f"read-only dashboard: {base}/?token={args.view_token}", flush=True)
     print(f"workers: open {base}/worker?token={args.workers_token} in a browser, or "
           f"python -m distml.distributed.worker {transport.url} "
           f"--token {args.workers_token}", flush=True)
@@ -99,6 +112,25 @@ def add_arguments(ap):
                          "direction (a token bucket; for benchmarks)")
     ap.add_argument("--link-delay-ms", type=float, default=None,
                     help="and delay its frames by this many milliseconds one way")
+    ap.add_argument("--view-token", default=None,
+                    help="a second token that may only read the dashboard and the status")
+    ap.add_argument("--hello-timeout", type=float, default=30.0,
+                    help="seconds a new connection has, in all, to say hello")
+    ap.add_argument("--login-delay", type=float, default=1.0,
+                    help="an address's wait after a wrong token, doubling with each one "
+                         "in a row (at most 60 s)")
+    ap.add_argument("--max-connections", type=int, default=DEFAULT_MAX_CONNECTIONS,
+                    help="websocket connections open at once")
+    ap.add_argument("--max-connections-per-address", type=int,
+                    default=DEFAULT_MAX_PER_ADDRESS, help="... from one host")
+    ap.add_argument("--max-norm-ratio", type=float, default=50.0,
+                    help="reject an update whose norm is more than this many times the "
+                         "median of the round's and recent rounds' (0: no norm check)")
+    ap.add_argument("--deadline-factor", type=float, default=3.0,
+                    help="an assignment's samples go to others after this many times the "
+                         "recent rounds' median time (0: only --deadline)")
+    ap.add_argument("--deadline-floor", type=float, default=10.0,
+                    help="... but never sooner than this many seconds")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -111,6 +143,16 @@ def check_arguments(ap, args):
         ap.error("--link-rate-mbps must be positive")
     if args.link_delay_ms is not None and args.link_delay_ms < 0:
         ap.error("--link-delay-ms must be >= 0")
+    for flag in ("hello_timeout", "deadline_floor", "login_delay"):
+        if getattr(args, flag) <= 0:
+            ap.error(f"--{flag.replace('_', '-')} must be positive")
+    for flag in ("max_connections", "max_connections_per_address"):
+        if getattr(args, flag) < 1:
+            ap.error(f"--{flag.replace('_', '-')} must be at least 1")
+    if args.max_norm_ratio != 0 and not args.max_norm_ratio > 1:
+        ap.error("--max-norm-ratio must be > 1 (or 0: no norm check)")
+    if args.deadline_factor < 0:
+        ap.error("--deadline-factor must be >= 0")
 
 
 def main(argv=None):

@@ -17,7 +17,8 @@ every other GET is a file from one of these folders, and nothing outside them:
                                                  the benchmark's peer (bench/browser_bench.py)
 
 Paths with `..`, `.` or empty segments, backslashes or NUL (also percent-encoded) get 403,
-as do symlinks that resolve outside their folder; missing files and folders get 404.
+as do symlinks that resolve outside their folder; missing files and folders get 404
+(error bodies never repeat the request).
 Every response carries cross-origin-isolation headers, so the page may share an interrupt
 buffer (a SharedArrayBuffer) with the Pyodide worker to stop a runaway Python call.
 """
@@ -62,7 +63,8 @@ ISOLATION_HEADERS = (
     ("Cross-Origin-Resource-Policy", "same-origin"),
 )
 
-_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+            404: "Not Found", 429: "Too Many Requests", 503: "Service Unavailable"}
 
 
 def default_mounts():
@@ -140,7 +142,7 @@ class StaticFiles:
             return self._reply(url_path, 200, body, MIME_TYPES[".json"])
         status, target = self.resolve(url_path)
         if status != 200:
-            text = f"{status} {_REASONS[status]}: {url_path}\n".encode()
+            text = f"{status} {_REASONS[status]}\n".encode()  # never echo the request
             return self._reply(url_path, status, text, MIME_TYPES[".txt"])
         return self._reply(url_path, 200, target.read_bytes(), mime_type(target))
 

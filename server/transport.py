@@ -6,10 +6,14 @@
     GET /web/..., ...       static files (server/static.py)
     /ws                     the workers' websocket (binary frames, docs/protocol.md)
 
-`compression=None` (permessage-deflate costs ~10x on float payloads) and a deliberate
-`max_size` (64 MiB by default: a ResNet-18 float32 gradient is ~45 MB). The orchestrator
-sees each connection as a `Peer` with send/recv/close, the same three calls the worker's
-transport adapter has.
+`compression=None` (permessage-deflate costs ~10x on float payloads). Frame sizes are
+limited per connection, before a frame's payload is read: `pre_auth_max_size` (4 KiB; a
+hello is about 100 bytes) until the orchestrator accepts the connection's hello and
+raises it with `Peer.set_max_size` (64 MiB by default: a ResNet-18 float32 gradient is
+~45 MB); a larger frame closes the connection with code 1009 without being buffered.
+At most `max_connections` websockets are open at once, `max_per_address` from one host;
+more get HTTP 503 at the upgrade. The orchestrator sees each connection as a `Peer` with
+send/recv/close, the same three calls the worker's transport adapter has.
 
 Link shaping (`--link-rate-mbps R --link-delay-ms D` on `python -m server`, a `Link`
 here), for benchmarks of a slow network on one machine: every /ws connection gets its own
@@ -27,10 +31,12 @@ import time
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
-from distml.distributed.worker import TransportClosed
-from server.static import MIME_TYPES, StaticFiles, _path_only
+from distml.distributed.protocol import DEFAULT_MAX_SIZE, PRE_AUTH_MAX_SIZE, TransportClosed
+from .static import MIME_TYPES, StaticFiles, _path_only
 
-DEFAULT_MAX_SIZE = 64 << 20
+DEFAULT_MAX_CONNECTIONS = 512
+DEFAULT_MAX_PER_ADDRESS = 32
+
 
 
 class TokenBucket:
@@ -97,11 +103,11 @@ class Peer:
 
     def __init__(self, ws, link=None):
         self.ws = ws
+        self.host, self.address = remote_host(ws), "?"
         try:
-            host, port = ws.remote_address[:2]
-            self.address = f"{host}:{port}"
-        except (TypeError, ValueError):
-            self.address = "?"
+            self.address = f"{self.host}:{ws.remote_address[1]}"
+        except (TypeError, IndexError):
+            pass
         self._writer = self._reader = None  # the shaping tasks, once a link was set
         self.set_link(link)
 
@@ -111,6 +117,11 @@ class Peer:
         self.link = link
         self._down = link.bucket() if link else None  # server -> worker
         self._up = link.bucket() if link else None  # worker -> server
+
+    def set_max_size(self, n):
+        """The largest frame this connection may send from now on (checked on each frame's
+        header, before its payload is read: websockets' `protocol.max_message_size`)."""
+        self.ws.protocol.max_message_size = n
 
     def _due(self, bucket, n):
         return self.link.due(bucket, n) if self.link else time.monotonic()
@@ -189,25 +200,41 @@ class Peer:
         self.ws.transport.abort()
 
 
+def remote_host(connection):
+    """The host part of a connection's remote address ("?" when unknown)."""
+    try:
+        return str(connection.remote_address[0])
+    except (TypeError, IndexError):
+        return "?"
+
+
 class ServerFiles(StaticFiles):
     """Static files plus a few routes: path -> (bytes, content type), or a callable
-    returning that (asked on every request, e.g. a live status)."""
+    `route(request, host)` returning (bytes, content type) or (status, bytes, content type),
+    asked on every request (e.g. a live status behind a token). `admit(connection)` says
+    whether a websocket upgrade may go on (the connection limits)."""
 
-    def __init__(self, routes, mounts=None, log=None):
+    def __init__(self, routes, mounts=None, log=None, admit=None):
         super().__init__(mounts, log)
         self.routes = dict(routes)
+        self.admit = admit
 
     def process_request(self, connection, request):
         path = _path_only(request.path)
         if request.headers.get("Upgrade", "").lower() == "websocket":
-            if path == "/ws":
-                return None
-            return self._reply(request.path, 404, b"websocket endpoint is /ws\n",
-                               MIME_TYPES[".txt"])
+            if path != "/ws":
+                return self._reply(request.path, 404, b"websocket endpoint is /ws\n",
+                                   MIME_TYPES[".txt"])
+            refusal = self.admit(connection) if self.admit else None
+            if refusal:
+                return self._reply(request.path, 503, refusal.encode() + b"\n",
+                                   MIME_TYPES[".txt"])
+            return None
         if path in self.routes:
             route = self.routes[path]
-            body, content_type = route() if callable(route) else route
-            return self._reply(request.path, 200, body, content_type)
+            answer = route(request, remote_host(connection)) if callable(route) else route
+            status, body, content_type = answer if len(answer) == 3 else (200, *answer)
+            return self._reply(request.path, status, body, content_type)
         return self.response(request.path)
 
 
@@ -220,12 +247,32 @@ class Transport:
     """
 
     def __init__(self, handler, host="127.0.0.1", port=0, max_size=DEFAULT_MAX_SIZE,
-                 routes=None, mounts=None, link=None):
+                 routes=None, mounts=None, link=None, pre_auth_max_size=PRE_AUTH_MAX_SIZE,
+                 max_connections=DEFAULT_MAX_CONNECTIONS,
+                 max_per_address=DEFAULT_MAX_PER_ADDRESS):
         self.handler, self.host, self.port, self.max_size = handler, host, port, max_size
-        self.files = ServerFiles(routes or {}, mounts)
+        self.pre_auth_max_size = pre_auth_max_size
+        self.max_connections, self.max_per_address = max_connections, max_per_address
+        self.files = ServerFiles(routes or {}, mounts, admit=self.admit)
         self.server = None
         self.link = link  # a Link shaping every /ws connection, or None
         self.peers = set()
+        self.admitted = set()  # websocket connections past the limits, until they close
+        self.refused = 0  # upgrades refused by the limits
+
+    def admit(self, connection):
+        """None when one more websocket may open, else why not (HTTP 503)."""
+        from websockets.protocol import State
+        self.admitted = {c for c in self.admitted if c.state is not State.CLOSED}
+        host = remote_host(connection)
+        if len(self.admitted) >= self.max_connections:
+            self.refused += 1
+            return f"too many connections (at most {self.max_connections})"
+        if sum(remote_host(c) == host for c in self.admitted) >= self.max_per_address:
+            self.refused += 1
+            return f"too many connections from one address (at most {self.max_per_address})"
+        self.admitted.add(connection)
+        return None
 
     def set_link(self, link):
         """Shape the open connections and the next ones by `link` (None: no shaping)."""
@@ -240,12 +287,13 @@ class Transport:
             await self.handler(peer)
         finally:
             self.peers.discard(peer)
+            self.admitted.discard(ws)
             peer._stop(reader=True)
 
     async def start(self):
         self.server = await serve(self._on_connection, self.host, self.port,
                                   process_request=self.files.process_request,
-                                  compression=None, max_size=self.max_size,
+                                  compression=None, max_size=self.pre_auth_max_size,
                                   ping_interval=20, ping_timeout=20)
         self.port = self.server.sockets[0].getsockname()[1]
         return self

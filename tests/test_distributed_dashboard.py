@@ -4,7 +4,7 @@ import asyncio
 import json
 import urllib.request
 
-from test_distributed_server import new_worker, scenario, start_server, train
+from test_distributed_server import TOKEN, new_worker, scenario, start_server, train
 
 
 def get(url):
@@ -21,12 +21,12 @@ def test_dashboard_and_status_while_training():
 
         async def poll():
             while not orch.done:
-                _, _, body = await asyncio.to_thread(get, base + "/status.json")
+                _, _, body = await asyncio.to_thread(get, base + "/status.json?token=" + TOKEN)
                 seen.append(json.loads(body))
                 await asyncio.sleep(0.05)
 
         poller = asyncio.create_task(poll())
-        pages = [await asyncio.to_thread(get, base + p) for p in ("/", "/worker")]
+        pages = [await asyncio.to_thread(get, base + p) for p in (f"/?token={TOKEN}", "/worker")]
         await train(orch, transport, [worker])
         poller.cancel()
         return orch, pages, seen
@@ -46,6 +46,7 @@ def test_dashboard_and_status_while_training():
     assert 4 <= s["round"] <= 8 and s["samples_seen"] in (24 * (s["round"] - 1), 24 * s["round"])
     (w,) = s["workers"]
     assert w["name"] == "cpy" and not w["browser"] and w["samples_per_s"] > 0
+    assert w["address"].startswith("127.0.0.1:")  # for the workers' token only
     assert 0 <= w["last_seen_s"] < 5 and w["updates"] >= 3
     assert len(s["loss"]) >= 3 and all(loss > 0 for _, loss in s["loss"])
     assert [x for x, _ in s["accuracy"]][:1] == [72]  # eval_every 3 rounds of 24 samples

@@ -16,10 +16,8 @@ import math
 import struct
 from array import array
 
-MAGIC = b"DML1"
-PROTOCOL_VERSION = 1
-MAX_HEADER = 1 << 20
-DEFAULT_MAX_FRAME = 256 << 20
+from .protocol import DEFAULT_MAX_FRAME, MAGIC, MAX_HEADER, PROTOCOL_VERSION  # noqa: F401
+
 ITEMSIZE = {"F32": 4, "F16": 2, "I8": 1, "I64": 8}
 
 # message type -> {field: (python types, required)}

@@ -27,11 +27,14 @@ import time
 
 from . import codec
 from .experiment import float_buffers, load_experiment, source_hash
+from .protocol import BUFFER_PREFIX, DEFAULT_MAX_SIZE, TransportClosed  # noqa: F401
 
 log = logging.getLogger("distml.worker")
 
-BUFFER_PREFIX = "buffer:"
-DEFAULT_MAX_SIZE = 64 << 20
+
+def _quote(text):
+    import urllib.parse
+    return urllib.parse.quote(text, safe="")
 
 
 def _split(items, parts):
@@ -40,10 +43,6 @@ def _split(items, parts):
     base, extra = divmod(len(items), parts)
     starts = [i * base + min(i, extra) for i in range(parts + 1)]
     return [items[a:b] for a, b in zip(starts, starts[1:])]
-
-
-class TransportClosed(ConnectionError):
-    """The connection to the server is gone."""
 
 
 class ServerError(RuntimeError):
@@ -201,7 +200,8 @@ class Worker:
         self.hyperparameters = frame.fields["hyperparameters"]
         self._compression = self.hyperparameters.get("compression")
         self.heartbeat_s = float(self.hyperparameters.get("heartbeat_s", self.heartbeat_s))
-        source = await self.fetch("/experiment.py")
+        # the experiment is served to holders of the token only
+        source = await self.fetch("/experiment.py?token=" + _quote(self.token))
         if source_hash(source) != frame.fields["experiment"]:
             raise ServerError("the experiment served at /experiment.py does not match the "
                               "one the server announced")
@@ -241,10 +241,18 @@ class Worker:
         else:
             fn, args = self.compute, (f["indices"],)
         start = time.perf_counter()
-        if self.offload:
-            grads, buffers, loss = await asyncio.to_thread(fn, *args)
-        else:
-            grads, buffers, loss = fn(*args)
+        try:
+            if self.offload:
+                grads, buffers, loss = await asyncio.to_thread(fn, *args)
+            else:
+                grads, buffers, loss = fn(*args)
+        except Exception as e:  # say so (the server gives the samples to others) and go on
+            log.warning("round %d failed: %r", f["round"], e)
+            await self._send("error", {"message": f"round {f['round']} failed: "
+                                                  f"{type(e).__name__}: {e}"[:500],
+                                       "code": "compute_failed"})
+            self.status("idle", round=f["round"])
+            return
         rate = len(f["indices"]) / max(time.perf_counter() - start, 1e-9)
         tensors = [(k, tuple(v.shape), v) for k, v in grads.items()]
         tensors += [(BUFFER_PREFIX + k, tuple(v.shape), v) for k, v in buffers.items()]

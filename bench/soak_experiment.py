@@ -1,0 +1,56 @@
+"""The soak benchmark's experiment (bench/soak.py): an MLP with BatchNorm on a synthetic
+4-class problem, small enough for thousands of rounds on a 2-core machine.
+
+The data is a fixed function of the seeds (pure Python), so the server, every worker and
+the clean reference build the same dataset.
+"""
+import random
+
+import distml
+import distml.nn as nn
+import distml.nn.functional as F
+from distml.utils.data import TensorDataset
+
+hyperparameters = {
+    "seed": 0,
+    "mode": "fixed_global",
+    "global_batch": 32,
+    "local_batch": 8,
+    "epochs": 1000,
+    "lr": 0.05,
+    "momentum": 0.9,
+    "deadline_s": 30.0,
+    "min_workers": 1,
+}
+
+N_TRAIN, N_TEST, N_FEATURES, N_CLASSES = 2048, 1000, 16, 4
+
+
+def _data(train):
+    rng = random.Random(4321)
+    teacher = [[rng.gauss(0, 1) for _ in range(N_CLASSES)] for _ in range(N_FEATURES)]
+    rng = random.Random(1 if train else 2)
+    x = [[rng.gauss(0, 1) for _ in range(N_FEATURES)] for _ in range(N_TRAIN if train else N_TEST)]
+    scores = [[sum(row[i] * teacher[i][c] for i in range(N_FEATURES)) for c in range(N_CLASSES)]
+              for row in x]
+    y = [max(range(N_CLASSES), key=s.__getitem__) for s in scores]
+    return x, y
+
+
+def make_model():
+    return nn.Sequential(nn.Linear(N_FEATURES, 32), nn.BatchNorm1d(32), nn.ReLU(),
+                         nn.Linear(32, N_CLASSES))
+
+
+def make_dataset(train):
+    x, y = _data(train)
+    return TensorDataset(distml.tensor(x), distml.tensor(y))
+
+
+def loss_fn(output, target):
+    return F.cross_entropy(output, target)
+
+
+def make_optimizer(params):
+    return distml.optim.SGD(params, lr=hyperparameters["lr"],
+                            momentum=hyperparameters["momentum"])
