@@ -301,7 +301,7 @@ class To(Function):
 def transfer(src, dst, buf):
     if src is dst:
         return buf
-    if hasattr(src, "to_numpy") and hasattr(dst, "from_numpy"):
+    if src.host_arrays and dst.host_arrays:
         return dst.from_numpy(src.to_numpy(buf), src.dtype(buf))
     return dst.from_bytes(src.to_bytes(buf), tuple(src.shape(buf)), src.dtype(buf))
 

@@ -266,11 +266,7 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
-        if hasattr(self._backend, "to_numpy"):
-            return np.array(self._backend.to_numpy(self._buf), copy=True)
-        np_dtype = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[self.dtype.name]
-        return np.frombuffer(self._backend.to_bytes(self._buf), dtype=np_dtype).reshape(
-            self.shape).copy()
+        return np.array(self._backend.to_numpy(self._buf), copy=True)
 
     def __float__(self):
         return float(self.item())
@@ -994,7 +990,7 @@ class Tensor:
         # a cheap check where the data already lives on the host; the GPU path trusts it.
         # As torch: indexing (op None) wraps negative indices and raises IndexError;
         # gather/scatter_add/index_select want 0 <= index < size and raise RuntimeError.
-        if self._backend.name in ("numpy", "python") and index.numel():
+        if self._backend.host_resident and index.numel():
             lo, hi = index.amin().item(), index.amax().item()
             if lo < (-size if op is None else 0) or hi >= size:
                 bad = hi if hi >= size else lo
@@ -1151,10 +1147,7 @@ def _from_numpy(be, arr, dtype):
                         "float, int and bool arrays")
     np_type = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[target.name]
     arr = np.array(arr, dtype=np_type, order="C", copy=True)  # own it: buffers are immutable
-    if hasattr(be, "from_numpy"):
-        return be.from_numpy(arr, target.name), target
-    return be.from_bytes(arr.astype(arr.dtype.newbyteorder("<")).tobytes(), arr.shape,
-                         target.name), target
+    return be.from_numpy(arr, target.name), target
 
 
 def _nest(flat, shape):
@@ -1487,7 +1480,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     n = max(0, math.ceil((end - start) / step))
     if dtype is float32:
         buf = be.from_list([start + i * step for i in range(n)], (n,), "float32") \
-            if n < 4096 or not hasattr(be, "from_numpy") else be.arange(start, end, step, "float32")
+            if n < 4096 or not be.host_arrays else be.arange(start, end, step, "float32")
     else:
         buf = be.arange(int(start), int(end), int(step), "int64")
     return Tensor._wrap(buf, be, dev).requires_grad_(requires_grad)

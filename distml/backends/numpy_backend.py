@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from ..random import stream_key
-from .base import Backend, conv_output_size, pool_output_size, useful_taps
+from .base import Backend, conv_output_size, pool_geometry, useful_taps
 from .parallel import ForkJoinPool, split
 
 def _keep_freed_arrays_in_heap():
@@ -261,6 +261,8 @@ def _erf(x):
 
 class NumpyBackend(Backend):
     name = "numpy"
+    host_resident = True
+    host_arrays = True
 
     # -- buffers and transfer ------------------------------------------------------------
     def shape(self, buf):
@@ -820,19 +822,9 @@ class NumpyBackend(Backend):
                       out=out[g * og:(g + 1) * og])
         return out.reshape(w_shape)
 
-    def _pool_geometry(self, x_shape, kernel, stride, padding, dilation, ceil_mode):
-        _, _, h, w = x_shape
-        oh = pool_output_size(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
-        ow = pool_output_size(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
-        # pad right/bottom enough for every window (ceil_mode windows may run past the input)
-        need_h = (oh - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1
-        need_w = (ow - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1
-        extra = (max(0, need_h - h - padding[0]), max(0, need_w - w - padding[1]))
-        return oh, ow, extra
-
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
         n, c, h, w = x.shape
-        oh, ow, extra = self._pool_geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
+        oh, ow, extra = pool_geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
         best = np.empty((n, c, oh, ow), dtype=x.dtype)
         arg = np.empty((n, c, oh, ow), dtype=np.int64)
 
@@ -922,7 +914,7 @@ class NumpyBackend(Backend):
         return (dh[:, None] * dw[None, :]).astype(np.float32)
 
     def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad):
-        oh, ow, extra = self._pool_geometry(x.shape, kernel, stride, padding, (1, 1), ceil_mode)
+        oh, ow, extra = pool_geometry(x.shape, kernel, stride, padding, (1, 1), ceil_mode)
         xp = np.pad(x, ((0, 0), (0, 0), (padding[0], extra[0]), (padding[1], extra[1])))
         win = self._windows(xp, kernel, stride, (1, 1), (oh, ow))
         div = self._avg_divisor(x.shape, kernel, stride, padding, oh, ow, count_include_pad)
@@ -930,7 +922,7 @@ class NumpyBackend(Backend):
 
     def avg_pool2d_grad(self, gy, x_shape, kernel, stride, padding, ceil_mode, count_include_pad):
         n, c, h, w = x_shape
-        oh, ow, extra = self._pool_geometry(x_shape, kernel, stride, padding, (1, 1), ceil_mode)
+        oh, ow, extra = pool_geometry(x_shape, kernel, stride, padding, (1, 1), ceil_mode)
         div = self._avg_divisor(x_shape, kernel, stride, padding, oh, ow, count_include_pad)
         g = gy / div
         dxp = np.zeros((n, c, h + padding[0] + extra[0], w + padding[1] + extra[1]), np.float32)

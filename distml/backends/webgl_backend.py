@@ -33,7 +33,9 @@ from importlib import resources
 from distml import random as _rnd
 from distml.backends.base import (
     COMPARISON_OPS,
+    FLOAT_UNARY_OPS,
     Backend,
+    collapse,
     conv_output_size,
     pool_output_size,
     useful_taps,
@@ -43,8 +45,6 @@ from distml.backends.base import broadcast_shape as _broadcast_shape
 from distml.backends.base import contiguous_strides as _contig
 from distml.backends.base import promote_names as _promote
 
-_FLOAT_UNARY = frozenset(
-    ("exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "erf", "sin", "cos", "reciprocal"))
 _BIG_ENDIAN = sys.byteorder == "big"
 
 # GLSL expressions of a, b, c (see glsl/elementwise.frag)
@@ -166,33 +166,15 @@ def _panel_layout(rows, k4, max_size):
 
 def _dims3(shape, strides):
     """A view's dims as exactly 3 (shape, strides) entries, merged or padded in front."""
-    shp, (st,) = _collapse(shape, [strides])
+    shp, (st,) = collapse(shape, [strides])
     if len(shp) > 3:
         raise ValueError("more than 3 non-mergeable dims")
     pad = 3 - len(shp)
     return [1] * pad + shp, [0] * pad + st
 
 
-def _collapse(shape, strides_list):
-    """Drop size-1 dims and merge neighbours contiguous in every strides list."""
-    shp = []
-    sts = [[] for _ in strides_list]
-    for d, n in enumerate(shape):
-        if n == 1:
-            continue
-        if shp and all(st[-1] == s[d] * n for st, s in zip(sts, strides_list)):
-            shp[-1] *= n
-            for st, s in zip(sts, strides_list):
-                st[-1] = s[d]
-        else:
-            shp.append(n)
-            for st, s in zip(sts, strides_list):
-                st.append(s[d])
-    return shp, sts
-
-
 def _is_contiguous(buf):
-    shp, (st,) = _collapse(buf.shape, [buf.strides])
+    shp, (st,) = collapse(buf.shape, [buf.strides])
     return not shp or (len(shp) == 1 and st[0] == 1)
 
 
@@ -438,7 +420,7 @@ class WebGLBackend(Backend):
             st = [0] * pad + [0 if (n == 1 and out_shape[pad + d] != 1) else s
                               for d, (n, s) in enumerate(zip(b.shape, b.strides))]
             strides.append(st)
-        shp, sts = _collapse(out_shape, strides + [list(_contig(out_shape))])
+        shp, sts = collapse(out_shape, strides + [list(_contig(out_shape))])
         sts = sts[:-1]
         if not shp:
             shp, sts = [1], [[0] for _ in inputs]
@@ -514,7 +496,7 @@ class WebGLBackend(Backend):
             raise ValueError(f"unknown unary op {op!r}")
         if op == "logical_not":
             dt = "bool"
-        elif op in _FLOAT_UNARY or x.dtype == "float32":
+        elif op in FLOAT_UNARY_OPS or x.dtype == "float32":
             dt = "float32"
         else:
             dt = x.dtype
@@ -548,8 +530,8 @@ class WebGLBackend(Backend):
         kst = [x.strides[d] for d in kept] or [0]
         rshape = [x.shape[d] for d in axes] or [1]
         rst = [x.strides[d] for d in axes] or [0]
-        kshp, (kst,) = _collapse(kshape, [kst])
-        rshp, (rst,) = _collapse(rshape, [rst])
+        kshp, (kst,) = collapse(kshape, [kst])
+        rshp, (rst,) = collapse(rshape, [rst])
         kshp, kst = kshp or [1], kst or [0]
         rshp, rst = rshp or [1], rst or [0]
         R = _numel(rshape)
@@ -813,10 +795,10 @@ class WebGLBackend(Backend):
     def _batched(self, x, nbatch):
         """(x, [batch stride, row stride, col stride]) with the batch dims merged into one."""
         bshape = x.shape[:nbatch]
-        shp, (st,) = _collapse(bshape, [x.strides[:nbatch]])
+        shp, (st,) = collapse(bshape, [x.strides[:nbatch]])
         if len(shp) > 1:
             x = self.contiguous(x)
-            shp, (st,) = _collapse(bshape, [x.strides[:nbatch]])
+            shp, (st,) = collapse(bshape, [x.strides[:nbatch]])
         bst = st[0] if st else 0
         return x, [bst, x.strides[-2], x.strides[-1]]
 
