@@ -16,6 +16,8 @@ import math
 import struct
 from array import array
 
+from ..tensor import Tensor
+
 MAGIC = b"DML1"
 PROTOCOL_VERSION = 1
 MAX_HEADER = 1 << 20
@@ -49,9 +51,9 @@ class FrameError(ValueError):
 def _payload(values, dtype):
     """Raw little-endian bytes (and the int8 scale) for a flat sequence of numbers, an
     `array`, a numpy array or a distml Tensor."""
-    if hasattr(values, "_backend"):  # a distml Tensor: read its buffer once
+    if isinstance(values, Tensor):  # read its values back once
         values = values.detach().float().numpy() if _has_numpy() else \
-            array("f", values._backend.to_bytes(values.float()._buf))
+            array("f", values.float().to_bytes())
     np = _numpy()
     if np is not None:
         arr = np.asarray(values, dtype=np.float64 if dtype != "I64" else np.int64).ravel()
