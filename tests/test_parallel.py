@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import distml
-from distml.backends import numpy_backend as nb
+from distml.backends.numpy import primitives as nb
 from distml.backends.parallel import ForkJoinPool, split
 
 

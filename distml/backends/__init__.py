@@ -41,7 +41,7 @@ def cpu_backends():
 
 
 def _numpy():
-    from .numpy_backend import backend
+    from .numpy import backend
     return backend
 
 

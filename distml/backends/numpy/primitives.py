@@ -6,9 +6,9 @@ import sys
 
 import numpy as np
 
-from ..random import stream_key
-from .base import Backend, conv_output_size, pool_geometry, useful_taps
-from .parallel import ForkJoinPool, split
+from ...random import stream_key
+from ..base import Backend, conv_output_size, pool_geometry, useful_taps
+from ..parallel import ForkJoinPool, split
 
 def _keep_freed_arrays_in_heap():
     """Training allocates and frees the same large activations every step. glibc serves
