@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from distml.backends.numpy import primitives as nb
+from distml.backends.numpy import blas as nb
 from distml.backends.base import useful_taps
 from distml.backends.numpy import backend as be
 
