@@ -57,7 +57,7 @@ def _webgl():
     if sys.platform != "emscripten":
         raise RuntimeError("the 'webgl' device needs a browser with WebGL2 (distml under "
                            "Pyodide); here distml.webgl.is_available() is False: use 'cpu'")
-    from .webgl_backend import get_backend
+    from .webgl import get_backend
     return get_backend()
 
 

@@ -186,7 +186,7 @@ class WebGLBackend(Backend):
 
         self._js = js
         if not hasattr(js, "distmlGL"):
-            source = (resources.files("distml.backends") / "webgl_helper.js").read_text()
+            source = (resources.files(__package__) / "webgl_helper.js").read_text()
             js.eval(source)
         self._gl = js.distmlGL
         self.info = json.loads(self._gl.init())
@@ -299,7 +299,7 @@ class WebGLBackend(Backend):
     def reset(self):
         """For tests: start over after a failure (every existing webgl buffer is invalid)."""
         self._js.distmlGL = None
-        self._js.eval((resources.files("distml.backends") / "webgl_helper.js").read_text())
+        self._js.eval((resources.files(__package__) / "webgl_helper.js").read_text())
         self._gl = self._js.distmlGL
         self.info = json.loads(self._gl.init())
         self._programs.clear()
