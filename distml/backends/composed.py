@@ -154,9 +154,16 @@ def max_pool2d(be, x, kernel, stride, padding, dilation, ceil_mode):
     col = be.binary("mod", tap, const(kernel[1]))
     offset = be.binary("add", be.binary("mul", row, const(dh * w)),
                        be.binary("mul", col, const(dw)))
-    corners = [(r * stride[0] - padding[0]) * w + q * stride[1] - padding[1]
-               for r in range(out_hw[0]) for q in range(out_hw[1])]
-    return y, be.binary("add", offset, be.from_list(corners, out_hw, "int64"))
+    rows = [r * stride[0] - padding[0] for r in range(out_hw[0])]
+    cols = [q * stride[1] - padding[1] for q in range(out_hw[1])]
+    index = be.binary("add", offset, be.from_list([r * w + q for r in rows for q in cols],
+                                                  out_hw, "int64"))
+    # a window of only -inf points at its first position inside the input, as torch's
+    def inside(start, step):
+        return start + -(-max(0, -start) // step) * step
+    first = [inside(r, dh) * w + inside(q, dw) for r in rows for q in cols]
+    all_inf = be.binary("eq", y, be.full((), -math.inf, be.dtype(y)))
+    return y, be.where(all_inf, be.from_list(first, out_hw, "int64"), index)
 
 
 def max_pool2d_grad(be, gy, indices, x_shape):
