@@ -50,14 +50,14 @@ def set_num_threads(n):
     if n < 1:
         raise ValueError(f"set_num_threads: the number of threads must be positive, got {n}")
     if backends.numpy_available():
-        from .backends import numpy_backend
+        from .backends import numpy as numpy_backend
         numpy_backend.set_num_threads(n)
 
 
 def get_num_threads():
     """Threads the "cpu" device uses inside one op (1 without numpy)."""
     if backends.numpy_available():
-        from .backends import numpy_backend
+        from .backends import numpy as numpy_backend
         return numpy_backend.get_num_threads()
     return 1
 

@@ -1,4 +1,5 @@
-"""PyTorch-style devices: "cpu" (numpy, or pure Python without numpy) and "webgl"."""
+"""PyTorch-style devices: "cpu" (numpy, or pure Python without numpy), "webgl", and any
+device type registered with distml.backends.register."""
 from . import backends
 
 _default = {"device": None}
@@ -15,8 +16,10 @@ class device:
             if not idx.isdigit():
                 raise RuntimeError(f"invalid device string: {spec}:{idx}")
             index = int(idx)
-        if spec not in ("cpu", "webgl"):
-            raise RuntimeError(f"unknown device type {spec!r}: expected 'cpu' or 'webgl'")
+        known = backends.device_types()
+        if spec not in known:
+            raise RuntimeError(f"unknown device type {spec!r}: expected one of "
+                               f"{', '.join(repr(k) for k in known)}")
         self.type = spec
         self.index = index
 

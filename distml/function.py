@@ -301,7 +301,7 @@ class To(Function):
 def transfer(src, dst, buf):
     if src is dst:
         return buf
-    if hasattr(src, "to_numpy") and hasattr(dst, "from_numpy"):
+    if src.host_arrays and dst.host_arrays:
         return dst.from_numpy(src.to_numpy(buf), src.dtype(buf))
     return dst.from_bytes(src.to_bytes(buf), tuple(src.shape(buf)), src.dtype(buf))
 
@@ -509,9 +509,13 @@ class Conv2d(Function):
 
 
 class MaxPool2d(Function):
-    def forward(self, x, kernel, stride, padding, dilation, ceil_mode):
+    """Max pooling; the argmax indices (int64) also go into `indices_out` when given."""
+
+    def forward(self, x, kernel, stride, padding, dilation, ceil_mode, indices_out=None):
         self.in_shape = self.be.shape(x)
         y, self.indices = self.be.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+        if indices_out is not None:
+            indices_out["indices"] = self.indices
         return y
 
     def backward(self, g):
@@ -526,3 +530,47 @@ class AvgPool2d(Function):
 
     def backward(self, g):
         return self.be.avg_pool2d_grad(g, self.in_shape, *self.args)
+
+
+def max_pool2d_with_indices(x, kernel, stride, padding, dilation, ceil_mode):
+    """(y, indices) from one pooling pass: y differentiable, indices the int64 flat h*W+w
+    input position of each maximum (torch's max_pool2d_with_indices)."""
+    out = {}
+    y = MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+                        ceil_mode=ceil_mode, indices_out=out)
+    return y, y._new(out["indices"])
+
+
+# -- optimizer steps -------------------------------------------------------------------------
+# Each runs the backend's update for one parameter (the one written rule is the composed
+# default in backends/base.py; numpy and WebGL fuse it). Not differentiable.
+
+class _OptimizerStep(Function):
+    def backward(self, g):
+        raise RuntimeError(f"{type(self).__name__} is an optimizer step: it has no gradient")
+
+
+class SgdStep(_OptimizerStep):
+    def forward(self, p, grad, *momentum_buffer, hyper, state_out):
+        new_p, state_out["momentum_buffer"] = self.be.sgd_update(
+            p, grad, momentum_buffer[0] if momentum_buffer else None, **hyper)
+        return new_p
+
+
+class AdamStep(_OptimizerStep):
+    def forward(self, p, grad, exp_avg, exp_avg_sq, *max_exp_avg_sq, hyper, state_out):
+        new_p, *state = self.be.adam_update(
+            p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq[0] if max_exp_avg_sq else None,
+            **hyper)
+        state_out.update(zip(("exp_avg", "exp_avg_sq", "max_exp_avg_sq"), state))
+        return new_p
+
+
+def optimizer_step(kind, p, grad, *state, **hyper):
+    """Run an optimizer step Function `kind` (SgdStep, AdamStep) on parameter p: returns the new
+    parameter value and {state name: new Tensor, or None} (state entries given as None
+    are left out of the inputs)."""
+    out = {}
+    new_p = kind.apply(p, grad, *[s for s in state if s is not None], hyper=hyper,
+                       state_out=out)
+    return new_p, {k: None if b is None else new_p._new(b) for k, b in out.items()}

@@ -274,7 +274,7 @@ _STRUCTURE_KEY = "distml.structure"
 
 
 def _tensor_entry(t):
-    return (t.dtype.safetensors_name, tuple(t.shape), t._backend.to_bytes(t._buf))
+    return (t.dtype.safetensors_name, tuple(t.shape), t.to_bytes())
 
 
 def _flatten(obj, entries, path):
@@ -333,25 +333,20 @@ def save(obj, f, metadata=None):
 def _to_tensor(dtype, shape, raw, device):
     from array import array
 
-    from .device import get_device
     from ._tensor import Tensor
-    dev = get_device(device)
-    be = dev.backend
     native = {"F32": "float32", "I64": "int64", "BOOL": "bool"}
     if dtype in native:
-        buf = be.from_bytes(bytes(raw), tuple(shape), native[dtype])
-    else:
-        # other dtypes widen to the nearest one distml has (f16/f64 -> f32, ints -> i64)
-        conv = {"F16": ("e", "float32"), "F64": ("d", "float32"), "I32": ("i", "int64"),
-                "U8": ("B", "int64"), "I8": ("b", "int64"), "I16": ("h", "int64")}
-        if dtype not in conv:
-            raise SafetensorsError(f"distml.load: dtype {dtype} is not supported")
-        code, target = conv[dtype]
-        raw = bytes(raw)
-        values = list(struct.unpack(f"<{len(raw) // 2}e", raw)) if code == "e" else \
-            array(code, raw).tolist()
-        buf = be.from_list(values, tuple(shape), target)
-    return Tensor._wrap(buf, be, dev)
+        return Tensor.from_bytes(raw, shape, native[dtype], device)
+    # other dtypes widen to the nearest one distml has (f16/f64 -> f32, ints -> i64)
+    conv = {"F16": ("e", "float32"), "F64": ("d", "float32"), "I32": ("i", "int64"),
+            "U8": ("B", "int64"), "I8": ("b", "int64"), "I16": ("h", "int64")}
+    if dtype not in conv:
+        raise SafetensorsError(f"distml.load: dtype {dtype} is not supported")
+    code, target = conv[dtype]
+    raw = bytes(raw)
+    values = array("f", struct.unpack(f"<{len(raw) // 2}e", raw)) if code == "e" else \
+        array(code, raw)
+    return Tensor(values, dtype=target, device=device).reshape(tuple(shape))
 
 
 def _unflatten(node, tensors):

@@ -1,6 +1,6 @@
 """The "webgl" device: WebGL2 shaders from glsl/, in the browser under Pyodide.
 
-The backend is distml/backends/webgl_backend.py. On CPython there is no WebGL, so
+The backend is distml/backends/webgl/. On CPython there is no WebGL, so
 `is_available()` is False there, the way `torch.cuda.is_available()` is on a machine
 without a GPU, and a script picks its device the same way:
 

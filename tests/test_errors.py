@@ -5,6 +5,7 @@ to check that the exception type matches torch's.
 """
 import importlib
 
+import minimal_backend
 import pytest
 
 import distml
@@ -184,10 +185,25 @@ def test_inplace_on_leaf_allowed_under_no_grad(backend):
     assert x.tolist() == [2.0, 2.0, 2.0] and x.requires_grad and x.is_leaf
 
 
-@pytest.mark.skip(reason="mixing devices is not testable yet: the webgl device only exists "
-                         "in the browser, and cpu is the only device on CPython")
-def test_mixing_devices():
+@pytest.fixture
+def fake_device():
+    """A second device on CPython: tests/minimal_backend.py registered as device "fake"."""
+    minimal_backend.install("fake", cpu=False)
+    try:
+        yield "fake"
+    finally:
+        minimal_backend.uninstall("fake")
+
+
+def test_mixing_devices(fake_device):
     a = distml.ones(2)
-    b = distml.ones(2, device="webgl")
+    b = distml.ones(2, device=fake_device)
+    assert b.device == distml.device("fake") and (b * 2).tolist() == [2.0, 2.0]
     with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
         a + b
+    assert (a + b.to("cpu")).tolist() == [2.0, 2.0]
+
+
+def test_unknown_device_names_the_registered_ones(fake_device):
+    with pytest.raises(RuntimeError, match="unknown device type 'nope'.*'fake'"):
+        distml.ones(2, device="nope")

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from distml.backends import numpy_backend as nb
+from distml.backends.numpy import blas as nb
 from distml.backends.base import useful_taps
-from distml.backends.numpy_backend import backend as be
+from distml.backends.numpy import backend as be
 
 
 def assert_conv_matches_torch(seed, x_shape, w_shape, stride, padding, dilation, groups=1):

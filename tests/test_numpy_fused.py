@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from distml.backends.base import Backend
-from distml.backends.numpy_backend import backend as be
+from distml.backends.numpy import backend as be
 
 
 def _bn_case(shape, seed):

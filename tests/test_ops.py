@@ -1,8 +1,10 @@
 """Op conformance: every case of tests/conformance/cases.py on each CPU backend, against
-torch computed live (the browser run compares against make_reference.py's JSON instead)."""
+torch computed live (the browser run compares against make_reference.py's JSON instead).
+"minimal" is tests/minimal_backend.py: only the abstract primitives, the rest composed."""
 import importlib
 import warnings
 
+import minimal_backend
 import pytest
 
 from conformance import runner
@@ -12,7 +14,7 @@ torch = pytest.importorskip("torch")
 distml = pytest.importorskip("distml")
 
 # backend name -> the shape profile its cases use (pure Python gets small shapes)
-PROFILE = {"numpy": "full", "python": "small"}
+PROFILE = {"numpy": "full", "python": "small", "minimal": "small"}
 SEED = 0
 
 
@@ -24,9 +26,11 @@ def _python_backend_missing():
     return None
 
 
-@pytest.fixture(params=["numpy", "python"])
+@pytest.fixture(params=["numpy", "python", "minimal"])
 def backend(request):
     name = request.param
+    if name == "minimal":
+        minimal_backend.install()
     if name == "python":
         reason = _python_backend_missing()
         if reason:
@@ -38,6 +42,7 @@ def backend(request):
         yield name
     finally:
         distml.set_cpu_backend("numpy" if distml.backends.numpy_available() else "python")
+        minimal_backend.uninstall()
 
 
 @pytest.fixture(scope="module", autouse=True)

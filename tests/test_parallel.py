@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import distml
-from distml.backends import numpy_backend as nb
+from distml.backends.numpy import backend as nbe
+from distml.backends.numpy import blas as nb
 from distml.backends.parallel import ForkJoinPool, split
 
 
@@ -118,7 +119,7 @@ CONVS = [  # (x shape, w shape, stride, padding, dilation, groups): each path of
 
 @pytest.mark.parametrize("xs, ws, stride, padding, dilation, groups", CONVS)
 def test_split_convs_match_one_thread(threads, xs, ws, stride, padding, dilation, groups):
-    be = nb.backend
+    be = nbe
     x, w = randn(*xs), randn(*ws)
     y1, y3 = threads(lambda: be.conv2d(x, w, stride, padding, dilation, groups))
     close(y1, y3)
@@ -138,13 +139,13 @@ def test_split_convs_match_one_thread(threads, xs, ws, stride, padding, dilation
 ])
 def test_split_matmul_matches_one_thread(threads, a_shape, b_shape):
     a, b = randn(*a_shape), randn(*b_shape)
-    one, three = threads(lambda: nb.backend.matmul(a, b))
+    one, three = threads(lambda: nbe.matmul(a, b))
     close(one, three)
     close(one, np.matmul(a, b))
 
 
 def test_split_batch_norm_pool_elementwise_and_sgd_match_one_thread(threads):
-    be = nb.backend
+    be = nbe
     x = randn(4, 6, 5, 5)
     w, b = randn(6), randn(6)
     fwd = threads(lambda: be.batch_norm_train(x, w, b, (0, 2, 3), 1e-5))
@@ -172,7 +173,7 @@ def test_split_batch_norm_pool_elementwise_and_sgd_match_one_thread(threads):
 
 def _conv_in_child(queue):
     x, w = np.ones((2, 16, 14, 14), np.float32), np.ones((4, 16, 3, 3), np.float32)
-    queue.put(float(nb.backend.conv2d(x, w, (1, 1), (1, 1), (1, 1), 1).sum()))
+    queue.put(float(nbe.conv2d(x, w, (1, 1), (1, 1), (1, 1), 1).sum()))
 
 
 def test_a_forked_child_can_use_the_threads(threads):
@@ -180,7 +181,7 @@ def test_a_forked_child_can_use_the_threads(threads):
         pytest.skip("no fork on this platform")
     nb.set_num_threads(2)
     try:
-        nb.backend.conv2d(randn(2, 16, 14, 14), randn(4, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1)
+        nbe.conv2d(randn(2, 16, 14, 14), randn(4, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1)
         ctx = multiprocessing.get_context("fork")
         queue = ctx.Queue()
         child = ctx.Process(target=_conv_in_child, args=(queue,))
@@ -198,8 +199,8 @@ def test_split_elementwise_ops_raise_no_floating_point_warnings(threads):
     x = np.array([-1.0, 0.0, 1.0] * 40, dtype=np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        logs = threads(lambda: nb.backend.unary("log", x))
-        quotients = threads(lambda: nb.backend.binary("div", x, np.zeros_like(x)))
+        logs = threads(lambda: nbe.unary("log", x))
+        quotients = threads(lambda: nbe.binary("div", x, np.zeros_like(x)))
     close(*logs, rtol=0)
     close(*quotients, rtol=0)
 

@@ -89,7 +89,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     n = max(0, math.ceil((end - start) / step))
     if dtype is float32:
         buf = be.from_list([start + i * step for i in range(n)], (n,), "float32") \
-            if n < 4096 or not hasattr(be, "from_numpy") else be.arange(start, end, step, "float32")
+            if n < 4096 or not be.host_arrays else be.arange(start, end, step, "float32")
     else:
         buf = be.arange(int(start), int(end), int(step), "int64")
     return Tensor._wrap(buf, be, dev).requires_grad_(requires_grad)

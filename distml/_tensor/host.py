@@ -61,10 +61,7 @@ def _from_numpy(be, arr, dtype):
                         "float, int and bool arrays")
     np_type = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[target.name]
     arr = np.array(arr, dtype=np_type, order="C", copy=True)  # own it: buffers are immutable
-    if hasattr(be, "from_numpy"):
-        return be.from_numpy(arr, target.name), target
-    return be.from_bytes(arr.astype(arr.dtype.newbyteorder("<")).tobytes(), arr.shape,
-                         target.name), target
+    return be.from_numpy(arr, target.name), target
 
 
 def _nest(flat, shape):

@@ -60,7 +60,7 @@ class IndexingOps(TensorBase):
         # a cheap check where the data already lives on the host; the GPU path trusts it.
         # As torch: indexing (op None) wraps negative indices and raises IndexError;
         # gather/scatter_add/index_select want 0 <= index < size and raise RuntimeError.
-        if self._backend.name in ("numpy", "python") and index.numel():
+        if self._backend.host_resident and index.numel():
             lo, hi = index.amin().item(), index.amax().item()
             if lo < (-size if op is None else 0) or hi >= size:
                 bad = hi if hi >= size else lo

@@ -217,11 +217,19 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
-        if hasattr(self._backend, "to_numpy"):
-            return np.array(self._backend.to_numpy(self._buf), copy=True)
-        np_dtype = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[self.dtype.name]
-        return np.frombuffer(self._backend.to_bytes(self._buf), dtype=np_dtype).reshape(
-            self.shape).copy()
+        return np.array(self._backend.to_numpy(self._buf), copy=True)
+
+    def to_bytes(self):
+        """The values as little-endian raw bytes, row-major (float32: 4 bytes each, int64:
+        8, bool: 1), read back from the device: what files and the wire codec store."""
+        return self._backend.to_bytes(self._buf)
+
+    @staticmethod
+    def from_bytes(data, shape, dtype, device=None):
+        """A tensor of shape and dtype holding to_bytes()'s layout, on device."""
+        dev = get_device(device)
+        return Tensor._wrap(dev.backend.from_bytes(bytes(data), tuple(shape),
+                                                   get_dtype(dtype).name), dev.backend, dev)
 
     def __float__(self):
         return float(self.item())

@@ -1,17 +1,47 @@
-"""Backend registry: which implementation of the primitive interface serves a device."""
+"""Backend registry: which implementation of the primitive interface serves a device.
+
+`register(name, factory)` makes a device type: `distml.ones(2, device=name)` then runs on
+`factory()` (a `distml.backends.base.Backend`, built on first use). The "cpu" device is
+served by one of the backends registered with `cpu=True` ("numpy" or "python" here),
+chosen with `set_cpu_backend`.
+"""
 import os
 
 _BACKENDS = {}
+_CPU_VARIANTS = set()
 _CPU = {"name": None}
 
 
-def register(device_type, backend_factory):
-    """Register a backend for a device type ("cpu" variants: "numpy", "python")."""
-    _BACKENDS[device_type] = backend_factory
+def register(name, backend_factory, cpu=False):
+    """Register `backend_factory` for device type `name` (or, with cpu=True, as a variant
+    of the "cpu" device: see set_cpu_backend). It is called on each use and should return
+    one shared `Backend` instance."""
+    if name == "cpu" or ":" in name:
+        raise ValueError(f"invalid backend name {name!r}")
+    _BACKENDS[name] = backend_factory
+    (_CPU_VARIANTS.add if cpu else _CPU_VARIANTS.discard)(name)
+
+
+def unregister(name):
+    """Forget a registered backend (tests use it to remove a device they added)."""
+    _BACKENDS.pop(name, None)
+    _CPU_VARIANTS.discard(name)
+    if _CPU["name"] == name:
+        _CPU["name"] = None
+
+
+def device_types():
+    """The device types a `distml.device` may name: "cpu" and every non-cpu backend."""
+    return ("cpu",) + tuple(n for n in _BACKENDS if n not in _CPU_VARIANTS)
+
+
+def cpu_backends():
+    """Names of the backends that can serve the "cpu" device."""
+    return tuple(n for n in _BACKENDS if n in _CPU_VARIANTS)
 
 
 def _numpy():
-    from .numpy_backend import backend
+    from .numpy import backend
     return backend
 
 
@@ -27,13 +57,8 @@ def _webgl():
     if sys.platform != "emscripten":
         raise RuntimeError("the 'webgl' device needs a browser with WebGL2 (distml under "
                            "Pyodide); here distml.webgl.is_available() is False: use 'cpu'")
-    from .webgl_backend import get_backend
+    from .webgl import get_backend
     return get_backend()
-
-
-register("numpy", _numpy)
-register("python", _python)
-register("webgl", _webgl)
 
 
 def numpy_available():
@@ -54,9 +79,11 @@ def cpu_backend_name():
 
 
 def set_cpu_backend(name):
-    """Choose what serves the "cpu" device: "numpy" or "python" (pure Python)."""
-    if name not in ("numpy", "python"):
-        raise ValueError(f"unknown cpu backend {name!r}: expected 'numpy' or 'python'")
+    """Choose what serves the "cpu" device: "numpy" or "python" (pure Python), or another
+    backend registered with cpu=True."""
+    if name not in _CPU_VARIANTS:
+        known = " or ".join(repr(n) for n in cpu_backends())
+        raise ValueError(f"unknown cpu backend {name!r}: expected {known}")
     if name == "numpy" and not numpy_available():
         raise RuntimeError("the numpy cpu backend needs numpy, which is not importable")
     _CPU["name"] = name
@@ -65,9 +92,13 @@ def set_cpu_backend(name):
 def get_backend(device_type):
     key = cpu_backend_name() if device_type == "cpu" else device_type
     if key not in _BACKENDS:
-        others = ", ".join(k for k in _BACKENDS if k not in ("numpy", "python"))
-        raise RuntimeError(f"no backend for device type {device_type!r}; known: cpu, {others}")
+        others = ", ".join(device_types())
+        raise RuntimeError(f"no backend for device type {device_type!r}; known: {others}")
     return _BACKENDS[key]()
 
+
+register("numpy", _numpy, cpu=True)
+register("python", _python, cpu=True)
+register("webgl", _webgl)
 # torch.backends' flag modules (plain modules: settable attributes, no compute code)
 from . import cuda, cudnn, mps  # noqa: E402,F401

@@ -1,12 +1,16 @@
-"""The primitive interface every backend implements.
+"""The primitive interface every backend implements: `Backend`, an abstract base class.
 
 Everything in distml (autograd functions, losses, BatchNorm, optimizers) is composed
-from these methods; a backend implements only this class. A *buffer* is the backend's
-own opaque array object (a numpy array, a flat pure-Python array, a WebGL texture).
-Buffers are never mutated after they are returned: every method returns a new buffer
-(or a view that shares memory but is itself never written). That makes saved tensors
-in the autograd graph safe without version counters, and maps onto GPUs, where a
-shader cannot read and write the same texture.
+from these methods. A backend implements the abstract methods (the true primitives) and
+declares its capabilities; every other method has a default composed from the
+primitives, which a backend may override with a faster kernel. So a new backend is one
+file plus `distml.backends.register(name, factory)`.
+
+A *buffer* is the backend's own opaque array object (a numpy array, a flat pure-Python
+array, a WebGL texture). Buffers are never mutated after they are returned: every method
+returns a new buffer (or a view that shares memory but is itself never written). That
+makes saved tensors in the autograd graph safe without version counters, and maps onto
+GPUs, where a shader cannot read and write the same texture.
 
 No method may assume it can read values back on the host except `to_list`/`to_bytes`,
 which are the explicit read-back points.
@@ -17,12 +21,33 @@ Conventions
 - Elementwise methods broadcast their inputs numpy-style.
 - axes for reductions are non-negative ints, sorted, unique.
 """
+import abc
 import math
+import sys
+from array import array
+
+from . import composed
+from .geometry import (  # noqa: F401 - re-exported: the backends' shared shape arithmetic
+    as_pair,
+    avg_pool_divisors,
+    avg_pool_ranges,
+    broadcast_shape,
+    collapse,
+    contiguous_strides,
+    conv_output_size,
+    pool_geometry,
+    pool_output_size,
+    promote_names,
+    useful_taps,
+)
 
 UNARY_OPS = (
     "neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "relu", "sigmoid", "tanh",
     "erf", "sin", "cos", "reciprocal", "floor", "ceil", "round", "logical_not",
 )
+# unary ops whose result is float32 whatever the input dtype (int64 inputs are cast first)
+FLOAT_UNARY_OPS = frozenset(
+    ("exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "erf", "sin", "cos", "reciprocal"))
 # pow: x ** y (float). maximum/minimum: elementwise. Comparisons return "bool".
 # div on int64 inputs is true division (returns float32), as in torch.
 # floordiv/mod follow Python/torch floor semantics.
@@ -32,44 +57,95 @@ BINARY_OPS = (
 )
 COMPARISON_OPS = ("lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or")
 REDUCE_OPS = ("sum", "max", "min", "prod")
-# fused ops: Backend composes each from the primitives above, so a backend may leave them
+# fused ops: Backend composes each from the primitives, so a backend may leave them
 FUSED_OPS = ("batch_norm_train", "batch_norm_train_backward", "sgd_update", "adam_update")
+CONV_POOL_OPS = ("conv2d", "conv2d_grad_input", "conv2d_grad_weight", "max_pool2d",
+                 "max_pool2d_grad", "avg_pool2d", "avg_pool2d_grad")
+# every method with a composed default a backend may override (see Backend.overrides)
+COMPOSED_OPS = FUSED_OPS + CONV_POOL_OPS + (
+    "from_bytes", "to_bytes", "arange", "random", "from_numpy", "to_numpy")
+
+_TYPECODES = {"float32": "f", "int64": "q", "bool": "B"}
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
-class Backend:
+class Backend(abc.ABC):
     name = "abstract"
 
+    # -- capabilities: what code above the backends may rely on --------------------------
+    # buffers live in host memory, so reading values back is cheap: value checks that
+    # torch performs (indices in range, targets valid) run only on such backends
+    host_resident = False
+    # from_numpy/to_numpy hand numpy arrays over without a byte copy (else they go
+    # through to_bytes/from_bytes)
+    host_arrays = False
+    # names in COMPOSED_OPS this backend implements itself (set for every subclass)
+    overrides = frozenset()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.overrides = frozenset(op for op in COMPOSED_OPS
+                                  if getattr(cls, op) is not getattr(Backend, op))
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name!r}>"
+
     # -- buffers and transfer ------------------------------------------------------------
+    @abc.abstractmethod
     def shape(self, buf):
         """Shape tuple of a buffer."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def dtype(self, buf):
         """dtype string of a buffer."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def from_list(self, flat, shape, dtype):
         """Buffer from a flat sequence of Python numbers (row-major) or an `array.array`."""
-        raise NotImplementedError
+
+    @abc.abstractmethod
+    def to_list(self, buf):
+        """Flat row-major list of Python numbers (the read-back point)."""
 
     def from_bytes(self, data, shape, dtype):
         """Buffer from little-endian raw bytes (float32: 4 bytes, int64: 8, bool: 1)."""
-        raise NotImplementedError
-
-    def to_list(self, buf):
-        """Flat row-major list of Python numbers (the read-back point)."""
-        raise NotImplementedError
+        values = array(_TYPECODES[dtype])
+        values.frombytes(data)
+        if _BIG_ENDIAN:
+            values.byteswap()
+        return self.from_list(values, tuple(shape), dtype)
 
     def to_bytes(self, buf):
         """Little-endian raw bytes, row-major (the read-back point for files and sockets)."""
-        raise NotImplementedError
+        values = array(_TYPECODES[self.dtype(buf)], self.to_list(buf))
+        if _BIG_ENDIAN:
+            values.byteswap()
+        return values.tobytes()
+
+    def from_numpy(self, arr, dtype):
+        """Buffer from a C-contiguous numpy array of dtype's type (owned by the buffer)."""
+        return self.from_bytes(arr.astype(arr.dtype.newbyteorder("<")).tobytes(),
+                               tuple(arr.shape), dtype)
+
+    def to_numpy(self, buf):
+        """A numpy array of buf's values (may share memory with buf: do not write it)."""
+        import numpy as np  # only called where numpy is importable
+        np_dtype = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[self.dtype(buf)]
+        return np.frombuffer(self.to_bytes(buf), dtype=np.dtype(np_dtype).newbyteorder("<")
+                             ).astype(np_dtype).reshape(self.shape(buf))
 
     # -- creation --------------------------------------------------------------------------
+    @abc.abstractmethod
     def full(self, shape, value, dtype):
-        raise NotImplementedError
+        """Buffer of `shape` filled with value."""
 
     def arange(self, start, stop, step, dtype):
-        raise NotImplementedError
+        n = max(0, math.ceil((stop - start) / step))
+        if dtype == "float32":
+            values = [start + i * step for i in range(n)]
+        else:
+            values = [int(start + i * step) for i in range(n)]
+        return self.from_list(values, (n,), dtype)
 
     def random(self, shape, kind, seed, offset):
         """float32 buffer of counter-based random numbers (see distml/random.py).
@@ -78,71 +154,91 @@ class Backend:
         distml.random.uniform_at(seed, offset + i) or normal_at(seed, offset + i), so all
         backends produce the same numbers for the same seed.
         """
-        raise NotImplementedError
+        from .. import random as rnd
+        if kind not in ("uniform", "normal"):
+            raise ValueError(f"unknown random kind {kind!r}")
+        at = rnd.uniform_at if kind == "uniform" else rnd.normal_at
+        n = math.prod(shape)
+        return self.from_list([at(seed, (offset + i) & rnd.MASK) for i in range(n)],
+                              tuple(shape), "float32")
 
+    @abc.abstractmethod
     def cast(self, x, dtype):
-        raise NotImplementedError
+        """x converted to dtype (float -> int truncates toward zero; nonzero -> True)."""
 
     # -- elementwise -----------------------------------------------------------------------
+    @abc.abstractmethod
     def unary(self, op, x):
-        raise NotImplementedError
+        """op in UNARY_OPS; FLOAT_UNARY_OPS return float32."""
 
+    @abc.abstractmethod
     def binary(self, op, x, y):
         """x and y are buffers of this backend (same dtype unless op is a comparison)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def where(self, cond, x, y):
         """cond is a bool buffer; broadcasts all three."""
-        raise NotImplementedError
 
     # -- reductions ------------------------------------------------------------------------
+    @abc.abstractmethod
     def reduce(self, op, x, axes, keepdim):
         """op in REDUCE_OPS over the given axes (empty tuple: identity copy)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def argreduce(self, op, x, axis, keepdim):
         """op "argmax" or "argmin" along one axis; int64; first index among ties."""
-        raise NotImplementedError
 
     # -- movement --------------------------------------------------------------------------
+    @abc.abstractmethod
     def reshape(self, x, shape):
-        raise NotImplementedError
+        """x's elements (row-major) in a new shape of the same size."""
 
+    @abc.abstractmethod
     def permute(self, x, order):
-        raise NotImplementedError
+        """x with its dims reordered: out dim i is x's dim order[i]."""
 
+    @abc.abstractmethod
     def expand(self, x, shape):
         """Broadcast x (same ndim, size-1 dims only) to shape."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def slice(self, x, starts, stops, steps):
         """Basic strided slice, one (start, stop, step) per dim, step > 0, already clamped."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def slice_assign(self, x, starts, stops, steps, src):
         """Copy of x with x[slices] replaced by src (src has the slice's shape)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def cat(self, xs, axis):
-        raise NotImplementedError
+        """Concatenation of same-dtype buffers along axis."""
 
     # -- indexing --------------------------------------------------------------------------
+    @abc.abstractmethod
     def gather(self, x, axis, index):
         """torch.gather: out[i][j] = x[index[i][j]][j] (axis 0); index int64, same ndim."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def scatter_add(self, x, axis, index, src):
         """Copy of x with src added at index along axis (torch.Tensor.scatter_add)."""
-        raise NotImplementedError
 
-    # -- linear algebra and nn -------------------------------------------------------------
+    # -- linear algebra --------------------------------------------------------------------
+    @abc.abstractmethod
     def matmul(self, a, b):
         """(..., M, K) @ (..., K, N) -> (..., M, N); batch dims already equal (no broadcast)."""
-        raise NotImplementedError
 
+    # -- convolution and pooling: composed defaults (distml/backends/composed.py) ----------
     def conv2d(self, x, w, stride, padding, dilation, groups):
         """x (N, C, H, W), w (O, C/groups, KH, KW); stride/padding/dilation are (h, w) pairs."""
-        raise NotImplementedError
+        return composed.conv2d(self, x, w, stride, padding, dilation, groups)
+
+    def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
+        return composed.conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation,
+                                          groups)
+
+    def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
+        return composed.conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation,
+                                           groups)
 
     def _cropped_kernel(self, w, crop):
         """w[:, :, i0:i1, j0:j1] for a `useful_taps` crop (a helper, not a primitive)."""
@@ -150,25 +246,21 @@ class Backend:
         o, cg = self.shape(w)[:2]
         return self.slice(w, (0, 0, i0, j0), (o, cg, i1, j1), (1, 1, 1, 1))
 
-    def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
-        raise NotImplementedError
-
-    def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
-        raise NotImplementedError
-
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
         """Returns (y, indices); indices (int64) are flat h*W+w positions in each input plane,
         as torch's max_pool2d_with_indices. Padding counts as -inf."""
-        raise NotImplementedError
+        return composed.max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode)
 
     def max_pool2d_grad(self, gy, indices, x_shape):
-        raise NotImplementedError
+        return composed.max_pool2d_grad(self, gy, indices, x_shape)
 
     def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad):
-        raise NotImplementedError
+        return composed.avg_pool2d(self, x, kernel, stride, padding, ceil_mode,
+                                   count_include_pad)
 
     def avg_pool2d_grad(self, gy, x_shape, kernel, stride, padding, ceil_mode, count_include_pad):
-        raise NotImplementedError
+        return composed.avg_pool2d_grad(self, gy, x_shape, kernel, stride, padding, ceil_mode,
+                                        count_include_pad)
 
     # -- fused ops -------------------------------------------------------------------------
     # Each has a default composed from the primitives above, so every backend gets it;
@@ -227,7 +319,7 @@ class Backend:
         buffer), the buffer None when momentum is 0. momentum_buffer is None on the first
         step (it starts as the gradient). Hyper-parameters are Python floats/bools."""
         def scalar(v):
-            return self.full((), v, "float32")
+            return self.full((), v, self.dtype(p))
         if maximize:
             grad = self.unary("neg", grad)
         if weight_decay:
@@ -250,7 +342,7 @@ class Backend:
         counts this step. Returns (new p, new exp_avg, new exp_avg_sq, new max_exp_avg_sq
         or None). Hyper-parameters are Python floats/bools."""
         def scalar(v):
-            return self.full((), v, "float32")
+            return self.full((), v, self.dtype(p))
         if maximize:
             grad = self.unary("neg", grad)
         if weight_decay:
@@ -273,83 +365,3 @@ class Backend:
                              scalar(lr / (1 - beta1 ** step)))
         return (self.binary("sub", p, update), exp_avg, exp_avg_sq,
                 max_exp_avg_sq if amsgrad else None)
-
-
-def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
-    """Output length of a pooling window along one dim, torch's formula (incl. ceil_mode)."""
-    eff = dilation * (kernel - 1) + 1
-    num = size + 2 * padding - eff
-    if ceil_mode:
-        out = -(-num // stride) + 1
-        # the last window must start inside the input or the left padding
-        if (out - 1) * stride >= size + padding:
-            out -= 1
-    else:
-        out = num // stride + 1
-    return out
-
-
-def conv_output_size(size, kernel, stride, padding, dilation):
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def useful_taps(x_shape, kernel, stride, padding, dilation):
-    """When some kernel rows/columns only ever meet padding (a 3x3 kernel on 1x1 maps):
-    ((i0, i1), (j0, j1), new padding) such that the conv with the kernel cropped to
-    [i0:i1, j0:j1] and the new padding gives the same output; else None. Backends crop
-    convs with it: skipped taps are work saved (9x on 1x1 maps)."""
-    kernel, stride, padding, dilation = (as_pair(v) for v in (kernel, stride, padding, dilation))
-    ranges, pads = [], []
-    for size, k, s, p, d in zip(x_shape[2:], kernel, stride, padding, dilation):
-        o = conv_output_size(size, k, s, p, d)
-        useful = [i for i in range(k) if any(0 <= r * s - p + i * d < size for r in range(o))]
-        if not useful or useful != list(range(useful[0], useful[-1] + 1)):
-            return None
-        a, b = useful[0], useful[-1] + 1
-        q = p - a * d
-        if q < 0 or conv_output_size(size, b - a, s, q, d) != o:
-            return None
-        ranges.append((a, b))
-        pads.append(q)
-    if ranges[0] == (0, kernel[0]) and ranges[1] == (0, kernel[1]):
-        return None
-    return ranges[0], ranges[1], tuple(pads)
-
-
-def contiguous_strides(shape):
-    """Row-major strides, in elements."""
-    strides, acc = [], 1
-    for n in reversed(shape):
-        strides.append(acc)
-        acc *= n
-    return tuple(reversed(strides))
-
-
-def as_pair(v):
-    """An int or a pair as an (h, w) pair."""
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
-def promote_names(a, b):
-    """Result dtype name of a binary op on dtype names (torch's rule for our 3 dtypes)."""
-    if "float32" in (a, b):
-        return "float32"
-    if "int64" in (a, b):
-        return "int64"
-    return "bool"
-
-
-def broadcast_shape(*shapes):
-    """numpy's broadcast result shape; ValueError when the shapes do not broadcast."""
-    nd = max(len(s) for s in shapes)
-    out = []
-    for d in range(nd):
-        size = 1
-        for s in shapes:
-            i = d - (nd - len(s))
-            if i >= 0 and s[i] != 1:
-                if size != 1 and size != s[i]:
-                    raise ValueError(f"shapes {shapes} are not broadcastable")
-                size = s[i]
-        out.append(size)
-    return tuple(out)

@@ -18,7 +18,10 @@ from array import array
 from distml import random as _rnd
 from distml.backends.base import (
     COMPARISON_OPS,
+    FLOAT_UNARY_OPS,
     Backend,
+    avg_pool_ranges,
+    collapse,
     conv_output_size,
     pool_output_size,
     useful_taps,
@@ -39,8 +42,6 @@ _BIG = 4503599627370496.0  # 2**52: floats at least this large are integers alre
 _MASK = 0xFFFFFFFF
 _INV24 = 1.0 / 16777216.0
 _BIG_ENDIAN = sys.byteorder == "big"
-_FLOAT_UNARY = frozenset(
-    ("exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "erf", "sin", "cos", "reciprocal"))
 
 _sumprod = getattr(math, "sumprod", None)
 _mul = operator.mul
@@ -123,27 +124,12 @@ def _offsets(shape, strides, base=0):
     return offs
 
 
-def _collapse(shape, strides):
-    """Drop size-1 dims and merge dims that are contiguous with respect to each other."""
-    shp, st = [], []
-    for n, s in zip(shape, strides):
-        if n == 1:
-            continue
-        if shp and st[-1] == s * n:
-            shp[-1] *= n
-            st[-1] = s
-        else:
-            shp.append(n)
-            st.append(s)
-    return shp, st
-
-
 def _strided(data, offset, shape, strides):
     """Contiguous copy (array of the same typecode) of a strided view of `data`."""
     tc = data.typecode
     if _numel(shape) == 0:
         return array(tc)
-    shp, st = _collapse(shape, strides)
+    shp, (st,) = collapse(shape, [strides])
     if not shp:
         return array(tc, [data[offset]])
     n, s = shp[-1], st[-1]
@@ -167,7 +153,7 @@ def _strided_assign(out, offset, shape, strides, src):
     """Write the contiguous array `src` into the strided view of the array `out` (in place)."""
     if _numel(shape) == 0:
         return
-    shp, st = _collapse(shape, strides)
+    shp, (st,) = collapse(shape, [strides])
     if not shp:
         out[offset] = src[0]
         return
@@ -289,17 +275,6 @@ def _conv_geometry(x_shape, w_shape, stride, padding, dilation, groups):
     OH = conv_output_size(H, KH, sh, ph, dh)
     OW = conv_output_size(W, KW, sw, pw, dw)
     return N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW
-
-
-def _pool_ranges(size, kernel, stride, pad, out):
-    """Per output index: (start, end) clipped to the input and torch's padded-window length."""
-    res = []
-    for o in range(out):
-        start = o * stride - pad
-        end = min(start + kernel, size + pad)
-        pool = end - start
-        res.append((max(start, 0), min(end, size), pool))
-    return res
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,6 +404,7 @@ def _compare(op, xs, ys):
 # ---------------------------------------------------------------------------------------------
 class PythonBackend(Backend):
     name = "python"
+    host_resident = True
 
     # -- buffers and transfer ----------------------------------------------------------------
     def shape(self, buf):
@@ -537,7 +513,7 @@ class PythonBackend(Backend):
         xs = x.data
         if op == "logical_not":
             return PyBuffer(array("B", [v == 0 for v in xs]), x.shape, "bool")
-        if op in _FLOAT_UNARY or dt == "float32":
+        if op in FLOAT_UNARY_OPS or dt == "float32":
             return PyBuffer(array("f", _unary_float(op, xs)), x.shape, "float32")
         return PyBuffer(_make(_unary_int(op, xs), dt), x.shape, dt)
 
@@ -936,8 +912,8 @@ class PythonBackend(Backend):
         *lead, H, W = x_shape
         OH = pool_output_size(H, KH, sh, ph, 1, ceil_mode)
         OW = pool_output_size(W, KW, sw, pw, 1, ceil_mode)
-        hr = _pool_ranges(H, KH, sh, ph, OH)
-        wr = _pool_ranges(W, KW, sw, pw, OW)
+        hr = avg_pool_ranges(H, KH, sh, ph, OH)
+        wr = avg_pool_ranges(W, KW, sw, pw, OW)
         windows = []  # per output position: (hs, he, ws, we, divisor)
         for hs, he, hpool in hr:
             for ws, we, wpool in wr:
@@ -967,25 +943,7 @@ class PythonBackend(Backend):
                 out.append(s / div)
         return PyBuffer(array("f", out), tuple(lead) + (OH, OW), "float32")
 
-    def avg_pool2d_grad(self, gy, x_shape, kernel, stride, padding, ceil_mode, count_include_pad):
-        lead, H, W, OH, OW, windows = self._avg_geometry(
-            tuple(x_shape), kernel, stride, padding, ceil_mode, count_include_pad)
-        gyl = gy.data.tolist()
-        gx = [0.0] * (_numel(lead) * H * W)
-        k = 0
-        for p in range(_numel(lead)):
-            base = p * H * W
-            for hs, he, ws, we, div in windows:
-                g = gyl[k]
-                k += 1
-                if he <= hs or we <= ws or div == 0:
-                    continue
-                g = g / div
-                a = base + hs * W
-                for _ in range(hs, he):
-                    gx[a + ws:a + we] = [v + g for v in gx[a + ws:a + we]]
-                    a += W
-        return PyBuffer(array("f", gx), tuple(x_shape), "float32")
+    # avg_pool2d_grad: the composed default (backends/composed.py) measured faster here
 
 
 backend = PythonBackend()

@@ -16,6 +16,7 @@ import math
 import struct
 from array import array
 
+from .._tensor import Tensor
 from .protocol import DEFAULT_MAX_FRAME, MAGIC, MAX_HEADER, PROTOCOL_VERSION  # noqa: F401
 
 ITEMSIZE = {"F32": 4, "F16": 2, "I8": 1, "I64": 8}
@@ -47,9 +48,9 @@ class FrameError(ValueError):
 def _payload(values, dtype):
     """Raw little-endian bytes (and the int8 scale) for a flat sequence of numbers, an
     `array`, a numpy array or a distml Tensor."""
-    if hasattr(values, "_backend"):  # a distml Tensor: read its buffer once
+    if isinstance(values, Tensor):  # read its values back once
         values = values.detach().float().numpy() if _has_numpy() else \
-            array("f", values._backend.to_bytes(values.float()._buf))
+            array("f", values.float().to_bytes())
     np = _numpy()
     if np is not None:
         arr = np.asarray(values, dtype=np.float64 if dtype != "I64" else np.int64).ravel()

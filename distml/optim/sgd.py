@@ -1,3 +1,4 @@
+from .. import function as _F
 from .optimizer import Optimizer, required
 
 
@@ -19,35 +20,14 @@ class SGD(Optimizer):
                                       maximize=maximize))
 
     def _update(self, p, grad, state, group):
-        # one backend primitive per parameter (fused on numpy); its composed default is
-        # torch's update: weight decay, momentum (dampening, nesterov), p -= lr * step
-        be = p._backend
-        if p.dtype.name != "float32" or grad.dtype.name != "float32" or grad._backend is not be:
-            return self._update_composed(p, grad, state, group)
+        # torch's update (weight decay, momentum with dampening/nesterov, p -= lr * step)
+        # is the backend's sgd_update, fused on numpy and WebGL
         momentum = group["momentum"]
-        buf = state.get("momentum_buffer") if momentum else None
-        if buf is not None and (buf._backend is not be or buf.dtype.name != "float32"):
-            return self._update_composed(p, grad, state, group)
-        new_p, new_buf = be.sgd_update(
-            p._buf, grad._buf, None if buf is None else buf._buf, float(group["lr"]),
-            float(momentum), float(group["dampening"]), float(group["weight_decay"]),
-            bool(group["nesterov"]), bool(group["maximize"]))
+        new_p, new_state = _F.optimizer_step(
+            _F.SgdStep, p, grad, state.get("momentum_buffer") if momentum else None,
+            lr=float(group["lr"]), momentum=float(momentum),
+            dampening=float(group["dampening"]), weight_decay=float(group["weight_decay"]),
+            nesterov=bool(group["nesterov"]), maximize=bool(group["maximize"]))
         if momentum:
-            state["momentum_buffer"] = p._new(new_buf)
-        p._assign(p._new(new_p))
-
-    def _update_composed(self, p, grad, state, group):
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"]:
-            grad = grad + p * group["weight_decay"]
-        momentum = group["momentum"]
-        if momentum:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = grad.clone()
-            else:
-                buf = buf * momentum + grad * (1 - group["dampening"])
-            state["momentum_buffer"] = buf
-            grad = grad + buf * momentum if group["nesterov"] else buf
-        p.sub_(grad * group["lr"])
+            state["momentum_buffer"] = new_state["momentum_buffer"]
+        p._assign(new_p)

@@ -3,7 +3,7 @@
 from ... import function as _F
 from ...autograd import no_grad
 from ...backends.base import pool_output_size
-from ..._tensor import Tensor, cat, tensor
+from ..._tensor import cat, tensor
 from ._utils import _check_tensor, _pair, _type_name
 from .padding import pad
 
@@ -130,16 +130,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     x, unbatched = _pool_input(input, "max_pool2d")
     k, s, p, d = _pool_args(kernel_size, stride, padding, dilation)
     _pool_out(x, k, s, p, d, ceil_mode)
-    pooled = _F.MaxPool2d.apply(x, kernel=k, stride=s, padding=p, dilation=d,
-                                ceil_mode=bool(ceil_mode))
+    pooled, idx = _F.max_pool2d_with_indices(x, k, s, p, d, bool(ceil_mode))
     y = pooled.squeeze(0) if unbatched else pooled
     if not return_indices:
         return y
-    if pooled._ctx is not None and hasattr(pooled._ctx, "indices"):
-        idx_buf = pooled._ctx.indices
-    else:
-        idx_buf = x._backend.max_pool2d(x._buf, k, s, p, d, bool(ceil_mode))[1]
-    idx = Tensor._wrap(idx_buf, x._backend, x.device)
     return y, (idx.squeeze(0) if unbatched else idx)
 
 

@@ -9,7 +9,6 @@ from ...autograd import no_grad
 from ...device import device as _device_cls
 from ...dtypes import dtype as _dtype_cls
 from ...dtypes import get_dtype
-from ...function import transfer
 from ..._tensor import Tensor
 from ..._tensor import tensor as _tensor
 from ..parameter import Buffer, Parameter
@@ -81,8 +80,7 @@ def _to_distml(value, like):
     if isinstance(value, Tensor):
         if value._backend is not like._backend and value.device == like.device:
             # the same device served by another backend (the cpu backend was switched)
-            buf = transfer(value._backend, like._backend, value._buf)
-            return Tensor._wrap(buf, like._backend, like.device)
+            return Tensor.from_bytes(value.to_bytes(), value.shape, value.dtype, like.device)
         return value.detach() if value.device == like.device else value.detach().to(like.device)
     module = type(value).__module__ or ""
     if module.startswith("torch"):
@@ -193,7 +191,7 @@ class Module:
             raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
                             "(distml Tensor or None required)")
         if isinstance(tensor, Buffer):
-            tensor = Tensor._wrap(tensor._buf, tensor._backend, tensor.device)
+            tensor = tensor.detach()  # a plain Tensor holding the same data
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -450,8 +448,8 @@ class Module:
             if p is None:
                 continue
             with no_grad():
-                new = fn(p.detach())
-            if new is not None and (new._buf is not p._buf or new.device != p.device):
+                new = fn(detached := p.detach())
+            if new is not None and new is not detached:
                 p.data = new
             if p.grad is not None:
                 with no_grad():

@@ -1,7 +1,7 @@
 // distml's WebGL2 helper: owns one GL context (OffscreenCanvas, so it works in a Web
 // Worker) and holds programs and textures by integer handle, so that one op is one call
 // from Python. All op logic (which kernel, which uniforms) lives in Python
-// (distml/backends/webgl_backend.py); this file only talks to GL.
+// (distml/backends/webgl/); this file only talks to GL.
 //
 // Evaluated once by Python; defines globalThis.distmlGL.
 globalThis.distmlGL = (() => {
