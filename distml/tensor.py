@@ -15,6 +15,9 @@ from .autograd import is_grad_enabled
 from .device import get_device
 from .dtypes import bool_, dtype as _dtype_cls, float32, get_dtype, int64, promote
 from .random import seed_from_generator
+from ._tensor.index_put import setitem_advanced
+from ._tensor.legacy import is_size_args, legacy_new
+from ._tensor.op_mixins import OP_MIXINS
 
 
 class Size(tuple):
@@ -67,8 +70,11 @@ def _flatten_nested(data):
         return [data], ()
     if isinstance(data, Tensor):
         return data.tolist() if data.ndim == 0 else None, None
-    if not isinstance(data, (list, tuple)):
-        raise TypeError(f"cannot build a tensor from {type(data).__name__}")
+    if _is_numpy_array(data) and not data.shape:
+        return [data.item()], ()
+    if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")) or isinstance(
+            data, (str, bytes, dict)):  # a sequence (list, tuple, deque, range), as torch
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
     if len(data) == 0:
         return [], (0,)
     flats, shapes = [], []
@@ -92,12 +98,23 @@ def _infer_dtype(flat):
     return int64 if flat else float32
 
 
-class Tensor:
+class Tensor(*OP_MIXINS):
     __slots__ = ("_buf", "_backend", "device", "shape", "dtype", "requires_grad", "grad",
                  "_ctx", "_retains_grad", "__weakref__", "__dict__")
 
     # -- construction --------------------------------------------------------------------
-    def __init__(self, data=None, dtype=None, device=None, requires_grad=False):
+    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+        # torch.Tensor(...) is the legacy constructor: a shape (ints or a Size) makes an
+        # uninitialised tensor, data without a dtype is float32; distml.tensor() infers
+        if not args or is_size_args(args) or (dtype is None and _is_plain_data(args[0])):
+            t = legacy_new(dtype or float32, args, device)
+            self._init(t._buf, t._backend, t.device, requires_grad)
+            return
+        if len(args) > 1:
+            raise TypeError(f"Tensor(): expected one data argument, got {len(args)}")
+        self._from_data(args[0], dtype, device, requires_grad)
+
+    def _from_data(self, data, dtype, device, requires_grad):
         dev = get_device(device)
         be = dev.backend
         if isinstance(data, Tensor):
@@ -380,7 +397,7 @@ class Tensor:
         if isinstance(other, float):
             return self._const(other, float32)
         if _is_numpy_array(other) or isinstance(other, (list, tuple)):
-            return Tensor(other, device=self.device)
+            return tensor(other, device=self.device)
         raise TypeError(f"unsupported operand type: {type(other).__name__}")
 
     def _binary(self, fn, other, reverse=False, op_dtype=None):
@@ -709,6 +726,8 @@ class Tensor:
         if dim is None:
             return fn.apply(self, axes=tuple(range(self.ndim)), keepdim=False)
         dim = _normalize_dim(dim, self.ndim)
+        if self.ndim == 0:  # torch: the value itself and index 0
+            return _minmax(fn.apply(self, axes=(), keepdim=False), self._const(0, int64))
         idx = self._new(self._backend.argreduce(argop, self._buf, dim, True))
         values = self.gather(dim, idx)
         if not keepdim:
@@ -737,6 +756,8 @@ class Tensor:
             out = flat._new(self._backend.argreduce(op, flat._buf, 0, False))
             return out.reshape((1,) * self.ndim) if keepdim else out
         dim = _normalize_dim(dim, self.ndim)
+        if self.ndim == 0:
+            return self._const(0, int64)
         return self._new(self._backend.argreduce(op, self._buf, dim, keepdim))
 
     def argmax(self, dim=None, keepdim=False):
@@ -761,10 +782,14 @@ class Tensor:
         return out if keepdim else out.squeeze(axes)
 
     def softmax(self, dim):
+        if self.numel() == 0:  # nothing to normalise (torch returns the empty shape)
+            return self * 1
         e = (self - self.detach().amax(dim, keepdim=True)).exp()
         return e / e.sum(dim, keepdim=True)
 
     def log_softmax(self, dim):
+        if self.numel() == 0:
+            return self * 1
         return self - self.logsumexp(dim, keepdim=True)
 
     def norm(self, p=2, dim=None, keepdim=False):
@@ -1350,18 +1375,8 @@ def _setitem(x, key, value):
         x._assign(flat.reshape(x.shape))
         return
     keys = key if isinstance(key, tuple) else (key,)
-    if any(isinstance(k, (Tensor, list)) for k in keys):
-        # integer-array assignment: scatter into a flat copy
-        if len(keys) != 1:
-            raise IndexError("assignment supports a single integer index tensor")
-        idx = keys[0] if isinstance(keys[0], Tensor) else tensor(keys[0], device=x.device)
-        old = x  # read the rows from the old value: x itself is rebound below
-        rows = old[idx]  # also checks the bounds
-        idx = where(idx < 0, idx + x.shape[0], idx)
-        delta = value.expand(rows.shape) - rows
-        shape = (idx.numel(),) + tuple(x.shape[1:])
-        full_idx = idx.reshape(-1).reshape((-1,) + (1,) * (x.ndim - 1)).expand(shape)
-        x._assign(old.scatter_add(0, full_idx, delta.reshape(shape)))
+    if any(isinstance(k, (Tensor, list, range)) or _is_numpy_array(k) for k in keys):
+        setitem_advanced(x, keys, value)  # integer-array assignment (x[rows, cols] = v)
         return
     region = _getitem(x.detach(), key)
     starts, stops, steps = _slice_ranges(x, keys)
@@ -1407,13 +1422,20 @@ def _slice_ranges(x, keys):
 # -- free functions --------------------------------------------------------------------------
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
-    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+    t = Tensor.__new__(Tensor)
+    t._from_data(data, dtype, device, requires_grad)
+    return t
+
+
+def _is_plain_data(data):
+    """Python data (not a tensor or array) that Tensor(data) reads as float32, as torch."""
+    return not (isinstance(data, (Tensor, array)) or _is_numpy_array(data))
 
 
 def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype) if device or dtype else data
-    return Tensor(data, dtype=dtype, device=device)
+    return tensor(data, dtype=dtype, device=device)
 
 
 def from_numpy(arr):
@@ -1440,18 +1462,27 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
         requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return full(_shape_arg(size), 0.0 if dtype is None else 0, dtype or float32, device,
+def _size_arg(args, size):
+    """The shape of a factory call: zeros(2, 3), zeros((2, 3)) or zeros(size=(2, 3))."""
+    if size is not None:
+        if args:
+            raise TypeError("got the size both positionally and as size=")
+        return _shape_arg((size,) if isinstance(size, int) else (tuple(size),))
+    return _shape_arg(args)
+
+
+def zeros(*args, size=None, dtype=None, device=None, requires_grad=False):
+    return full(_size_arg(args, size), 0.0 if dtype is None else 0, dtype or float32, device,
                 requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
-    return full(_shape_arg(size), 1.0 if dtype is None else 1, dtype or float32, device,
+def ones(*args, size=None, dtype=None, device=None, requires_grad=False):
+    return full(_size_arg(args, size), 1.0 if dtype is None else 1, dtype or float32, device,
                 requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+def empty(*args, size=None, dtype=None, device=None, requires_grad=False):
+    return zeros(_size_arg(args, size), dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def _like(fn, x, *args, dtype=None, device=None, requires_grad=False):
@@ -1516,12 +1547,12 @@ def _random(kind, size, generator, dtype, device, requires_grad):
     return t.requires_grad_(requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    return _random("uniform", size, generator, dtype, device, requires_grad)
+def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    return _random("uniform", _size_arg(args, size), generator, dtype, device, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    return _random("normal", size, generator, dtype, device, requires_grad)
+def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    return _random("normal", _size_arg(args, size), generator, dtype, device, requires_grad)
 
 
 def rand_like(x, dtype=None, device=None):
