@@ -338,6 +338,8 @@ def _to_tensor(dtype, shape, raw, device):
     dev = get_device(device)
     be = dev.backend
     native = {"F32": "float32", "I64": "int64", "BOOL": "bool"}
+    if be.name != "webgl":
+        native["F64"] = "float64"  # float64 lives on the CPU backends only
     if dtype in native:
         buf = be.from_bytes(bytes(raw), tuple(shape), native[dtype])
     else:

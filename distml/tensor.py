@@ -13,7 +13,7 @@ from . import function as F
 from .autograd import backward as _run_backward
 from .autograd import is_grad_enabled
 from .device import get_device
-from .dtypes import bool_, dtype as _dtype_cls, float32, get_dtype, int64, promote
+from .dtypes import bool_, dtype as _dtype_cls, float32, float64, get_dtype, int64, promote
 from .random import seed_from_generator
 from ._tensor.index_put import setitem_advanced
 from ._tensor.legacy import is_size_args, legacy_new
@@ -74,7 +74,7 @@ def _flatten_nested(data):
         return [data.item()], ()
     if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")) or isinstance(
             data, (str, bytes, dict)):  # a sequence (list, tuple, deque, range), as torch
-        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+        raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
     if len(data) == 0:
         return [], (0,)
     flats, shapes = [], []
@@ -285,7 +285,8 @@ class Tensor(*OP_MIXINS):
                                "Use tensor.detach().numpy() instead.")
         if hasattr(self._backend, "to_numpy"):
             return np.array(self._backend.to_numpy(self._buf), copy=True)
-        np_dtype = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[self.dtype.name]
+        np_dtype = {"float32": np.float32, "int64": np.int64, "bool": np.bool_,
+                    "float64": np.float64}[self.dtype.name]
         return np.frombuffer(self._backend.to_bytes(self._buf), dtype=np_dtype).reshape(
             self.shape).copy()
 
@@ -338,7 +339,8 @@ class Tensor(*OP_MIXINS):
                 dev, dtype = a.device, a.dtype
             elif isinstance(a, _dtype_cls) or a in (float, int, bool):
                 dtype = a
-            elif isinstance(a, str) and a in ("float32", "int64", "bool", "float", "long"):
+            elif isinstance(a, str) and a in ("float32", "int64", "bool", "float", "long",
+                                              "float64", "double"):
                 dtype = a
             else:
                 dev = a
@@ -403,7 +405,7 @@ class Tensor(*OP_MIXINS):
     def _binary(self, fn, other, reverse=False, op_dtype=None):
         other = self._operand(other)
         a, b = (other, self) if reverse else (self, other)
-        dtype = op_dtype or promote(a.dtype, b.dtype)
+        dtype = op_dtype or _result_dtype(a, b)
         a, b = a.type(dtype), b.type(dtype)
         _check_broadcast(a.shape, b.shape)
         return fn.apply(a, b)
@@ -434,10 +436,12 @@ class Tensor(*OP_MIXINS):
         return self._binary(F.Mul, o, True)
 
     def __truediv__(self, o):
-        return self._binary(F.Div, o, op_dtype=float32)
+        o = self._operand(o)
+        return self._binary(F.Div, o, op_dtype=_div_dtype(self, o))
 
     def __rtruediv__(self, o):
-        return self._binary(F.Div, o, True, op_dtype=float32)
+        o = self._operand(o)
+        return self._binary(F.Div, o, True, op_dtype=_div_dtype(self, o))
 
     def __floordiv__(self, o):
         return self._int_op("floordiv", o)
@@ -457,12 +461,13 @@ class Tensor(*OP_MIXINS):
         dtype = promote(a.dtype, b.dtype)
         a, b = a.type(dtype), b.type(dtype)
         _check_broadcast(a.shape, b.shape)
-        if op == "mod" and dtype is float32:
+        if op == "mod" and dtype.is_floating_point:
             return F.Mod.apply(a, b)  # differentiable, as torch.remainder
         return self._new(self._backend.binary(op, a._buf, b._buf))
 
     def __pow__(self, o):
-        if isinstance(o, (int, float)) and not isinstance(o, bool) and self.dtype is float32:
+        if isinstance(o, (int, float)) and not isinstance(o, bool) and \
+                self.dtype.is_floating_point:
             o = float(o)
         return self._binary(F.Pow, o)
 
@@ -569,7 +574,7 @@ class Tensor(*OP_MIXINS):
 
     # -- elementwise functions -----------------------------------------------------------
     def _unary(self, fn):
-        t = self if self.dtype is float32 else self.float()
+        t = self if self.dtype.is_floating_point else self.float()
         return fn.apply(t)
 
     def exp(self):
@@ -602,7 +607,7 @@ class Tensor(*OP_MIXINS):
         return -self
 
     def sign(self):
-        if self.dtype is float32:
+        if self.dtype.is_floating_point:
             return F.Sign.apply(self)
         return self._new(self._backend.unary("sign", self._buf))
 
@@ -631,17 +636,17 @@ class Tensor(*OP_MIXINS):
         return self * self
 
     def floor(self):
-        if self.dtype is float32:
+        if self.dtype.is_floating_point:
             return F.Floor.apply(self)
         return self._new(self._backend.unary("floor", self._buf))
 
     def ceil(self):
-        if self.dtype is float32:
+        if self.dtype.is_floating_point:
             return F.Ceil.apply(self)
         return self._new(self._backend.unary("ceil", self._buf))
 
     def round(self):
-        if self.dtype is float32:
+        if self.dtype.is_floating_point:
             return F.Round.apply(self)
         return self._new(self._backend.unary("round", self._buf))
 
@@ -715,7 +720,7 @@ class Tensor(*OP_MIXINS):
 
     def prod(self, dim=None, keepdim=False):
         axes = _normalize_dims(dim, self.ndim)
-        if self.dtype is float32:
+        if self.dtype.is_floating_point:
             return F.Prod.apply(self, axes=axes, keepdim=keepdim)
         return self._new(self._backend.reduce("prod", self._buf, axes, keepdim))
 
@@ -1174,7 +1179,8 @@ def _from_numpy(be, arr, dtype):
     else:
         raise TypeError(f"can't convert np.ndarray of type {arr.dtype}: distml supports "
                         "float, int and bool arrays")
-    np_type = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[target.name]
+    np_type = {"float32": np.float32, "int64": np.int64, "bool": np.bool_,
+               "float64": np.float64}[target.name]
     arr = np.array(arr, dtype=np_type, order="C", copy=True)  # own it: buffers are immutable
     if hasattr(be, "from_numpy"):
         return be.from_numpy(arr, target.name), target
@@ -1230,6 +1236,27 @@ def _broadcast_shape(a, b):
             return None
         out.append(max(x, y) if x != 0 and y != 0 else 0)
     return tuple(reversed(out))
+
+
+def _div_dtype(a, b):
+    """True division's result dtype: the operands' floating dtype, else float32."""
+    dtype = _result_dtype(a, b)
+    return dtype if dtype.is_floating_point else float32
+
+
+def _category(dtype):
+    return 2 if dtype.is_floating_point else 1 if dtype is int64 else 0
+
+
+def _result_dtype(a, b):
+    """torch's promotion: a 0-d tensor (or Python scalar) takes part only when it is of a
+    higher category (bool < int < float) than the tensor with dims (float32 x + 0-d
+    float64 is float32; int x + 0-d float64 is float64)."""
+    if a.ndim and not b.ndim and _category(b.dtype) <= _category(a.dtype):
+        return a.dtype
+    if b.ndim and not a.ndim and _category(a.dtype) <= _category(b.dtype):
+        return b.dtype
+    return promote(a.dtype, b.dtype)
 
 
 def _check_broadcast(a, b):
@@ -1516,9 +1543,10 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     dtype = get_dtype(dtype)
     dev, be = _creation_device(device)
     n = max(0, math.ceil((end - start) / step))
-    if dtype is float32:
-        buf = be.from_list([start + i * step for i in range(n)], (n,), "float32") \
-            if n < 4096 or not hasattr(be, "from_numpy") else be.arange(start, end, step, "float32")
+    if dtype.is_floating_point:
+        buf = be.from_list([start + i * step for i in range(n)], (n,), dtype.name) \
+            if n < 4096 or not hasattr(be, "from_numpy") else \
+            be.arange(start, end, step, dtype.name)
     else:
         buf = be.arange(int(start), int(end), int(step), "int64")
     return Tensor._wrap(buf, be, dev).requires_grad_(requires_grad)
@@ -1542,8 +1570,11 @@ def _random(kind, size, generator, dtype, device, requires_grad):
     gen = seed_from_generator(generator)
     seed, offset = gen.next_draw(math.prod(size))
     t = Tensor._wrap(be.random(size, kind, seed, offset), be, dev)
-    if dtype is not None and get_dtype(dtype) is not float32:
-        raise RuntimeError(f"{kind} random numbers are only implemented for float32")
+    if dtype is not None and get_dtype(dtype) is float64:
+        t = t.type(float64)  # the float32 draws, widened: the same numbers on every device
+    elif dtype is not None and get_dtype(dtype) is not float32:
+        raise RuntimeError(f"{kind} random numbers are only implemented for float32 and "
+                           "float64")
     return t.requires_grad_(requires_grad)
 
 
@@ -1611,7 +1642,7 @@ def matmul(a, b):
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} "
                            f"!= {b.dtype}")
     int_result = a.dtype is int64
-    if a.dtype is not float32:
+    if not a.dtype.is_floating_point:
         a, b = a.float(), b.float()
     a2 = a.unsqueeze(0) if a.ndim == 1 else a
     b2 = b.unsqueeze(1) if b.ndim == 1 else b

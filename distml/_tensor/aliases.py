@@ -6,6 +6,14 @@ from ._ops_util import api
 class AliasOps:
     __slots__ = ()  # a base of Tensor, which has its own slots
 
+    def double(self):
+        return self.type("float64")
+
+    def half(self):
+        raise TypeError("distml has no float16 tensors: use float() (float32) or double()")
+
+    bfloat16 = half
+
     def true_divide(self, other):
         return self / other
 
@@ -74,8 +82,34 @@ class AliasOps:
         other = other if isinstance(other, d.Tensor) else self._operand(other)
         return d.where(self == 0, self * 0, self * other.log())
 
+    def to_sparse(self, *args, **kwargs):
+        return sparse_coo_tensor()
+
+    to_sparse_coo = to_sparse_csr = to_sparse
+
+    @property
+    def is_sparse(self):
+        return False
+
+    def to_dense(self):
+        return self
+
     def log10(self):
         return self.log() * 0.4342944819032518
+
+
+def get_default_dtype():
+    return api().float32
+
+
+def set_default_dtype(d):
+    if d is not api().float32:
+        raise NotImplementedError(f"set_default_dtype({d}): distml's default dtype is float32 "
+                                  "(create float64 tensors with dtype=distml.float64)")
+
+
+def sparse_coo_tensor(*args, **kwargs):
+    raise NotImplementedError("sparse tensors are out of scope in distml: use dense tensors")
 
 
 def broadcast_shapes(*shapes):

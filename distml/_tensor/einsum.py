@@ -12,7 +12,7 @@ def _parse(equation, operands):
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(operands):
-        raise ValueError("einsum(): more operands were provided than specified in the "
+        raise RuntimeError("einsum(): more operands were provided than specified in the "
                          "equation" if len(operands) > len(terms) else
                          "einsum(): fewer operands were provided than specified in the "
                          "equation")
@@ -21,7 +21,7 @@ def _parse(equation, operands):
     for term, op in zip(terms, operands):
         if term.count("...") > 1 or term.replace("...", "").count(".") or \
                 not all(c.isalpha() for c in term.replace("...", "")):
-            raise ValueError(f"einsum(): invalid subscript in {term!r}: use letters and at "
+            raise RuntimeError(f"einsum(): invalid subscript in {term!r}: use letters and at "
                              "most one '...'")
         n_named = len(term.replace("...", ""))
         if "..." in term:
@@ -42,7 +42,7 @@ def _parse(equation, operands):
     ell = _ELLIPSIS_LABELS[32 - ell_ndim:]
     if arrow:
         if rhs.count("...") > 1 or not all(c.isalpha() for c in rhs.replace("...", "")):
-            raise ValueError(f"einsum(): invalid output subscript {rhs!r}")
+            raise RuntimeError(f"einsum(): invalid output subscript {rhs!r}")
         head, dots, tail = rhs.partition("...")
         out = list(head) + (ell if dots else []) + list(tail)
         if not dots and ell_ndim:
@@ -121,7 +121,7 @@ def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
-        raise ValueError("einsum(): must provide at least one operand")
+        raise RuntimeError("einsum(): must provide at least one operand")
     labels, out = _parse(equation, operands)
     terms = []
     for t, ls in zip(operands, labels):

@@ -41,7 +41,9 @@ def op_functions():
         normal=sampling.normal, index_put=index_put.index_put,
         tril_indices=triangular.tril_indices, triu_indices=triangular.triu_indices,
         broadcast_shapes=aliases.broadcast_shapes, promote_types=aliases.promote_types,
-        result_type=aliases.result_type, FloatTensor=legacy.FloatTensor,
+        result_type=aliases.result_type, get_default_dtype=aliases.get_default_dtype,
+        set_default_dtype=aliases.set_default_dtype, sparse_coo_tensor=aliases.sparse_coo_tensor,
+        sparse_csr_tensor=aliases.sparse_coo_tensor, FloatTensor=legacy.FloatTensor,
         LongTensor=legacy.LongTensor, BoolTensor=legacy.BoolTensor,
         DoubleTensor=legacy.DoubleTensor)
     return out

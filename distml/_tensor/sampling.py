@@ -45,12 +45,8 @@ class SamplingOps:
             u = d.rand(rows, num_samples, generator=generator, device=self.device)
             picked = (cdf.unsqueeze(1) <= u.unsqueeze(-1)).long().sum(-1).clamp(max=n - 1)
         else:
-            if is_host_backend(p2) and any(
-                    sum(1 for v in row if v > 0) < num_samples for row in p2.tolist()):
-                raise RuntimeError("invalid multinomial distribution (with replacement=False, "
-                                   "not enough non-negative category to sample)")
             u = d.rand(rows, n, generator=generator, device=self.device)
-            race = -(1.0 - u).log() / p2  # exponential(1) / p; p == 0 gives +inf (never)
+            race = -(1.0 - u).log() / p2  # exponential(1) / p; p == 0 gives +inf: last
             picked = race.topk(num_samples, -1, largest=False).indices
         return picked.reshape(num_samples) if self.ndim == 1 else picked
 

@@ -72,6 +72,12 @@ _CHUNK_MIN = 64
 _PACKED_MIN_WORK = 1 << 15  # smaller matmuls run the naive kernel: one draw, not four
 
 
+def _check_dtype(dtype):
+    if dtype not in ("float32", "int64", "bool"):
+        raise TypeError(f"the webgl device has no {dtype} tensors (WebGL2 computes in float32); "
+                        f"keep {dtype} tensors on the cpu device")
+
+
 class WebGLError(RuntimeError):
     """The WebGL device failed (context lost, kernel failed to compile); it is unusable."""
 
@@ -370,6 +376,7 @@ class WebGLBackend(Backend):
         return out
 
     def from_list(self, flat, shape, dtype):
+        _check_dtype(dtype)
         shape = tuple(int(s) for s in shape)
         if dtype == "bool":
             values = array("f", [1.0 if v else 0.0 for v in flat])
@@ -383,6 +390,7 @@ class WebGLBackend(Backend):
         return self._upload(values, shape, dtype)
 
     def from_bytes(self, data, shape, dtype):
+        _check_dtype(dtype)
         shape = tuple(int(s) for s in shape)
         arr = array({"float32": "f", "int64": "q", "bool": "B"}[dtype])
         arr.frombytes(bytes(data))
@@ -469,6 +477,7 @@ class WebGLBackend(Backend):
 
     # -- creation ----------------------------------------------------------------------------
     def full(self, shape, value, dtype):
+        _check_dtype(dtype)
         shape = tuple(int(s) for s in shape)
         if dtype == "float32":
             v = float(value)
@@ -499,6 +508,7 @@ class WebGLBackend(Backend):
         return self._run("random", {"MODE": 0 if kind == "uniform" else 1}, out, [], uniforms)
 
     def cast(self, x, dtype):
+        _check_dtype(dtype)
         if x.dtype == dtype:
             return x
         if dtype == "bool":
