@@ -156,6 +156,35 @@ class IndexPutOps:
     def index_add_(self, dim, index, source, *, alpha=1):
         return self._assign(self.index_add(dim, index, source, alpha=alpha))
 
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        """torch.scatter: self with src (or a number) written at index along dim; where
+        several entries write to one place the result is unspecified, as in torch."""
+        d = api()
+        if reduce is not None:
+            if reduce != "add":
+                raise NotImplementedError(f"scatter(reduce={reduce!r}) is not implemented")
+        if src is None:
+            src = value
+        if not isinstance(src, d.Tensor):
+            src = d.full(tuple(index.shape), src, dtype=self.dtype, device=self.device)
+        src = src[tuple(slice(0, n) for n in index.shape)] if src.shape != index.shape \
+            else src
+        src = src.type(self.dtype)
+        if reduce == "add":
+            return self.scatter_add(dim, index, src)
+        work = self.long() if self.dtype is d.bool else self
+        hits = d.zeros(tuple(self.shape), dtype=d.int64, device=self.device).scatter_add(
+            dim, index, d.ones(tuple(index.shape), dtype=d.int64, device=self.device)) > 0
+        placed = d.zeros(tuple(self.shape), dtype=work.dtype, device=self.device).scatter_add(
+            dim, index, src.type(work.dtype))
+        return d.where(hits, placed, work).type(self.dtype)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return self._assign(self.scatter(dim, index, src, value=value, reduce=reduce))
+
+    def scatter_add_(self, dim, index, src):
+        return self._assign(self.scatter_add(dim, index, src))
+
     def index_fill(self, dim, index, value):
         moved = self.movedim(dim, 0)
         return index_put(moved, (index,), value).movedim(0, dim)
@@ -171,4 +200,4 @@ class IndexPutOps:
         return self._assign(self.index_copy(dim, index, source))
 
 
-FREE = ("index_put", "index_add", "index_fill", "index_copy")
+FREE = ("index_put", "index_add", "index_fill", "index_copy", "scatter")

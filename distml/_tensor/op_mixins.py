@@ -33,7 +33,8 @@ def op_functions():
     out = {}
     for module, cls in ((linalg, LinalgOps), (triangular, TriangularOps),
                         (sorting, SortingOps), (scans, ScanOps), (shifting, ShiftingOps),
-                        (aliases, AliasOps), (selection, SelectionOps)):
+                        (aliases, AliasOps), (selection, SelectionOps),
+                        (index_put, IndexPutOps)):
         out.update({name: _free(cls, name) for name in module.FREE})
     from .einsum import einsum
     out.update(

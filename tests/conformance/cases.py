@@ -469,6 +469,19 @@ add("new_zeros_like_dtype", lambda lib, x: (x.new_zeros(2, 3), x.new_ones((2,)),
     lit([1, 2], "int64"))
 add("new_zeros_float", lambda lib, x: x.new_zeros((2, 1)) + x.new_empty(2, 1).zero_() + x[:2],
     f((3, 1)))
+add("scatter", lambda lib, x, i, s: x.scatter(1, i, s), f((2, 5)), lit([[4, 0], [1, 3]], "int64"),
+    f((2, 2)))
+add("scatter_value_inplace", lambda lib, x, i: x.clone().scatter_(0, i, 0.25),
+    f((3, 2)), lit([[2, 0]], "int64"))
+add("scatter_one_hot", lambda lib, t: lib.zeros(4, 5).scatter_(1, t.unsqueeze(1), 1.0),
+    lit([3, 0, 4, 3], "int64"))
+add("unique", lambda lib, x: lib.unique(x, return_inverse=True, return_counts=True),
+    lit([[3, 1, 3], [0, 1, 7]], "int64"))
+add("unique_float", lambda lib, x: x.unique(), lit([2.5, -1.0, 2.5, 0.0], grad=False))
+add("bincount", lambda lib, x: (x.bincount(), lib.bincount(x, minlength=7)),
+    lit([2, 0, 2, 5], "int64"))
+add("count_nonzero", lambda lib, x: (lib.count_nonzero(x), x.count_nonzero(0)),
+    lit([[0.0, 1.0], [2.0, 0.0], [0.0, 0.0]]))
 add("masked_select", lambda lib, x, m: x.masked_select(m), f((3, 4)), b((3, 4)))
 add("masked_select_broadcast", lambda lib, x, m: lib.masked_select(x, m), f((3, 4)), b((4,)))
 add("nonzero", lambda lib, x: (x.nonzero(), lib.nonzero(x, as_tuple=True)),
