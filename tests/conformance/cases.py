@@ -501,6 +501,10 @@ add("reduce_dim_0d", lambda lib, x: (x.sum(0), x.mean(-1), x.argmax(0), x.amax(0
 add("softmax_zero_size", lambda lib, x: (x.reshape(0, 3).softmax(1), x.reshape(0, 3)
                                          .log_softmax(0), x.reshape(3, 0).softmax(1)),
     lit([]))
+add("max_min_empty_rows", lambda lib, x: (x.reshape(0, 3).max(dim=1), x.reshape(3, 0).min(0),
+                                         x.reshape(0, 3).argmax(1)), lit([]), grad=False)
+add("chunk_split_empty", lambda lib, x: (x.reshape(0, 2).chunk(3), x.reshape(0, 2).split(0),
+                                         x.reshape(2, 0).split(4, 1)), lit([]))
 add("var_std_one_element", lambda lib, x: (x.var(), x.std(), x.var(0), x.std(unbiased=False)),
     f((1,)), grad=False)
 add("var_one_row", lambda lib, x: x.var(0), f((1, 3)), grad=False)
