@@ -1601,11 +1601,17 @@ def randn_like(x, dtype=None, device=None):
     return randn(tuple(x.shape), dtype=dtype, device=device or x.device)
 
 
-def randint(low, high=None, size=None, generator=None, dtype=None, device=None):
+def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    if size is None and isinstance(high, (tuple, list, Size)):
+        high, size = None, high  # torch.randint(high, size)
     if high is None:
         low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing the size argument")
     u = rand(tuple(size), generator=generator, device=device)
-    return (u * (high - low)).floor().long().clamp(max=high - low - 1) + low
+    out = (u * (high - low)).floor().long().clamp(max=high - low - 1) + low
+    return out.type(dtype) if dtype is not None else out
 
 
 def randperm(n, generator=None, device=None):

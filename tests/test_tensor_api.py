@@ -74,6 +74,15 @@ def test_tensor_from_any_sequence_but_not_generators():
     raises_like_torch(lambda: distml.tensor({1, 2}), lambda: torch.tensor({1, 2}))
 
 
+def test_randint_forms():
+    distml.manual_seed(0)
+    a = distml.randint(5, (2, 3))
+    assert a.shape == (2, 3) and a.dtype is distml.int64 and 0 <= a.min() and a.max() < 5
+    b = distml.randint(2, 4, size=(100,), dtype=distml.float32)
+    assert b.dtype is distml.float32 and set(b.tolist()) <= {2.0, 3.0}
+    assert distml.randint(3, (1, 1), dtype=distml.long).shape == (1, 1)
+
+
 def test_new_factories_follow_the_tensor():
     x = distml.ones(2, dtype=distml.long)
     assert x.new_zeros(3).dtype is distml.int64 and x.new_zeros((2, 2)).shape == (2, 2)

@@ -37,6 +37,10 @@ class LinalgOps:
                                f"be: [{b}, {k}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
         return api().matmul(self, mat2)
 
+    def spmm(self, mat2):
+        """torch.spmm with dense operands (distml has no sparse tensors): mm."""
+        return self.mm(mat2)
+
     def mv(self, vec):
         _check_ndim(self, 2, "self")
         _check_ndim(vec, 1, "vec")
@@ -78,4 +82,4 @@ class LinalgOps:
         return self._assign(self.baddbmm(batch1, batch2, beta=beta, alpha=alpha))
 
 
-FREE = ("mm", "bmm", "mv", "dot", "outer", "ger", "addmm", "baddbmm", "addmv")
+FREE = ("mm", "spmm", "bmm", "mv", "dot", "outer", "ger", "addmm", "baddbmm", "addmv")
