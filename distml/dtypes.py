@@ -25,6 +25,9 @@ float64 = dtype("float64", 8, True, "F64", "d")
 _BY_NAME = {"float32": float32, "float": float32, "int64": int64, "long": int64, "bool": bool_,
             "float64": float64, "double": float64}
 
+_LEGACY_NAMES = {"FloatTensor": "float32", "DoubleTensor": "float64", "LongTensor": "int64",
+                 "BoolTensor": "bool"}
+
 
 def get_dtype(d):
     """Accept a distml dtype, its name, a Python type or a numpy/torch dtype's name."""
@@ -36,8 +39,11 @@ def get_dtype(d):
         return int64
     if d is bool:
         return bool_
+    if isinstance(getattr(d, "dtype", None), dtype):
+        return d.dtype  # the legacy FloatTensor / LongTensor / ... classes
     name = d if isinstance(d, str) else getattr(d, "name", None) or str(d)
-    name = name.replace("torch.", "")
+    name = name.replace("torch.", "").replace("distml.", "")
+    name = _LEGACY_NAMES.get(name, name)
     if name not in _BY_NAME:
         raise TypeError(
             f"unsupported dtype {d!r}: distml supports float32, float64, int64 and bool")

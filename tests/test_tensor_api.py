@@ -49,6 +49,8 @@ def test_legacy_constructors():
     assert not isinstance(distml.ones(2), distml.LongTensor)
     assert isinstance(distml.ones(2, dtype=distml.long), distml.LongTensor)
     assert isinstance(distml.Tensor(2), distml.Tensor)
+    assert distml.ones(2).type(distml.LongTensor).dtype is distml.int64
+    assert distml.ones(2).type("torch.DoubleTensor").dtype is distml.float64
     raises_like_torch(lambda: distml.Tensor(-1, 2), lambda: torch.Tensor(-1, 2))
 
 
