@@ -1178,7 +1178,7 @@ def _from_numpy(be, arr, dtype):
     if dtype is not None:
         target = get_dtype(dtype)
     elif kind == "f":
-        target = float32
+        target = float64 if arr.dtype.itemsize == 8 else float32  # as torch
     elif kind in "iu":
         target = int64
     elif kind == "b":

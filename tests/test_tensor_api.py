@@ -265,6 +265,11 @@ def test_float64_dtype_objects():
     assert distml.tensor([0.1], dtype=distml.double).item() == 0.1  # no float32 rounding
     assert distml.ones(2).double().numpy().dtype == np.float64
     assert distml.ones(2).double().float().dtype is distml.float32
+    # numpy float64 data stays float64, as torch.tensor / from_numpy keep it
+    for arr in (np.zeros(2), np.zeros(2, np.float32), np.float64(1.5)):
+        assert str(distml.tensor(arr).dtype)[7:] == str(torch.tensor(arr).dtype)[6:]
+    assert distml.from_numpy(np.zeros(2)).dtype is distml.float64
+    assert (distml.ones(2) * np.float64(2.0)).dtype is distml.float32
 
 
 @pytest.mark.parametrize("a", ["float32", "float64", "int64", "bool"])
