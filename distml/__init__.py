@@ -3,7 +3,7 @@ from . import backends
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device, get_default_device, set_default_device
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
-from .dtypes import dtype, float32, get_dtype, int64
+from .dtypes import dtype, float32, float64, get_dtype, int64
 from .random import Generator, default_generator
 from .serialization import load, save
 from .random import manual_seed as _manual_seed
@@ -16,6 +16,7 @@ from ._tensor import (
 
 float = float32  # noqa: A001
 long = int64
+double = float64
 globals().update(FREE_FUNCTIONS)
 
 __version__ = "0.1.0"
@@ -75,3 +76,15 @@ def __getattr__(name):
     if name in ("nn", "optim", "utils", "models", "webgl", "datasets", "serialization"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'distml' has no attribute {name!r}")
+
+
+def _add_op_functions():
+    import sys
+
+    from ._tensor._ops_util import register_api
+    from ._tensor.op_mixins import op_functions
+    globals().update(op_functions())
+    register_api(sys.modules[__name__])  # the op mixins compose from this namespace
+
+
+_add_op_functions()

@@ -1,4 +1,5 @@
-"""The dtypes distml supports: float32 (default), int64 (labels, indices) and bool (masks)."""
+"""The dtypes distml supports: float32 (default), int64 (labels, indices), bool (masks)
+and float64 (CPU backends only)."""
 
 
 class dtype:
@@ -19,8 +20,13 @@ class dtype:
 float32 = dtype("float32", 4, True, "F32", "f")
 int64 = dtype("int64", 8, False, "I64", "q")
 bool_ = dtype("bool", 1, False, "BOOL", "B")
+float64 = dtype("float64", 8, True, "F64", "d")
 
-_BY_NAME = {"float32": float32, "float": float32, "int64": int64, "long": int64, "bool": bool_}
+_BY_NAME = {"float32": float32, "float": float32, "int64": int64, "long": int64, "bool": bool_,
+            "float64": float64, "double": float64}
+
+_LEGACY_NAMES = {"FloatTensor": "float32", "DoubleTensor": "float64", "LongTensor": "int64",
+                 "BoolTensor": "bool"}
 
 
 def get_dtype(d):
@@ -33,16 +39,21 @@ def get_dtype(d):
         return int64
     if d is bool:
         return bool_
+    if isinstance(getattr(d, "dtype", None), dtype):
+        return d.dtype  # the legacy FloatTensor / LongTensor / ... classes
     name = d if isinstance(d, str) else getattr(d, "name", None) or str(d)
-    name = name.replace("torch.", "")
+    name = name.replace("torch.", "").replace("distml.", "")
+    name = _LEGACY_NAMES.get(name, name)
     if name not in _BY_NAME:
         raise TypeError(
-            f"unsupported dtype {d!r}: distml supports float32, int64 and bool")
+            f"unsupported dtype {d!r}: distml supports float32, float64, int64 and bool")
     return _BY_NAME[name]
 
 
 def promote(a, b):
-    """Result dtype of a binary arithmetic op on two tensors (torch's rule, 3 dtypes)."""
+    """Result dtype of a binary arithmetic op on two tensors (torch's rule, 4 dtypes)."""
+    if a is float64 or b is float64:
+        return float64
     if a is float32 or b is float32:
         return float32
     if a is int64 or b is int64:

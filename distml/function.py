@@ -113,7 +113,7 @@ class Piecewise(Unary):
     """Piecewise-constant ops (sign, floor, ceil, round): zero gradient, as in torch."""
 
     def backward(self, g):
-        return self.be.full(self.be.shape(self.x), 0.0, "float32")
+        return self.be.full(self.be.shape(self.x), 0.0, self.be.dtype(g))
 
 
 class Sign(Piecewise):
@@ -407,7 +407,7 @@ class Slice(Function):
         return self.be.slice(x, starts, stops, steps)
 
     def backward(self, g):
-        zeros = self.be.full(self.in_shape, 0.0, "float32")
+        zeros = self.be.full(self.in_shape, 0.0, self.be.dtype(g))
         return self.be.slice_assign(zeros, *self.ranges, g)
 
 
@@ -423,7 +423,7 @@ class SliceAssign(Function):
         be = self.be
         gx = gs = None
         if self.needs_input_grad[0]:
-            gx = be.slice_assign(g, *self.ranges, be.full(self.src_shape, 0.0, "float32"))
+            gx = be.slice_assign(g, *self.ranges, be.full(self.src_shape, 0.0, be.dtype(g)))
         if self.needs_input_grad[1]:
             gs = be.slice(g, *self.ranges)
         return gx, gs
@@ -459,7 +459,7 @@ class Gather(Function):
         return self.be.gather(x, axis, index)
 
     def backward(self, g):
-        zeros = self.be.full(self.in_shape, 0.0, "float32")
+        zeros = self.be.full(self.in_shape, 0.0, self.be.dtype(g))
         return self.be.scatter_add(zeros, self.axis, self.index, g), None
 
 

@@ -334,7 +334,10 @@ def _to_tensor(dtype, shape, raw, device):
     from array import array
 
     from ._tensor import Tensor
+    from .device import get_device
     native = {"F32": "float32", "I64": "int64", "BOOL": "bool"}
+    if get_device(device).backend.host_resident:
+        native["F64"] = "float64"  # float64 lives on the CPU backends only
     if dtype in native:
         return Tensor.from_bytes(raw, shape, native[dtype], device)
     # other dtypes widen to the nearest one distml has (f16/f64 -> f32, ints -> i64)

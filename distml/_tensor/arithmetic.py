@@ -9,6 +9,27 @@ from .host import _is_numpy_array
 from .shapes import _check_broadcast
 
 
+
+def _div_dtype(a, b):
+    """True division's result dtype: the operands' floating dtype, else float32."""
+    dtype = _result_dtype(a, b)
+    return dtype if dtype.is_floating_point else float32
+
+
+def _category(dtype):
+    return 2 if dtype.is_floating_point else 1 if dtype is int64 else 0
+
+
+def _result_dtype(a, b):
+    """torch's promotion: a 0-d tensor (or Python scalar) takes part only when it is of a
+    higher category (bool < int < float) than the tensor with dims (float32 x + 0-d
+    float64 is float32; int x + 0-d float64 is float64)."""
+    if a.ndim and not b.ndim and _category(b.dtype) <= _category(a.dtype):
+        return a.dtype
+    if b.ndim and not a.ndim and _category(a.dtype) <= _category(b.dtype):
+        return b.dtype
+    return promote(a.dtype, b.dtype)
+
 class ArithmeticOps(TensorBase):
     __slots__ = ()
 
@@ -29,7 +50,7 @@ class ArithmeticOps(TensorBase):
     def _binary(self, fn, other, reverse=False, op_dtype=None):
         other = self._operand(other)
         a, b = (other, self) if reverse else (self, other)
-        dtype = op_dtype or promote(a.dtype, b.dtype)
+        dtype = op_dtype or _result_dtype(a, b)
         a, b = a.type(dtype), b.type(dtype)
         _check_broadcast(a.shape, b.shape)
         return fn.apply(a, b)
@@ -60,10 +81,12 @@ class ArithmeticOps(TensorBase):
         return self._binary(function.Mul, o, True)
 
     def __truediv__(self, o):
-        return self._binary(function.Div, o, op_dtype=float32)
+        o = self._operand(o)
+        return self._binary(function.Div, o, op_dtype=_div_dtype(self, o))
 
     def __rtruediv__(self, o):
-        return self._binary(function.Div, o, True, op_dtype=float32)
+        o = self._operand(o)
+        return self._binary(function.Div, o, True, op_dtype=_div_dtype(self, o))
 
     def __floordiv__(self, o):
         return self._int_op("floordiv", o)
@@ -83,12 +106,13 @@ class ArithmeticOps(TensorBase):
         dtype = promote(a.dtype, b.dtype)
         a, b = a.type(dtype), b.type(dtype)
         _check_broadcast(a.shape, b.shape)
-        if op == "mod" and dtype is float32:
+        if op == "mod" and dtype.is_floating_point:
             return function.Mod.apply(a, b)  # differentiable, as torch.remainder
         return self._new(self._backend.binary(op, a._buf, b._buf))
 
     def __pow__(self, o):
-        if isinstance(o, (int, float)) and not isinstance(o, bool) and self.dtype is float32:
+        if isinstance(o, (int, float)) and not isinstance(o, bool) and \
+                self.dtype.is_floating_point:
             o = float(o)
         return self._binary(function.Pow, o)
 

@@ -44,7 +44,7 @@ def matmul(a, b):
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} "
                            f"!= {b.dtype}")
     int_result = a.dtype is int64
-    if a.dtype is not float32:
+    if not a.dtype.is_floating_point:
         a, b = a.float(), b.float()
     a2 = a.unsqueeze(0) if a.ndim == 1 else a
     b2 = b.unsqueeze(1) if b.ndim == 1 else b

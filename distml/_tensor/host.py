@@ -3,8 +3,9 @@
 numpy is imported only when a numpy array is actually given (it is absent in Pyodide).
 """
 import math
+from array import array
 
-from ..dtypes import bool_, float32, get_dtype, int64
+from ..dtypes import bool_, float32, float64, get_dtype, int64
 from .base import TensorBase
 
 
@@ -14,8 +15,11 @@ def _flatten_nested(data):
         return [data], ()
     if isinstance(data, TensorBase):
         return data.tolist() if data.ndim == 0 else None, None
-    if not isinstance(data, (list, tuple)):
-        raise TypeError(f"cannot build a tensor from {type(data).__name__}")
+    if _is_numpy_array(data) and not data.shape:
+        return [data.item()], ()
+    if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")) or isinstance(
+            data, (str, bytes, dict)):  # a sequence (list, tuple, deque, range), as torch
+        raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
     if len(data) == 0:
         return [], (0,)
     flats, shapes = [], []
@@ -51,7 +55,7 @@ def _from_numpy(be, arr, dtype):
     if dtype is not None:
         target = get_dtype(dtype)
     elif kind == "f":
-        target = float32
+        target = float64 if arr.dtype.itemsize == 8 else float32  # as torch
     elif kind in "iu":
         target = int64
     elif kind == "b":
@@ -59,7 +63,8 @@ def _from_numpy(be, arr, dtype):
     else:
         raise TypeError(f"can't convert np.ndarray of type {arr.dtype}: distml supports "
                         "float, int and bool arrays")
-    np_type = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[target.name]
+    np_type = {"float32": np.float32, "int64": np.int64, "bool": np.bool_,
+               "float64": np.float64}[target.name]
     arr = np.array(arr, dtype=np_type, order="C", copy=True)  # own it: buffers are immutable
     return be.from_numpy(arr, target.name), target
 
@@ -69,3 +74,8 @@ def _nest(flat, shape):
         return list(flat)
     step = math.prod(shape[1:])
     return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+def _is_plain_data(data):
+    """Python data (not a tensor or array) that Tensor(data) reads as float32, as torch."""
+    return not (isinstance(data, (TensorBase, array)) or _is_numpy_array(data))

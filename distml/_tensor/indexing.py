@@ -8,6 +8,7 @@ from ..dtypes import bool_, int64
 from .base import TensorBase
 from .free_functions import where
 from .host import _is_numpy_array
+from .index_put import setitem_advanced
 from .shapes import _broadcast_shape, _normalize_dim
 
 
@@ -221,18 +222,8 @@ def _setitem(x, key, value):
         x._assign(flat.reshape(x.shape))
         return
     keys = key if isinstance(key, tuple) else (key,)
-    if any(isinstance(k, (TensorBase, list)) for k in keys):
-        # integer-array assignment: scatter into a flat copy
-        if len(keys) != 1:
-            raise IndexError("assignment supports a single integer index tensor")
-        idx = keys[0] if isinstance(keys[0], TensorBase) else x._from_host(keys[0], device=x.device)
-        old = x  # read the rows from the old value: x itself is rebound below
-        rows = old[idx]  # also checks the bounds
-        idx = where(idx < 0, idx + x.shape[0], idx)
-        delta = value.expand(rows.shape) - rows
-        shape = (idx.numel(),) + tuple(x.shape[1:])
-        full_idx = idx.reshape(-1).reshape((-1,) + (1,) * (x.ndim - 1)).expand(shape)
-        x._assign(old.scatter_add(0, full_idx, delta.reshape(shape)))
+    if any(isinstance(k, (TensorBase, list, range)) or _is_numpy_array(k) for k in keys):
+        setitem_advanced(x, keys, value)  # integer-array assignment (x[rows, cols] = v)
         return
     region = _getitem(x.detach(), key)
     starts, stops, steps = _slice_ranges(x, keys)

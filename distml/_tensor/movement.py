@@ -145,12 +145,19 @@ class MovementOps(TensorBase):
         return t.reshape([s * r for s, r in zip(src, sizes)])
 
     def chunk(self, chunks, dim=0):
+        if self.size(dim) == 0:  # torch: `chunks` empty pieces
+            return tuple(self.narrow(dim, 0, 0) for _ in range(chunks))
         size = -(-self.size(dim) // chunks)
         return self.split(size, dim)
 
     def split(self, split_size, dim=0):
         dim = _normalize_dim(dim, self.ndim)
         n = self.shape[dim]
+        if not isinstance(split_size, (list, tuple)) and (n == 0 or split_size == 0):
+            if n:
+                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                                   f"dimension size of {n}")
+            return (self.narrow(dim, 0, 0),)
         sizes = split_size if isinstance(split_size, (list, tuple)) else \
             [min(split_size, n - i) for i in range(0, n, split_size)]
         if sum(sizes) != n:

@@ -5,7 +5,7 @@ import math
 from collections import namedtuple
 
 from .. import function
-from ..dtypes import bool_, float32, int64
+from ..dtypes import bool_, int64
 from .base import TensorBase
 from .free_functions import where
 from .shapes import _normalize_dim, _normalize_dims
@@ -48,7 +48,7 @@ class ReductionOps(TensorBase):
 
     def prod(self, dim=None, keepdim=False):
         axes = _normalize_dims(dim, self.ndim)
-        if self.dtype is float32:
+        if self.dtype.is_floating_point:
             return function.Prod.apply(self, axes=axes, keepdim=keepdim)
         return self._new(self._backend.reduce("prod", self._buf, axes, keepdim))
 
@@ -87,6 +87,8 @@ class ReductionOps(TensorBase):
             out = flat._new(self._backend.argreduce(op, flat._buf, 0, False))
             return out.reshape((1,) * self.ndim) if keepdim else out
         dim = _normalize_dim(dim, self.ndim)
+        if self.ndim == 0:
+            return self._const(0, int64)
         return self._new(self._backend.argreduce(op, self._buf, dim, keepdim))
 
     def argmax(self, dim=None, keepdim=False):
@@ -111,10 +113,14 @@ class ReductionOps(TensorBase):
         return out if keepdim else out.squeeze(axes)
 
     def softmax(self, dim):
+        if self.numel() == 0:  # nothing to normalise (torch returns the empty shape)
+            return self * 1
         e = (self - self.detach().amax(dim, keepdim=True)).exp()
         return e / e.sum(dim, keepdim=True)
 
     def log_softmax(self, dim):
+        if self.numel() == 0:
+            return self * 1
         return self - self.logsumexp(dim, keepdim=True)
 
     def norm(self, p=2, dim=None, keepdim=False):

@@ -14,8 +14,11 @@ from .. import function
 from ..autograd import backward as _run_backward
 from ..device import get_device
 from ..dtypes import bool_, dtype as _dtype_cls, float32, get_dtype, int64
+from .op_mixins import OP_MIXINS
+from .legacy import is_size_args, legacy_new
 from .arithmetic import ArithmeticOps
-from .host import _flatten_nested, _from_numpy, _infer_dtype, _is_numpy_array, _nest
+from .host import (_flatten_nested, _from_numpy, _infer_dtype, _is_numpy_array, _is_plain_data,
+                   _nest)
 from .indexing import IndexingOps
 from .inplace import InplaceOps
 from .movement import MovementOps
@@ -25,12 +28,24 @@ from .shapes import Size, _normalize_dim
 from .unary import UnaryOps
 
 
-class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, InplaceOps):
+class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, InplaceOps,
+             *OP_MIXINS):
     __slots__ = ("_buf", "_backend", "device", "shape", "dtype", "requires_grad", "grad",
                  "_ctx", "_retains_grad", "__weakref__", "__dict__")
 
     # -- construction --------------------------------------------------------------------
-    def __init__(self, data=None, dtype=None, device=None, requires_grad=False):
+    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+        # torch.Tensor(...) is the legacy constructor: a shape (ints or a Size) makes an
+        # uninitialised tensor, data without a dtype is float32; distml.tensor() infers
+        if not args or is_size_args(args) or (dtype is None and _is_plain_data(args[0])):
+            t = legacy_new(dtype or float32, args, device)
+            self._init(t._buf, t._backend, t.device, requires_grad)
+            return
+        if len(args) > 1:
+            raise TypeError(f"Tensor(): expected one data argument, got {len(args)}")
+        self._from_data(args[0], dtype, device, requires_grad)
+
+    def _from_data(self, data, dtype, device, requires_grad):
         dev = get_device(device)
         be = dev.backend
         if isinstance(data, Tensor):
@@ -84,7 +99,9 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
     def _from_host(data, dtype=None, device=None):
         """distml.tensor(data, ...) of host data (numbers, lists, numpy arrays), for the
         mixins below this file."""
-        return Tensor(data, dtype=dtype, device=device)
+        t = Tensor.__new__(Tensor)
+        t._from_data(data, dtype, device, False)
+        return t
 
     def _new(self, buf):
         """A new tensor on this device holding buf (no graph)."""
@@ -269,7 +286,8 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
                 dev, dtype = a.device, a.dtype
             elif isinstance(a, _dtype_cls) or a in (float, int, bool):
                 dtype = a
-            elif isinstance(a, str) and a in ("float32", "int64", "bool", "float", "long"):
+            elif isinstance(a, str) and a in ("float32", "int64", "bool", "float", "long",
+                                              "float64", "double"):
                 dtype = a
             else:
                 dev = a

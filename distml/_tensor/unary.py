@@ -12,7 +12,7 @@ class UnaryOps(TensorBase):
     __slots__ = ()
 
     def _unary(self, fn):
-        t = self if self.dtype is float32 else self.float()
+        t = self if self.dtype.is_floating_point else self.float()
         return fn.apply(t)
 
     def exp(self):
@@ -74,17 +74,17 @@ class UnaryOps(TensorBase):
         return self * self
 
     def floor(self):
-        if self.dtype is float32:
+        if self.dtype.is_floating_point:
             return function.Floor.apply(self)
         return self._new(self._backend.unary("floor", self._buf))
 
     def ceil(self):
-        if self.dtype is float32:
+        if self.dtype.is_floating_point:
             return function.Ceil.apply(self)
         return self._new(self._backend.unary("ceil", self._buf))
 
     def round(self):
-        if self.dtype is float32:
+        if self.dtype.is_floating_point:
             return function.Round.apply(self)
         return self._new(self._backend.unary("round", self._buf))
 

@@ -58,7 +58,9 @@ def as_pair(v):
 
 
 def promote_names(a, b):
-    """Result dtype name of a binary op on dtype names (torch's rule for our 3 dtypes)."""
+    """Result dtype name of a binary op on dtype names (torch's rule for our 4 dtypes)."""
+    if "float64" in (a, b):
+        return "float64"
     if "float32" in (a, b):
         return "float32"
     if "int64" in (a, b):

@@ -31,7 +31,7 @@ from distml.backends.base import broadcast_shape as _broadcast_shape
 from distml.backends.base import contiguous_strides
 from distml.backends.base import promote_names as _promote
 
-_TC = {"float32": "f", "int64": "q", "bool": "B"}
+_TC = {"float32": "f", "int64": "q", "bool": "B", "float64": "d"}
 _INF = float("inf")
 _NINF = float("-inf")
 _NAN = float("nan")
@@ -91,6 +91,8 @@ def _make(values, dtype):
     """Array of `dtype` from a list of Python numbers already of the right kind."""
     if dtype == "float32":
         return array("f", values)
+    if dtype == "float64":
+        return array("d", values)
     if dtype == "int64":
         return _to_q(values)
     return array("B", [1 if v else 0 for v in values])
@@ -100,8 +102,8 @@ def _convert(data, src, dst):
     """Convert the flat array `data` from dtype src to dtype dst (a new or shared array)."""
     if src == dst:
         return data
-    if dst == "float32":
-        return array("f", data)
+    if dst in ("float32", "float64"):
+        return array(_TC[dst], data)
     if dst == "bool":
         return array("B", [v != 0 for v in data])
     if src == "bool":
@@ -418,11 +420,11 @@ class PythonBackend(Backend):
         tc = _TC[dtype]
         if isinstance(flat, array) and flat.typecode == tc and dtype != "bool":
             data = array(tc, flat)
-        elif dtype == "float32":
+        elif dtype in ("float32", "float64"):
             try:
-                data = array("f", flat)
+                data = array(tc, flat)
             except TypeError:
-                data = array("f", [float(v) for v in flat])
+                data = array(tc, [float(v) for v in flat])
         elif dtype == "int64":
             try:
                 data = array("q", flat)
@@ -461,7 +463,7 @@ class PythonBackend(Backend):
     # -- creation ----------------------------------------------------------------------------
     def full(self, shape, value, dtype):
         shape = tuple(int(s) for s in shape)
-        if dtype == "float32":
+        if dtype in ("float32", "float64"):
             v = float(value)
         elif dtype == "int64":
             v = int(value)
@@ -473,7 +475,7 @@ class PythonBackend(Backend):
         if step == 0:
             raise ValueError("arange: step must be nonzero")
         n = max(0, math.ceil((stop - start) / step))
-        if dtype == "float32":
+        if dtype in ("float32", "float64"):
             values = [start + i * step for i in range(n)]
         else:
             values = [int(start + i * step) for i in range(n)]
@@ -513,6 +515,8 @@ class PythonBackend(Backend):
         xs = x.data
         if op == "logical_not":
             return PyBuffer(array("B", [v == 0 for v in xs]), x.shape, "bool")
+        if dt == "float64":
+            return PyBuffer(array("d", _unary_float(op, xs)), x.shape, "float64")
         if op in FLOAT_UNARY_OPS or dt == "float32":
             return PyBuffer(array("f", _unary_float(op, xs)), x.shape, "float32")
         return PyBuffer(_make(_unary_int(op, xs), dt), x.shape, dt)
@@ -524,6 +528,8 @@ class PythonBackend(Backend):
         if op in COMPARISON_OPS:
             return PyBuffer(array("B", _compare(op, xs, ys)), out_shape, "bool")
         dt = _promote(x.dtype, y.dtype)
+        if dt == "float64":
+            return PyBuffer(array("d", _binary_float(op, xs, ys)), out_shape, "float64")
         if dt == "float32" or op == "div":
             return PyBuffer(array("f", _binary_float(op, xs, ys)), out_shape, "float32")
         return PyBuffer(_make(_binary_int(op, xs, ys), dt), out_shape, dt)
@@ -579,7 +585,7 @@ class PythonBackend(Backend):
                 if R == 0:
                     raise ValueError(f"reduce {op} over an empty dimension")
                 values = list(map(max if op == "max" else min, chunks))
-                if dt == "float32" and _has_nan(data):
+                if dt in ("float32", "float64") and _has_nan(data):
                     values = [_NAN if _has_nan(c) else v for c, v in zip(chunks, values)]
             else:
                 raise ValueError(f"unknown reduce op {op!r}")
@@ -602,7 +608,7 @@ class PythonBackend(Backend):
             raise ValueError(f"unknown argreduce op {op!r}")
         chunks = [data[i * R:(i + 1) * R] for i in range(M)]
         values = [c.index(fn(c)) for c in chunks]
-        if x.dtype == "float32" and _has_nan(data):
+        if x.dtype in ("float32", "float64") and _has_nan(data):
             for i, c in enumerate(chunks):
                 if _has_nan(c):
                     values[i] = next(j for j, v in enumerate(c) if v != v)

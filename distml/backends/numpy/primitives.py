@@ -12,8 +12,9 @@ from .blas import _flat_parts, _matmul
 from .conv import ConvPoolOps
 from .fused import FusedOps
 
-NP_DTYPES = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}
-NAMES = {np.dtype(np.float32): "float32", np.dtype(np.int64): "int64", np.dtype(np.bool_): "bool"}
+NP_DTYPES = {"float32": np.float32, "int64": np.int64, "bool": np.bool_, "float64": np.float64}
+NAMES = {np.dtype(np.float32): "float32", np.dtype(np.int64): "int64", np.dtype(np.bool_): "bool",
+         np.dtype(np.float64): "float64"}
 
 _UNARY = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
@@ -59,6 +60,11 @@ def _erf(x):
             1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
     out = np.where(a < 0.5, series, np.sign(x) * (1.0 - erfc))
     return out.astype(np.float32)
+
+
+def _erf64(x):
+    # float64: math.erf per element (exact to double precision; float64 is CPU-only)
+    return np.vectorize(math.erf, otypes=[np.float64])(x) if x.size else x.copy()
 
 
 class NumpyBackend(ConvPoolOps, FusedOps, Backend):
@@ -131,7 +137,7 @@ class NumpyBackend(ConvPoolOps, FusedOps, Backend):
             if op == "rsqrt":
                 return (1 / np.sqrt(x)).astype(x.dtype)
             if op == "erf":
-                return _erf(x)
+                return _erf64(x) if x.dtype == np.float64 else _erf(x)
             fn = _UNARY[op]
             if x.dtype == np.float32 and op not in ("logical_not", "sign"):
                 out = _flat_parts(fn, np.float32, x)
@@ -141,7 +147,7 @@ class NumpyBackend(ConvPoolOps, FusedOps, Backend):
 
     def binary(self, op, x, y):
         with np.errstate(all="ignore"):
-            if op == "div" and x.dtype != np.float32:
+            if op == "div" and x.dtype not in (np.float32, np.float64):
                 x = x.astype(np.float32)
             if op == "pow" and x.dtype == np.int64 and y.dtype == np.int64:
                 return np.asarray(np.power(x, y))

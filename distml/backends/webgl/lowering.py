@@ -37,6 +37,12 @@ from distml.backends.base import promote_names as _promote
 from .packing import PackedOps
 from .resources import GLBuffer, GPUResources, WebGLError, _as_dtype, _numel
 
+
+def _check_dtype(dtype):
+    if dtype not in ("float32", "int64", "bool"):
+        raise TypeError(f"the webgl device has no {dtype} tensors (WebGL2 computes in float32); "
+                        f"keep {dtype} tensors on the cpu device")
+
 _BIG_ENDIAN = sys.byteorder == "big"
 
 # GLSL expressions of a, b, c (see glsl/elementwise.frag)
@@ -91,6 +97,7 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         return out
 
     def from_list(self, flat, shape, dtype):
+        _check_dtype(dtype)
         shape = tuple(int(s) for s in shape)
         if dtype == "bool":
             values = array("f", [1.0 if v else 0.0 for v in flat])
@@ -104,6 +111,7 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         return self._upload(values, shape, dtype)
 
     def from_bytes(self, data, shape, dtype):
+        _check_dtype(dtype)
         shape = tuple(int(s) for s in shape)
         arr = array({"float32": "f", "int64": "q", "bool": "B"}[dtype])
         arr.frombytes(bytes(data))
@@ -190,6 +198,7 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
 
     # -- creation ----------------------------------------------------------------------------
     def full(self, shape, value, dtype):
+        _check_dtype(dtype)
         shape = tuple(int(s) for s in shape)
         if dtype == "float32":
             v = float(value)
@@ -220,6 +229,7 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         return self._run("random", {"MODE": 0 if kind == "uniform" else 1}, out, [], uniforms)
 
     def cast(self, x, dtype):
+        _check_dtype(dtype)
         if x.dtype == dtype:
             return x
         if dtype == "bool":

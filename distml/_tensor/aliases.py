@@ -1,0 +1,148 @@
+"""torch's other names for existing ops (true_divide, multiply, clamp_min, ...), and the
+small dtype/shape helpers scripts call (broadcast_shapes, promote_types)."""
+from ._ops_util import api
+
+
+class AliasOps:
+    __slots__ = ()  # a base of Tensor, which has its own slots
+
+    def double(self):
+        return self.type("float64")
+
+    def half(self):
+        raise TypeError("distml has no float16 tensors: use float() (float32) or double()")
+
+    bfloat16 = half
+
+    def true_divide(self, other):
+        return self / other
+
+    def divide(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self // other
+        if rounding_mode == "trunc":
+            q = self / other
+            q = api().where(q < 0, q.ceil(), q.floor())
+            return q if self.dtype.is_floating_point or getattr(
+                other, "dtype", api().int64).is_floating_point else q.long()
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                         f"but found '{rounding_mode}'")
+
+    def multiply(self, other):
+        return self * other
+
+    def subtract(self, other, *, alpha=1):
+        return self.sub(other, alpha)
+
+    def negative(self):
+        return -self
+
+    def absolute(self):
+        return self.abs()
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    def clamp_min_(self, min):
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max):
+        return self.clamp_(max=max)
+
+    def true_divide_(self, other):
+        return self.div_(other)
+
+    def greater(self, other):
+        return self > other
+
+    def less(self, other):
+        return self < other
+
+    def greater_equal(self, other):
+        return self >= other
+
+    def less_equal(self, other):
+        return self <= other
+
+    def not_equal(self, other):
+        return self != other
+
+    def fmod(self, other):
+        """C's fmod: the remainder takes the dividend's sign (% takes the divisor's)."""
+        r = self % other
+        return api().where((r != 0) & ((r < 0) != (self < 0)), r - other, r)
+
+    def xlogy(self, other):
+        d = api()
+        other = other if isinstance(other, d.Tensor) else self._operand(other)
+        return d.where(self == 0, self * 0, self * other.log())
+
+    def to_sparse(self, *args, **kwargs):
+        return sparse_coo_tensor()
+
+    to_sparse_coo = to_sparse_csr = to_sparse
+
+    @property
+    def is_sparse(self):
+        return False
+
+    def to_dense(self):
+        return self
+
+    def log10(self):
+        return self.log() * 0.4342944819032518
+
+
+def get_default_dtype():
+    return api().float32
+
+
+def set_default_dtype(d):
+    if d is not api().float32:
+        raise NotImplementedError(f"set_default_dtype({d}): distml's default dtype is float32 "
+                                  "(create float64 tensors with dtype=distml.float64)")
+
+
+def sparse_coo_tensor(*args, **kwargs):
+    raise NotImplementedError("sparse tensors are out of scope in distml: use dense tensors")
+
+
+def broadcast_shapes(*shapes):
+    """torch.broadcast_shapes: the shape all the given shapes broadcast to."""
+    out = []
+    for shape in shapes:
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        n = max(len(out), len(shape))
+        a = [1] * (n - len(out)) + out
+        b = [1] * (n - len(shape)) + list(shape)
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y and x != 1 and y != 1:
+                raise RuntimeError(f"shape mismatch: objects cannot be broadcast to a single "
+                                   f"shape.  Mismatch is at dim {i}")
+            a[i] = y if x == 1 else x
+        out = a
+    return api().Size(out)
+
+
+def promote_types(type1, type2):
+    from ..dtypes import get_dtype, promote
+    return promote(get_dtype(type1), get_dtype(type2))
+
+
+def result_type(a, b):
+    d = api()
+    ta = a.dtype if isinstance(a, d.Tensor) else \
+        d.bool if isinstance(a, bool) else d.int64 if isinstance(a, int) else d.float32
+    tb = b.dtype if isinstance(b, d.Tensor) else \
+        d.bool if isinstance(b, bool) else d.int64 if isinstance(b, int) else d.float32
+    return promote_types(ta, tb)
+
+
+FREE = ("true_divide", "divide", "multiply", "subtract", "negative", "absolute",
+        "clamp_min", "clamp_max", "greater", "less", "greater_equal", "less_equal",
+        "not_equal", "fmod", "xlogy", "log10")
