@@ -311,7 +311,7 @@ def test_float64_round_trips_through_safetensors(tmp_path):
 
 
 def test_webgl_refuses_float64_with_the_dtype_named():
-    from distml.backends import webgl_backend
+    from distml.backends.webgl import lowering as webgl_backend
     with pytest.raises(TypeError, match="float64") as err:
         webgl_backend._check_dtype("float64")
     assert "\n" not in str(err.value) and "webgl" in str(err.value)

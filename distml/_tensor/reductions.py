@@ -53,12 +53,14 @@ class ReductionOps(TensorBase):
         return self._new(self._backend.reduce("prod", self._buf, axes, keepdim))
 
     def _extreme(self, fn, argop, dim, keepdim):
-        if self.numel() == 0:
+        if self.numel() == 0 and (dim is None or self.shape[_normalize_dim(dim, self.ndim)] == 0):
             raise RuntimeError(f"{argop[3:]}(): Expected reduction dim to be specified for "
                                "input.numel() == 0.")
         if dim is None:
             return fn.apply(self, axes=tuple(range(self.ndim)), keepdim=False)
         dim = _normalize_dim(dim, self.ndim)
+        if self.ndim == 0:  # torch: the value itself and index 0
+            return _minmax(fn.apply(self, axes=(), keepdim=False), self._const(0, int64))
         idx = self._new(self._backend.argreduce(argop, self._buf, dim, True))
         values = self.gather(dim, idx)
         if not keepdim:

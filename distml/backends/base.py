@@ -130,7 +130,8 @@ class Backend(abc.ABC):
     def to_numpy(self, buf):
         """A numpy array of buf's values (may share memory with buf: do not write it)."""
         import numpy as np  # only called where numpy is importable
-        np_dtype = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[self.dtype(buf)]
+        np_dtype = {"float32": np.float32, "int64": np.int64, "bool": np.bool_,
+                    "float64": np.float64}[self.dtype(buf)]
         return np.frombuffer(self.to_bytes(buf), dtype=np.dtype(np_dtype).newbyteorder("<")
                              ).astype(np_dtype).reshape(self.shape(buf))
 
