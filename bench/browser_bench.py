@@ -1,4 +1,4 @@
-"""distml's "webgl" device vs TensorFlow.js 4.22 (webgl backend), in one headless Chromium.
+"""distml's "webgl" device vs TensorFlow.js 4.22 (webgl and wasm backends), in one Chromium.
 
     python bench/browser_bench.py --quick          # a couple of minutes: a first look
     python bench/browser_bench.py                  # everything (ResNet-18 at batch 64 is slow)
@@ -7,10 +7,17 @@
 (or `bash run.sh bench browser [ARGS]`, which also runs the set-up and builds the wheel.)
 
 One Chromium (Debian's, the flags of tests/browser/harness.py, WebGL2 on SwiftShader), one
-page (web/test.html): distml runs in the page's Pyodide worker, TF.js (/vendor/tfjs/tf.min.js,
-fetched by `bash run.sh setup`) on the page's main thread, one after the other, never at
-the same time. Three sections, each point distml and TF.js side by side:
+page (web/test.html): distml runs in the page's Pyodide worker, TF.js (/vendor/tfjs/tf.min.js
+and its wasm backend /vendor/tfjs-wasm/, fetched by `bash run.sh setup`) on the page's main
+thread, one after the other, never at the same time. This file is the orchestration; the
+code that runs in the page is in bench/page/ (distml_setup.py for Pyodide, tfjs_bench.js for
+TF.js), read at run time. TF.js's wasm backend (XNNPACK) is a peer only where it has the
+kernels: it has no Conv2DBackpropFilter, so no conv weight gradient and no conv-net
+training. Four sections, each point the libraries side by side:
 
+- eager: the host cost of one small eager op, `x = x + 1` on 16 elements --eager-ops times
+  in a row, in us per op before the read-back (Python + FFI + issuing the draw) and with
+  it; for distml also draws and FFI calls per op and host us per draw;
 - matmul: n x n @ n x n (float32), ms per op;
 - conv: the distinct conv2d shapes of ResNet-18 on 32x32x3 inputs (ImageNet stem), forward,
   input gradient and weight gradient, ms per op at --conv-batch (distml NCHW through its
@@ -20,17 +27,21 @@ the same time. Three sections, each point distml and TF.js side by side:
   momentum 0.9) of distml.models.resnet18(num_classes=10) (7x7/2 conv, max pool, 4 stages)
   on 32x32x3 and of distml.models.MnistCNN on 28x28x1, against the same models written with
   TF.js layers ("same" padding where PyTorch pads symmetrically: same output shapes and
-  FLOPs) trained by tf.train.momentum: the analogue of Fig. 1 of the DistML.js paper.
+  FLOPs) trained by tf.train.momentum: the analogue of Fig. 1 of the DistML.js paper; and
+  of distml.models.MLP(784, 32, 10) on flat 784-vectors (--models mlp), also on TF.js's
+  wasm backend. For distml, each point also records the draws and FFI calls of one step
+  (distml.webgl.stats() before and after it).
 
-Timing: one warm-up (shader compiles), then --repeats timed runs (--train-repeats for
-steps), the median reported. Every timed op or step ends with a read-back that waits for
+Timing: one warm-up (shader compiles; two for a training step, whose first makes the
+optimizer's momentum buffers), then --repeats timed runs (--train-repeats for steps), the
+median reported. Every timed op or step ends with a read-back that waits for
 the GPU: distml reads one element of the result (`.item()`; the loss in training), TF.js
 reads a one-element slice (the loss in training) with `await data()` or `dataSync()`: for
 an op both are timed and the faster kept (TF.js's async read-back is ~2x faster for a
 1024 matmul here, its sync one for small ops), for a step `await data()` (--tfjs-read).
-`ratio` is distml time / TF.js time (below 1: distml is faster). Writes --output (JSON,
-rewritten after every point, so an interrupted run keeps what it measured) and a PNG plot
-beside it. Not a test.
+`ratio` is distml time / TF.js webgl time (below 1: distml is faster), `ratio_wasm` the
+same against TF.js wasm. Writes --output (JSON, rewritten after every point, so an
+interrupted run keeps what it measured) and a PNG plot beside it. Not a test.
 """
 import argparse
 import datetime
@@ -49,6 +60,9 @@ from common import names, save_figure, write_json  # noqa: E402 (bench/ is the s
 
 TFJS_URL = "/vendor/tfjs/tf.min.js"
 TFJS_FILE = os.path.join(ROOT, ".cache", "tfjs", "dist", "tf.min.js")
+TFJS_WASM_PATHS = "/vendor/tfjs-wasm/"  # tf.wasm.setWasmPaths: the .wasm binaries
+TFJS_WASM_URL = TFJS_WASM_PATHS + "tf-backend-wasm.min.js"
+TFJS_WASM_FILE = os.path.join(ROOT, ".cache", "tfjs-wasm", "dist", "tf-backend-wasm.min.js")
 
 # (name, cin, cout, kernel, stride, padding, input h = w, how many in the network):
 # ResNet-18 with the ImageNet stem on 32x32 inputs
@@ -69,268 +83,25 @@ CONV_MODES = ("forward", "grad_input", "grad_weight")
 MODELS = {  # name: (input shape CHW, label)
     "resnet18": ((3, 32, 32), "ResNet-18 (ImageNet stem) 32x32x3"),
     "mnistcnn": ((1, 28, 28), "MnistCNN 28x28x1"),
+    "mlp": ((784,), "MLP 784-32-10"),
 }
-SECTIONS = ("matmul", "conv", "train")
-LIBS = ("distml", "tfjs")
+SECTIONS = ("eager", "matmul", "conv", "train")
+LIBS = ("distml", "tfjs", "tfjs_wasm")
+TFJS_BACKENDS = {"tfjs": "webgl", "tfjs_wasm": "wasm"}
+# where TF.js's wasm backend has the kernels: no Conv2DBackpropFilter, so neither the
+# weight gradient nor a conv net's training step
+WASM_CONV_MODES = ("forward", "grad_input")
+WASM_MODELS = ("mlp",)
 
-# -- distml, in the page's Pyodide worker --------------------------------------------------
-
-DISTML_SETUP = """
-import statistics, time
-import distml, distml.nn.functional as F
-from distml.backends import get_backend
-from distml.models import MnistCNN, resnet18
-
-DEV = "webgl"
-_be = get_backend(DEV)
-
-
-def _sync(t):
-    # one element back to Python: waits for every draw that produced t
-    return t.reshape(-1)[0].item()
+# the code that runs in the page, in files of its own, read at run time
+PAGE_DIR = os.path.join(HERE, "page")
+DISTML_PAGE_CODE = os.path.join(PAGE_DIR, "distml_setup.py")  # Python, in the Pyodide worker
+TFJS_PAGE_CODE = os.path.join(PAGE_DIR, "tfjs_bench.js")  # JS, on the page's main thread
 
 
-def _times(fn, repeats, warmup=1):
-    t0 = time.perf_counter()
-    for _ in range(warmup):
-        fn()
-    warm = time.perf_counter() - t0
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return {"times": out, "warmup_s": warm}
-
-
-def bench_matmul(n, repeats):
-    distml.manual_seed(0)
-    a = distml.randn(n, n, device=DEV)
-    b = distml.randn(n, n, device=DEV)
-    with distml.no_grad():
-        return _times(lambda: _sync(a @ b), repeats)
-
-
-def bench_conv(batch, cin, cout, k, s, p, hw, mode, repeats):
-    distml.manual_seed(0)
-    x = distml.randn(batch, cin, hw, hw, device=DEV)
-    w = distml.randn(cout, cin, k, k, device=DEV) * 0.05
-    oh = (hw + 2 * p - k) // s + 1
-    gy = distml.randn(batch, cout, oh, oh, device=DEV)
-    args = ((s, s), (p, p), (1, 1), 1)
-    wrap = lambda buf: distml.Tensor._wrap(buf, _be, x.device)  # noqa: E731
-    if mode == "forward":
-        fn = lambda: _sync(F.conv2d(x, w, stride=s, padding=p))  # noqa: E731
-    elif mode == "grad_input":
-        fn = lambda: _sync(wrap(_be.conv2d_grad_input(  # noqa: E731
-            gy._buf, w._buf, tuple(x.shape), *args)))
-    else:
-        fn = lambda: _sync(wrap(_be.conv2d_grad_weight(  # noqa: E731
-            x._buf, gy._buf, tuple(w.shape), *args)))
-    with distml.no_grad():
-        return _times(fn, repeats)
-
-
-def bench_train(model, batch, repeats):
-    distml.manual_seed(0)
-    if model == "resnet18":
-        net, shape = resnet18(num_classes=10, stem="imagenet"), (3, 32, 32)
-    else:
-        net, shape = MnistCNN(), (1, 28, 28)
-    net = net.to(DEV).train()
-    opt = distml.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    x = distml.randn(batch, *shape, device=DEV)
-    y = distml.randint(0, 10, (batch,), device=DEV)
-    losses = []
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(net(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-
-    s0 = distml.webgl.stats()
-    out = _times(step, repeats)
-    s1 = distml.webgl.stats()
-    calls = repeats + 1
-    out.update(losses=losses, shader_compiles=s1.get("compiles", 0) - s0.get("compiles", 0),
-               draws_per_step=(s1["draws"] - s0["draws"]) / calls,
-               ffi_calls_per_step=(s1["ffi_calls"] - s0["ffi_calls"]) / calls)
-    return out
-
-
-def cleanup():
-    import gc
-    gc.collect()
-    distml.webgl.empty_cache()
-    return distml.webgl.stats()
-
-
-{"distml": distml.__version__, "device": _be.info}
-"""
-
-# -- TF.js, on the page's main thread --------------------------------------------------------
-
-TFJS_SETUP = r"""
-window.tfBench = (() => {
-  const now = () => performance.now() / 1000;
-
-  let asyncRead = true;  // await data() (TF.js's faster read-back here) or dataSync()
-
-  async function read(t) {
-    return asyncRead ? (await t.data())[0] : t.dataSync()[0];
-  }
-
-  async function syncOne(t) {
-    // one element back to JS: waits for every kernel that produced t
-    const one = tf.tidy(() => tf.slice(t, new Array(t.rank).fill(0), new Array(t.rank).fill(1)));
-    const v = await read(one);
-    one.dispose();
-    return v;
-  }
-
-  async function times(fn, repeats, warmup = 1) {
-    let t0 = now();
-    for (let i = 0; i < warmup; i++) await fn();
-    const warmupS = now() - t0;
-    const out = [];
-    for (let i = 0; i < repeats; i++) {
-      t0 = now();
-      await fn();
-      out.push(now() - t0);
-    }
-    return { times: out, warmup_s: warmupS };
-  }
-
-  function setRead(mode) {
-    asyncRead = mode !== "sync";
-  }
-
-  async function init() {
-    await tf.setBackend("webgl");
-    await tf.ready();
-    const gl = tf.backend().gpgpu.gl;
-    const dbg = gl.getExtension("WEBGL_debug_renderer_info");
-    const flags = {};
-    for (const f of ["WEBGL_VERSION", "WEBGL_PACK", "WEBGL_CONV_IM2COL",
-                     "WEBGL_RENDER_FLOAT32_ENABLED", "WEBGL_USE_SHAPES_UNIFORMS"]) {
-      try { flags[f] = tf.env().get(f); } catch (e) { flags[f] = String(e); }
-    }
-    return { version: tf.version.tfjs, backend: tf.getBackend(), flags,
-             renderer: dbg ? gl.getParameter(dbg.UNMASKED_RENDERER_WEBGL) : null };
-  }
-
-  async function matmul(n, repeats) {
-    const a = tf.randomNormal([n, n], 0, 1, "float32", 1);
-    const b = tf.randomNormal([n, n], 0, 1, "float32", 2);
-    const out = await times(async () => {
-      const c = tf.matMul(a, b);
-      await syncOne(c);
-      c.dispose();
-    }, repeats);
-    a.dispose(); b.dispose();
-    return out;
-  }
-
-  async function conv(batch, cin, cout, k, s, p, hw, mode, repeats) {
-    const oh = Math.floor((hw + 2 * p - k) / s) + 1;
-    const x = tf.randomNormal([batch, hw, hw, cin], 0, 1, "float32", 1);
-    const w = tf.mul(tf.randomNormal([k, k, cin, cout], 0, 1, "float32", 2), 0.05);
-    const dy = tf.randomNormal([batch, oh, oh, cout], 0, 1, "float32", 3);
-    const attrs = { strides: [s, s], pad: p, dataFormat: "NHWC", dilations: [1, 1],
-                    dimRoundingMode: undefined };
-    let fn;
-    if (mode === "forward") {
-      fn = () => tf.conv2d(x, w, s, p);
-    } else if (mode === "grad_input") {
-      fn = () => tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: w },
-                                       { ...attrs, inputShape: x.shape });
-    } else {
-      fn = () => tf.engine().runKernel("Conv2DBackpropFilter", { x, dy },
-                                       { ...attrs, filterShape: w.shape });
-    }
-    const shape = mode === "grad_input" ? x.shape : mode === "grad_weight" ? w.shape
-                                                 : [batch, oh, oh, cout];
-    const probe = fn();
-    const ok = probe.shape.join() === shape.join();
-    probe.dispose();
-    if (!ok) throw new Error(`TF.js ${mode} gave shape ${probe.shape}, expected ${shape}`);
-    const out = await times(async () => {
-      const y = fn();
-      await syncOne(y);
-      y.dispose();
-    }, repeats);
-    x.dispose(); w.dispose(); dy.dispose();
-    return out;
-  }
-
-  // the models of distml.models, in TF.js layers (NHWC); PyTorch's BatchNorm defaults
-  function convBn(x, filters, k, s, relu) {
-    x = tf.layers.conv2d({ filters, kernelSize: k, strides: s, padding: "same",
-                           useBias: false, kernelInitializer: "heNormal" }).apply(x);
-    x = tf.layers.batchNormalization({ axis: 3, momentum: 0.9, epsilon: 1e-5 }).apply(x);
-    return relu ? tf.layers.reLU().apply(x) : x;
-  }
-
-  function resnet18(numClasses) {
-    const input = tf.input({ shape: [32, 32, 3] });
-    let x = convBn(input, 64, 7, 2, true);
-    x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: "same" }).apply(x);
-    let inplanes = 64;
-    for (const [planes, stride] of [[64, 1], [128, 2], [256, 2], [512, 2]]) {
-      for (let b = 0; b < 2; b++) {
-        const s = b === 0 ? stride : 1;
-        let out = convBn(x, planes, 3, s, true);
-        out = convBn(out, planes, 3, 1, false);
-        const identity = (s !== 1 || inplanes !== planes) ? convBn(x, planes, 1, s, false) : x;
-        x = tf.layers.reLU().apply(tf.layers.add().apply([out, identity]));
-        inplanes = planes;
-      }
-    }
-    x = tf.layers.globalAveragePooling2d({}).apply(x);
-    x = tf.layers.dense({ units: numClasses }).apply(x);
-    return tf.model({ inputs: input, outputs: x });
-  }
-
-  function mnistcnn(numClasses) {
-    const input = tf.input({ shape: [28, 28, 1] });
-    let x = convBn(input, 32, 3, 1, true);
-    x = convBn(x, 32, 3, 1, true);
-    x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x);
-    x = convBn(x, 64, 3, 1, true);
-    x = convBn(x, 64, 3, 1, true);
-    x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x);
-    x = tf.layers.flatten().apply(x);
-    x = tf.layers.dense({ units: 128, activation: "relu" }).apply(x);
-    x = tf.layers.dropout({ rate: 0.5 }).apply(x);
-    x = tf.layers.dense({ units: numClasses }).apply(x);
-    return tf.model({ inputs: input, outputs: x });
-  }
-
-  async function train(model, batch, repeats) {
-    const net = model === "resnet18" ? resnet18(10) : mnistcnn(10);
-    const shape = model === "resnet18" ? [32, 32, 3] : [28, 28, 1];
-    const opt = tf.train.momentum(0.01, 0.9);
-    const x = tf.randomNormal([batch, ...shape], 0, 1, "float32", 1);
-    const y = tf.tidy(() => tf.oneHot(
-      tf.randomUniform([batch], 0, 10, "float32", 2).floor().toInt(), 10));
-    const losses = [];
-    const step = async () => {
-      const loss = opt.minimize(
-        () => tf.losses.softmaxCrossEntropy(y, net.apply(x, { training: true })), true);
-      losses.push(await read(loss));
-      loss.dispose();
-    };
-    const out = await times(step, repeats);
-    const params = net.countParams();
-    net.dispose(); opt.dispose(); x.dispose(); y.dispose();
-    return { ...out, losses, params, numTensors: tf.memory().numTensors };
-  }
-
-  return { init, setRead, matmul, conv, train };
-})();
-"""
+def _read(path):
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
 
 
 def _median_ms(times):
@@ -345,12 +116,13 @@ class Bench:
     def distml(self, code):
         return self.py.run(code, timeout=self.args.call_timeout)
 
-    def tfjs(self, fn, *args):
-        """TF.js's fn(*args); with --tfjs-read best, an op (not a training step) is timed
-        with both read-backs and the faster kept (both medians recorded)."""
+    def tfjs(self, backend, fn, *args):
+        """TF.js's fn(*args) on `backend`; with --tfjs-read best, an op (not a training step)
+        is timed with both read-backs and the faster kept (both medians recorded)."""
+        self.page.evaluate("(b) => window.tfBench.use(b)", backend)
         call = f"(a) => window.tfBench.{fn}(...a)"
         mode = self.args.tfjs_read
-        if mode != "best" or fn == "train":
+        if mode != "best" or fn in ("train", "eagerOp"):
             self.page.evaluate("(m) => window.tfBench.setRead(m)",
                                "sync" if mode == "sync" else "async")
             out = self.page.evaluate(call, list(args))
@@ -373,7 +145,7 @@ class Bench:
             if lib == "distml":
                 out = self.distml(distml_code)
             else:
-                out = self.tfjs(tfjs_fn, *tfjs_args)
+                out = self.tfjs(TFJS_BACKENDS[lib], tfjs_fn, *tfjs_args)
         except Exception as exc:  # keep going: a failed point is recorded, not fatal
             out = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
         out["wall_s"] = round(time.monotonic() - t0, 2)
@@ -400,6 +172,11 @@ def _row(entry, results, batch=None):
     key = "ms" if batch is None else "step_s"
     if f"distml_{key}" in entry and f"tfjs_{key}" in entry:
         entry["ratio"] = round(entry[f"distml_{key}"] / entry[f"tfjs_{key}"], 3)
+    if f"distml_{key}" in entry and f"tfjs_wasm_{key}" in entry:
+        entry["ratio_wasm"] = round(entry[f"distml_{key}"] / entry[f"tfjs_wasm_{key}"], 3)
+    if batch is not None and "draws_per_step" in entry.get("distml", {}):
+        entry["distml_draws_per_step"] = entry["distml"]["draws_per_step"]
+        entry["distml_ffi_calls_per_step"] = entry["distml"]["ffi_calls_per_step"]
     return entry
 
 
@@ -412,22 +189,44 @@ def _fmt(entry, key):
             parts.append(f"{lib} ERROR ({entry[lib]['error'].splitlines()[0][:120]})")
     if "ratio" in entry:
         parts.append(f"ratio {entry['ratio']:.3g}")
+    if "ratio_wasm" in entry:
+        parts.append(f"ratio to wasm {entry['ratio_wasm']:.3g}")
     return ", ".join(parts)
+
+
+def _libs(args, section, mode=None, model=None):
+    """The libraries measured at one point: TF.js's wasm backend only where it has the
+    kernels."""
+    if (section == "conv" and mode not in WASM_CONV_MODES) or (
+            section == "train" and model not in WASM_MODELS):
+        return [lib for lib in args.libs if lib != "tfjs_wasm"]
+    return list(args.libs)
+
+
+def batches_for(args, model):
+    """--batches, else the default: 8, 16, 32, 64 (--quick: 8, and 64 for the MLP, the
+    batch of issue 14's table)."""
+    if args.batches:
+        return args.batches
+    if args.quick:
+        return [64] if model == "mlp" else [8]
+    return [8, 16, 32, 64]
 
 
 def run(args):
     from browser.harness import BrowserPython, missing_requirements
 
     reasons = missing_requirements()
-    if "tfjs" in args.libs and not os.path.isfile(TFJS_FILE):
-        reasons.append(f"{TFJS_FILE} is missing (`bash run.sh setup`)")
+    for lib, path in (("tfjs", TFJS_FILE), ("tfjs_wasm", TFJS_FILE), ("tfjs_wasm", TFJS_WASM_FILE)):
+        if lib in args.libs and not os.path.isfile(path):
+            reasons.append(f"{path} is missing (`bash run.sh setup`)")
     if reasons:
         sys.exit("cannot run: " + "; ".join(reasons))
     result = {
         "benchmark": "browser_bench",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "args": vars(args), "cpus": os.cpu_count(),
-        "matmul": [], "conv": [], "train": [],
+        "eager": {}, "matmul": [], "conv": [], "train": [],
     }
 
     def save():
@@ -439,20 +238,50 @@ def run(args):
         result["page"] = py.info
         result["user_agent"] = py.page.evaluate("navigator.userAgent")
         if "distml" in args.libs:
-            result["distml_info"] = bench.distml(DISTML_SETUP)
-        if "tfjs" in args.libs:
+            bench.distml(_read(DISTML_PAGE_CODE))
+            result["distml_info"] = bench.distml("info()")
+        if "tfjs" in args.libs or "tfjs_wasm" in args.libs:
             py.page.add_script_tag(url=TFJS_URL)
-            py.page.add_script_tag(content=TFJS_SETUP)
+            if "tfjs_wasm" in args.libs:
+                py.page.add_script_tag(url=TFJS_WASM_URL)
+            py.page.add_script_tag(content=_read(TFJS_PAGE_CODE))
             result["tfjs_info"] = py.page.evaluate("window.tfBench.init()")
+            if "tfjs_wasm" in args.libs:
+                result["tfjs_wasm_info"] = py.page.evaluate(
+                    "(p) => window.tfBench.initWasm(p)", TFJS_WASM_PATHS)
+        wasm = result.get("tfjs_wasm_info", {})
         print(f"page ready in {py.info['page_seconds']:.1f} s; "
               f"distml {result.get('distml_info', {}).get('distml')}, "
-              f"TF.js {result.get('tfjs_info', {}).get('version')}", flush=True)
+              f"TF.js {result.get('tfjs_info', {}).get('version')}"
+              + (f" (wasm: {wasm.get('flags')}, threads {wasm.get('threads')})"
+                 if wasm else ""), flush=True)
         save()
+
+        if "eager" in args.only:
+            n, size = args.eager_ops, 16
+            for lib in args.libs:
+                out = bench.point(lib, f"bench_eager_op({n}, {size}, {args.repeats})",
+                                  "eagerOp", n, size, args.repeats)
+                result["eager"][lib] = out
+                save()
+                if "error" in out:
+                    print(f"eager x = x + 1 ({size} elements) {lib}: ERROR "
+                          f"{out['error'].splitlines()[0][:120]}", flush=True)
+                    continue
+                extra = ""
+                if lib == "distml":
+                    extra = (f"; {out['draws_per_op']:g} draws and {out['ffi_calls_per_op']:g}"
+                             f" FFI calls per op; host {out['host_us_per_draw']} us per draw")
+                print(f"eager x = x + 1 ({size} elements, {n} ops) {lib}: host "
+                      f"{out['host_us_per_op']:.1f} us per op, "
+                      f"{out['us_per_op_with_read_back']:.1f} with the read-back{extra}",
+                      flush=True)
 
         if "matmul" in args.only:
             for n in args.sizes:
                 res = {lib: bench.point(lib, f"bench_matmul({n}, {args.repeats})",
-                                        "matmul", n, args.repeats) for lib in args.libs}
+                                        "matmul", n, args.repeats)
+                       for lib in _libs(args, "matmul")}
                 entry = _row({"n": n, "gflop": round(2 * n ** 3 / 1e9, 3)}, res)
                 result["matmul"].append(entry)
                 save()
@@ -468,7 +297,7 @@ def run(args):
                         lib, f"bench_conv({b}, {cin}, {cout}, {k}, {s}, {p}, {hw}, "
                              f"{mode!r}, {args.repeats})",
                         "conv", b, cin, cout, k, s, p, hw, mode, args.repeats)
-                        for lib in args.libs}
+                        for lib in _libs(args, "conv", mode=mode)}
                     oh = (hw + 2 * p - k) // s + 1
                     entry = _row({"name": name, "mode": mode, "batch": b, "cin": cin,
                                   "cout": cout, "kernel": k, "stride": s, "padding": p,
@@ -482,18 +311,22 @@ def run(args):
 
         if "train" in args.only:
             for model in args.models:
-                for batch in args.batches:
+                for batch in batches_for(args, model):
                     res = {lib: bench.point(lib, f"bench_train({model!r}, {batch}, "
                                                  f"{args.train_repeats})",
                                             "train", model, batch, args.train_repeats)
-                           for lib in args.libs}
+                           for lib in _libs(args, "train", model=model)}
                     entry = _row({"model": model, "label": MODELS[model][1], "batch": batch},
                                  res, batch=batch)
                     result["train"].append(entry)
                     save()
+                    counts = ""
+                    if "distml_draws_per_step" in entry:
+                        counts = (f"; distml {entry['distml_draws_per_step']} draws, "
+                                  f"{entry['distml_ffi_calls_per_step']} FFI calls per step")
                     print(f"train {model} batch {batch}: samples/s: "
                           f"{_fmt(entry, 'samples_per_s')}; step ratio "
-                          f"{entry.get('ratio', float('nan')):.3g}", flush=True)
+                          f"{entry.get('ratio', float('nan')):.3g}{counts}", flush=True)
         result["console_errors"] = py.console_errors[:50]
     result["wall_seconds"] = round(time.monotonic() - t_start, 1)
     save()
@@ -503,8 +336,8 @@ def run(args):
 
 # -- the plot -------------------------------------------------------------------------------
 
-COLORS = {"distml": "#1f77b4", "tfjs": "#ff7f0e"}
-NAMES = {"distml": 'distml "webgl"', "tfjs": "TF.js 4.22 webgl"}
+COLORS = {"distml": "#1f77b4", "tfjs": "#ff7f0e", "tfjs_wasm": "#2ca02c"}
+NAMES = {"distml": 'distml "webgl"', "tfjs": "TF.js 4.22 webgl", "tfjs_wasm": "TF.js 4.22 wasm"}
 
 
 def plot(result, path):
@@ -549,15 +382,16 @@ def _plot_ops(ax, result):
         for lib in LIBS:
             values[lib].append(e.get(f"{lib}_ms", float("nan")))
     ys = range(len(labels))
-    h = 0.4
-    for i, lib in enumerate(LIBS):
-        if any(v == v for v in values[lib]):
-            ax.barh([y + (i - 0.5) * h for y in ys], values[lib], height=h,
-                    color=COLORS[lib], label=NAMES[lib])
-    for y, d, t in zip(ys, values["distml"], values["tfjs"]):
-        if d == d and t == t:  # both measured: the ratio at the end of the pair
-            ax.annotate(f"x{d / t:.2g}", (max(d, t), y), textcoords="offset points",
-                        xytext=(3, -3), fontsize=6)
+    shown = [lib for lib in LIBS if any(v == v for v in values[lib])]
+    h = 0.8 / max(1, len(shown))
+    for i, lib in enumerate(shown):
+        ax.barh([y + (i - (len(shown) - 1) / 2) * h for y in ys], values[lib], height=h,
+                color=COLORS[lib], label=NAMES[lib])
+    for y, *vs in zip(ys, *(values[lib] for lib in LIBS)):
+        d, t = vs[0], vs[1]
+        if d == d and t == t:  # both measured: the ratio at the end of the group
+            ax.annotate(f"x{d / t:.2g}", (max(v for v in vs if v == v), y),
+                        textcoords="offset points", xytext=(3, -3), fontsize=6)
     ax.set_yticks(list(ys))
     ax.set_yticklabels(labels, fontsize=6 if len(labels) > 20 else 8)
     ax.invert_yaxis()
@@ -578,7 +412,7 @@ def _plot_train(ax, result, model):
             ax.plot(*zip(*pts), "o-", color=COLORS[lib], label=NAMES[lib])
     for e in rows:
         if "ratio" in e:
-            y = max(e.get("distml_samples_per_s", 0), e.get("tfjs_samples_per_s", 0))
+            y = max(e.get(f"{lib}_samples_per_s", 0) for lib in LIBS)
             ax.annotate(f"x{e['ratio']:.2g}", (e["batch"], y), textcoords="offset points",
                         xytext=(0, 6), ha="center", fontsize=8)
     ax.set_xscale("log", base=2)
@@ -605,12 +439,14 @@ def parse_args(argv=None):
                                  epilog="\n".join(__doc__.splitlines()[1:6]))
     ap.add_argument("--quick", action="store_true",
                     help="a couple of minutes: matmul 256,512; conv at batch 4, forward only; "
-                         "training at batch 8; 2 timed runs per op, 1 per step "
-                         "(explicit options still win)")
+                         "training at batch 8 (the MLP at 64); 2 timed runs per op, 1 per "
+                         "step (explicit options still win)")
     ap.add_argument("--only", type=names(SECTIONS), default=None,
                     help=f"sections, comma-separated: {','.join(SECTIONS)} (default: all)")
     ap.add_argument("--libs", type=names(LIBS), default=None,
-                    help="distml,tfjs (default both)")
+                    help="distml,tfjs,tfjs_wasm (default all; TF.js's wasm backend only "
+                         "where it has the kernels: eager, matmul, conv forward and input "
+                         "gradient, the MLP's training)")
     ap.add_argument("--sizes", type=_ints, default=None, help="matmul n (default 256,512,1024)")
     ap.add_argument("--conv-batch", type=int, default=None, help="conv batch (default 32)")
     ap.add_argument("--conv-modes", type=names(CONV_MODES), default=None,
@@ -619,13 +455,16 @@ def parse_args(argv=None):
                     help="only the conv shapes whose name contains one of these, e.g. "
                          "'conv1,layer1'")
     ap.add_argument("--models", type=names(tuple(MODELS)), default=None,
-                    help="resnet18,mnistcnn (default both)")
+                    help="resnet18,mnistcnn,mlp (default all; mlp is MLP(784, 32, 10))")
     ap.add_argument("--batches", type=_ints, default=None,
-                    help="training batch sizes (default 8,16,32,64)")
+                    help="training batch sizes (default 8,16,32,64; --quick: 8, the MLP 64)")
+    ap.add_argument("--eager-ops", type=int, default=2000,
+                    help="section eager: how many `x = x + 1` on 16 elements are timed in a "
+                         "row for the host cost of one eager op (default 2000)")
     ap.add_argument("--repeats", type=int, default=None,
                     help="timed runs per op after one warm-up (default 3)")
     ap.add_argument("--train-repeats", type=int, default=None,
-                    help="timed steps per point after one warm-up step (default 2)")
+                    help="timed steps per point after two warm-up steps (default 2)")
     ap.add_argument("--tfjs-read", choices=("best", "async", "sync"), default="best",
                     help="TF.js read-back: `await data()` (async), dataSync() (sync), or "
                          "best (default): ops timed both ways, the faster kept (async is "
@@ -646,7 +485,7 @@ def parse_args(argv=None):
         "sizes": [256, 512] if quick else [256, 512, 1024],
         "conv_batch": 4 if quick else 32,
         "conv_modes": ["forward"] if quick else list(CONV_MODES),
-        "models": list(MODELS), "batches": [8] if quick else [8, 16, 32, 64],
+        "models": list(MODELS),
         "repeats": 2 if quick else 3, "train_repeats": 1 if quick else 2,
         "output": os.path.join(HERE, "results",
                                "browser_bench_quick.json" if quick else "browser_bench.json"),

@@ -15,6 +15,7 @@ every other GET is a file from one of these folders, and nothing outside them:
     /conformance/...  tests/conformance/         op cases and runner, for the in-page suite
     /vendor/tfjs/...  .cache/tfjs/dist           TensorFlow.js (`run.sh setup`): tf.min.js,
                                                  the benchmark's peer (bench/browser_bench.py)
+    /vendor/tfjs-wasm/... .cache/tfjs-wasm/dist  TF.js's wasm backend and its .wasm files
 
 Paths with `..`, `.` or empty segments, backslashes or NUL (also percent-encoded) get 403,
 as do symlinks that resolve outside their folder; missing files and folders get 404
@@ -76,6 +77,7 @@ def default_mounts():
         "playground": ROOT / "examples" / "playground",
         "conformance": ROOT / "tests" / "conformance",
         "vendor/tfjs": ROOT / ".cache" / "tfjs" / "dist",
+        "vendor/tfjs-wasm": ROOT / ".cache" / "tfjs-wasm" / "dist",
     }
     try:
         from distml.datasets import mnist_files_dir
