@@ -16,8 +16,8 @@ import argparse
 import asyncio
 import sys
 
-from server.orchestrator import Orchestrator, default_token
-from server.transport import DEFAULT_MAX_SIZE, Link, Transport
+from .orchestrator import Orchestrator, default_token
+from .transport import DEFAULT_MAX_SIZE, Link, Transport
 
 
 def server_overrides(args):

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from server.__main__ import add_arguments, check_arguments, start
+from .__main__ import add_arguments, check_arguments, start
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENT = ROOT / "examples" / "mnist_distributed.py"

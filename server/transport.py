@@ -28,7 +28,7 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from distml.distributed.worker import TransportClosed
-from server.static import MIME_TYPES, StaticFiles, _path_only
+from .static import MIME_TYPES, StaticFiles, _path_only
 
 DEFAULT_MAX_SIZE = 64 << 20
 
