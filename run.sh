@@ -197,12 +197,14 @@ cmd_wheel() {
     tmp="$(mktemp -d wheels/.build.XXXXXX)"
     "$PY" -m pip wheel --no-deps --quiet -w "$tmp" .
     whl="$(ls "$tmp"/distml-*-py3-none-any.whl)"
-    # the shaders must ship inside the package
+    # the shaders, the server and its pages must ship inside the package
     "$PY" - "$whl" <<'PYEOF'
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
-if "distml/glsl/copy.frag" not in names:
-    sys.exit(f"wheel {sys.argv[1]} lacks distml/glsl/copy.frag")
+for need in ("distml/glsl/copy.frag", "distml/server/__main__.py",
+             "distml/server/web/dashboard.html", "distml/server/playground/index.html"):
+    if need not in names:
+        sys.exit(f"wheel {sys.argv[1]} lacks {need}")
 PYEOF
     find wheels -maxdepth 1 -name 'distml-*.whl' ! -name "$(basename "$whl")" -delete
     mv -f "$whl" wheels/

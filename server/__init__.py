@@ -1,8 +1,10 @@
-"""distml's server side (not part of the distml wheel).
+"""distml's server side: `server/` in a checkout, `distml.server` in the wheel.
 
 Flower's split: `server.transport` (one `websockets.serve` port: static files, the
 experiment at /experiment.py, workers on /ws), `server.orchestrator` (membership, rounds,
 deadlines, versions, checkpoints), with `distml.distributed.codec` for frames and
 `distml.distributed.strategy` for aggregation. `python -m server EXPERIMENT.py` runs the
-parameter server; `server.static` alone serves the browser side's files.
+parameter server (installed: `distml-server EXPERIMENT.py` or `python -m distml.server`);
+`server.static` alone serves the browser side's files. Imports inside are relative, so
+the same files work under both names.
 """

@@ -40,7 +40,6 @@ import json
 import math
 import os
 import secrets
-import sys
 import time
 from pathlib import Path
 
@@ -54,6 +53,9 @@ from distml.distributed.experiment import (
     state_arrays)
 from distml.distributed.worker import BUFFER_PREFIX, TransportClosed
 from distml.tensor import Tensor
+
+from .progress import Progress, planned_samples, plural
+from .static import WEB_DIR
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 MAX_BAD_FRAMES_BEFORE_HELLO = 64
@@ -151,7 +153,7 @@ class Orchestrator:
         self.stats = {"reassigned_samples": 0, "rejected_updates": 0, "bad_frames": 0,
                       "refused": 0, "dropped": 0}
         self.done = False
-        self._bar_open = False
+        self._view = None  # the terminal's progress (server/progress.py), made on first use
         self._started = False
         self._closing = set()
         if resume:
@@ -171,7 +173,7 @@ class Orchestrator:
     def routes(self):
         """Extra HTTP routes: the experiment, the dashboard, the worker page, the status.
         A callable is asked on every request (the pages are read fresh from web/)."""
-        web = Path(__file__).resolve().parent.parent / "web"
+        web = WEB_DIR  # web/ in a checkout, distml/server/web installed
         html = "text/html; charset=utf-8"
 
         def page(name):
@@ -221,10 +223,14 @@ class Orchestrator:
             pass
 
     def _log(self, line):
-        if self.progress and self._bar_open:
-            sys.stdout.write("\n")
-            self._bar_open = False
-        self.say(line)
+        with self._progress_view().external_write():  # above the bar, not through it
+            self.say(line)
+
+    def _progress_view(self):
+        if self._view is None:
+            self._view = Progress(planned_samples(self.hp, self.n_train, self.max_rounds),
+                                  epochs=self.hp["epochs"], enabled=self.progress)
+        return self._view
 
     async def handle(self, peer):
         """One worker connection, from hello to bye."""
@@ -617,16 +623,8 @@ class Orchestrator:
 
     # -- the training loop -----------------------------------------------------------------
     def _progress(self, loss):
-        if not self.progress:
-            return
-        width = 30
-        filled = int(width * self.position / max(1, self.n_train))
-        bar = "#" * filled + "." * (width - filled)
-        text = f"loss {loss:.4f}" if loss is not None else "loss ?"
-        sys.stdout.write(f"\repoch {self.epoch + 1} [{bar}] {self.position}/{self.n_train} "
-                         f"round {self.round} {text} workers {len(self.live())}   ")
-        sys.stdout.flush()
-        self._bar_open = True
+        self._progress_view().update(self.samples_seen(), self.epoch + 1, self.round, loss,
+                                     len(self.live()))
 
     def _finished(self):
         if self.hp["max_samples"] and self.samples_seen() >= self.hp["max_samples"]:
@@ -658,17 +656,19 @@ class Orchestrator:
                     acc = self._evaluate()
                     self.accuracy.append((self.epoch + 1, acc))
                     self._log(f"epoch {self.epoch + 1}: test accuracy {acc * 100:.2f}% "
-                              f"(round {self.round}, {len(self.live())} workers)")
+                              f"(round {self.round}, {plural(len(self.live()), 'worker')})")
                     self.epoch += 1
                     self.position = 0
-            if self.position > 0:  # stopped mid-epoch (max_rounds, max_samples)
+            self._progress_view().close()
+            if self.position > 0:  # the planned end within an epoch (max_rounds, max_samples)
                 acc = self._evaluate()
                 self.accuracy.append((self.epoch + self.position / self.n_train, acc))
-                self._log(f"stopped in epoch {self.epoch + 1}: test accuracy "
-                          f"{acc * 100:.2f}% (round {self.round})")
+                self._log(f"finished: {self.samples_seen():,} samples in "
+                          f"{plural(self.round, 'round')}: test accuracy {acc * 100:.2f}%")
             self.save_checkpoint()
             self._log(f"training finished at round {self.round}")
         finally:
+            self._progress_view().close()
             self.done = True
             for m in self.live():
                 self._drop(m, "training finished")
