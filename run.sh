@@ -264,7 +264,14 @@ main() {
         demo) cmd_demo "$@" ;;
         bench) cmd_bench "$@" ;;
         -h | --help | help) usage ;;
+        "")
+            usage
+            exit 2
+            ;;
         *)
+            # one line on stderr says what was wrong; the usage follows on stdout
+            printf "run.sh: unknown command '%s': use setup, wheel, test, demo or bench (below)\n" \
+                "$sub" >&2
             usage
             exit 2
             ;;
