@@ -49,6 +49,10 @@ PYODIDE_TEST_WHEELS="pygments==2.20.0 attrs==26.1.0 exceptiongroup==1.3.1
     iniconfig==2.3.0 more-itertools==11.0.1 pluggy==1.6.0 py==1.11.0 pyparsing==3.3.2
     pytest==9.0.2 setuptools==82.0.1 six==1.17.0 tblib==3.2.2"
 PYODIDE_TEST_SDISTS="atomicwrites==1.4.1"  # on PyPI as source only: built here (pure Python)
+# PyTorch's own CPU wheel index (its install guide: pip install torch --index-url
+# https://download.pytorch.org/whl/cpu): the test reference torch==2.13.0 then resolves to
+# 2.13.0+cpu, not PyPI's CUDA build (GBs of nvidia-* wheels). DISTML_TORCH_INDEX="" skips it.
+TORCH_CPU_INDEX="${DISTML_TORCH_INDEX-https://download.pytorch.org/whl/cpu}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
@@ -89,9 +93,16 @@ ensure_pip_deps() {
     if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
         return 0
     fi
-    log "pip install -e .[dev] (torch pinned in pyproject.toml; first run takes a while)"
     # torch==2.13.0 stays pinned through the dev extra: an unpinned torch pulls GBs of CUDA.
-    "$PY" -m pip install -e ".[dev]"
+    # PyTorch's CPU index comes along unless pip's own configuration already finds the CPU
+    # build without any index (a local wheel, as on the project's machines).
+    local extra=()
+    if [[ -n "$TORCH_CPU_INDEX" ]] && ! "$PY" -m pip install --dry-run --no-index --no-deps \
+            "torch==2.13.0" 2>/dev/null | grep -q '+cpu'; then
+        extra=(--extra-index-url "$TORCH_CPU_INDEX")
+    fi
+    log "pip install -e .[dev] ${extra[*]} (torch pinned in pyproject.toml; first run takes a while)"
+    "$PY" -m pip install "${extra[@]}" -e ".[dev]"
     printf '%s' "$want" >"$stamp"
 }
 
