@@ -96,9 +96,9 @@ ensure_pip_deps() {
     # torch==2.13.0 stays pinned through the dev extra: an unpinned torch pulls GBs of CUDA.
     # PyTorch's CPU index comes along unless pip's own configuration already finds the CPU
     # build without any index (a local wheel, as on the project's machines).
-    local extra=()
-    if [[ -n "$TORCH_CPU_INDEX" ]] && ! "$PY" -m pip install --dry-run --no-index --no-deps \
-            "torch==2.13.0" 2>/dev/null | grep -q '+cpu'; then
+    local extra=() local_torch
+    local_torch="$("$PY" -m pip install --dry-run --no-index --no-deps "torch==2.13.0" 2>&1 || true)"
+    if [[ -n "$TORCH_CPU_INDEX" && "$local_torch" != *"2.13.0+cpu"* ]]; then
         extra=(--extra-index-url "$TORCH_CPU_INDEX")
     fi
     log "pip install -e .[dev] ${extra[*]} (torch pinned in pyproject.toml; first run takes a while)"
