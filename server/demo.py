@@ -139,7 +139,7 @@ async def amain(args):
     seen = orch.samples_seen()
     train_s = sum(h["seconds"] for h in orch.history)
     if orch.accuracy:
-        print(f"test accuracy {orch.accuracy[-1][1] * 100:.2f}% after {seen} samples "
+        print(f"test accuracy {orch.accuracy[-1][1] * 100:.2f}% after {seen:,} samples "
               f"({orch.round} rounds); wall time {wall:.0f} s, of which training "
               f"{train_s:.0f} s ({seen / max(train_s, 1e-9):.1f} samples/s)", flush=True)
     if rates:
