@@ -86,8 +86,13 @@ def test_port_in_use(busy_port):
     assert err.startswith("python -m server: error: ")
 
 
-def test_default_port_taken_means_a_free_one():
-    """Without --port the server takes 8000, or says which port it took instead."""
+@pytest.mark.parametrize("cli", [SERVER, DEMO], ids=["server", "demo"])
+def test_default_port_taken_means_a_free_one(cli):
+    """Without --port the server (and the demo) takes 8000, or says which port it took
+    instead."""
+    if cli is DEMO and not (list((ROOT / "wheels").glob("distml-*.whl")) and
+                            (ROOT / ".cache" / "pyodide" / "dist" / "pyodide.mjs").is_file()):
+        pytest.skip("the demo needs wheels/ and .cache/pyodide (bash run.sh setup, wheel)")
     blocker = socket.socket()
     try:
         blocker.bind(("127.0.0.1", 8000))
@@ -95,7 +100,7 @@ def test_default_port_taken_means_a_free_one():
     except OSError:
         pass  # already busy: just as good
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(SERVER + [str(EXP), "-q"], cwd=ROOT, env=env, text=True,
+    proc = subprocess.Popen(cli + [str(EXP), "-q"], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         first = proc.stdout.readline()
