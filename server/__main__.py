@@ -1,26 +1,36 @@
 """The parameter server.
 
-    python -m server EXPERIMENT.py [--port 8000] [--workers-token T]
+    python -m server EXPERIMENT.py [--port 8000] [--workers-token T]    # in a checkout
+    distml-server EXPERIMENT.py ...      # installed (pip install distml[server]); the same
+    python -m distml.server EXPERIMENT.py ...
         [--aggregate mean|median|trimmed_mean|krum] [--max-grad-norm X]
         [--compression none|float16|int8] [--checkpoint-dir DIR] [--checkpoint-every K]
         [--resume] [--max-rounds N] [--max-samples N] [--min-workers N] [--deadline S]
         [--epochs N] [--eval-every N] [--link-rate-mbps R] [--link-delay-ms D] [-q]
         [--view-token V] [--hello-timeout S] [--login-delay S] [--max-connections N]
         [--max-connections-per-address N] [--max-norm-ratio K] [--deadline-factor F]
-        [--deadline-floor S]
+        [--deadline-floor S] [--pyodide-dir DIR]
 
-Workers connect to ws://HOST:PORT/ws (CPython: `python -m distml.distributed.worker URL
---token T`, a browser: open http://HOST:PORT/worker?token=T); the experiment's source is
-served at /experiment.py on the same port, the dashboard at /. `--link-rate-mbps` and
-`--link-delay-ms` shape every worker connection (both directions) like a slow link, for
-benchmarks on one machine (server/transport.py). The dashboard at / and /status.json
-need the workers' token or the read-only `--view-token` (`/?token=V`).
+Workers connect to ws://HOST:PORT/ws (CPython: `distml-worker URL --token T` or
+`python -m distml.distributed.worker URL --token T`, a browser: open
+http://HOST:PORT/worker?token=T); the experiment's source is served at /experiment.py on
+the same port, the dashboard at /. `--link-rate-mbps` and `--link-delay-ms` shape every
+worker connection (both directions) like a slow link, for benchmarks on one machine
+(server/transport.py). The dashboard at / and /status.json need the workers' token or
+the read-only `--view-token` (`/?token=V`). Without --port the server listens on 8000,
+or on a free port (which it prints) when 8000 is taken.
 """
-import argparse
 import asyncio
+import errno
+import os
+import shutil
 import sys
 
+from .cli import (
+    DEFAULT_PORT, ArgumentParser, UsageError, bind_problem, experiment_problem, fail,
+    port_number)
 from .orchestrator import Orchestrator, default_token
+from .static import default_mounts, pyodide_dir
 from .transport import (
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PER_ADDRESS, DEFAULT_MAX_SIZE, Link, Transport)
 
@@ -51,16 +61,40 @@ async def start(args, overrides=None):
     """The orchestrator and its transport, listening; prints what it serves."""
     orch = make_orchestrator(args, overrides)
     link = Link.from_flags(args.link_rate_mbps, args.link_delay_ms)
-    transport = await Transport(orch.handle, args.host, args.port, max_size=args.max_size,
-                                routes=orch.routes(), link=link,
-                                max_connections=args.max_connections,
-                                max_per_address=args.max_connections_per_address).start()
+    pyodide = getattr(args, "pyodide_dir", None)
+    mounts = default_mounts(pyodide)
+
+    def transport(port):
+        return Transport(orch.handle, args.host, port, max_size=args.max_size,
+                         routes=orch.routes(), link=link, mounts=mounts,
+                         max_connections=args.max_connections,
+                         max_per_address=args.max_connections_per_address).start()
+
+    port = DEFAULT_PORT if args.port is None else args.port
+    try:
+        transport = await transport(port)
+    except OSError as e:
+        if args.port is not None or e.errno != errno.EADDRINUSE:
+            raise UsageError(bind_problem(port, e)) from None
+        transport = await transport(0)  # no --port and 8000 is taken: any free port
+        print(f"port {DEFAULT_PORT} is in use: using port {transport.port} instead "
+              f"(--port N chooses one)", flush=True)
     hp = orch.hp
+    epochs = f"{hp['epochs']} epoch" + ("s" if hp["epochs"] != 1 else "")
     print(f"distml parameter server: {args.experiment} ({hp['mode']}, global batch "
-          f"{hp['global_batch']}, {hp['epochs']} epochs, aggregate {args.aggregate}, "
+          f"{hp['global_batch']}, {epochs}, aggregate {args.aggregate}, "
           f"compression {args.compression})" + (f", link {link}" if link else ""), flush=True)
     print(f"listening on {transport.url} (port {transport.port})", flush=True)
+    if not (pyodide_dir(pyodide) / "pyodide.mjs").is_file():
+        print(f"note: no Pyodide in {pyodide_dir(pyodide)}, so browsers cannot join (CPython "
+              f"workers can): pass --pyodide-dir DIR (README: Installed with pip)", flush=True)
     return orch, transport
+
+
+def worker_command():
+    """How to start a CPython worker here: the console script when it is on PATH."""
+    return "distml-worker" if shutil.which("distml-worker") else \
+        "python -m distml.distributed.worker"
 
 
 async def amain(args):
@@ -70,7 +104,7 @@ async def amain(args):
     if args.view_token:
         print(f"read-only dashboard: {base}/?token={args.view_token}", flush=True)
     print(f"workers: open {base}/worker?token={args.workers_token} in a browser, or "
-          f"python -m distml.distributed.worker {transport.url} "
+          f"{worker_command()} {transport.url} "
           f"--token {args.workers_token}", flush=True)
     try:
         await orch.run()
@@ -83,7 +117,9 @@ async def amain(args):
 def add_arguments(ap):
     """The server's flags (shared with server.demo)."""
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--port", type=port_number, default=None,
+                    help=f"TCP port (default {DEFAULT_PORT}, or a free one when that is "
+                         f"taken; 0: any free port)")
     ap.add_argument("--workers-token", default=None,
                     help="the token workers must present (default: $DISTML_TOKEN or random)")
     ap.add_argument("--aggregate", default="mean",
@@ -132,9 +168,15 @@ def add_arguments(ap):
     ap.add_argument("--deadline-floor", type=float, default=10.0,
                     help="... but never sooner than this many seconds")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ap.add_argument("--pyodide-dir", default=None,
+                    help="the Pyodide distribution browsers load (a folder with pyodide.mjs; "
+                         "default: $DISTML_PYODIDE_DIR or the set-up cache)")
 
 
 def check_arguments(ap, args):
+    problem = experiment_problem(args.experiment)
+    if problem:
+        ap.exit(2, f"{ap.prog}: error: {problem}\n")
     if args.workers_token is None:
         args.workers_token = default_token()
     if args.resume and not args.checkpoint_dir:
@@ -155,15 +197,23 @@ def check_arguments(ap, args):
         ap.error("--deadline-factor must be >= 0")
 
 
+def prog_name(package):
+    """`python -m PACKAGE` when run so, else the console script's name."""
+    name = os.path.basename(sys.argv[0] or "")
+    return f"python -m {package}" if name.endswith(".py") or name in ("", "-c") else name
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m server",
-                                 description="distml's data-parallel parameter server.")
+    ap = ArgumentParser(prog=prog_name(__package__ or "server"),
+                        description="distml's data-parallel parameter server.")
     ap.add_argument("experiment", help="the experiment file (make_model, make_dataset, ...)")
     add_arguments(ap)
     args = ap.parse_args(argv)
     check_arguments(ap, args)
     try:
         asyncio.run(amain(args))
+    except UsageError as e:
+        return fail(ap.prog, e)
     except KeyboardInterrupt:
         return 130
     return 0

@@ -10,7 +10,6 @@ both cores). `--workers 0` starts no browser and waits for real ones: open the p
 URL. The server prints progress and the dashboard's URL, evaluates on the test set, and
 the demo closes the browsers when training ends (or on Ctrl-C).
 """
-import argparse
 import asyncio
 import os
 import shutil
@@ -20,10 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from .__main__ import add_arguments, check_arguments, start
+from .__main__ import add_arguments, check_arguments, prog_name, start
+from .cli import ArgumentParser, UsageError, fail
+from .static import HERE, ROOT, _first, pyodide_dir, wheels_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-EXPERIMENT = ROOT / "examples" / "mnist_distributed.py"
+# examples/ in a checkout; the wheel ships this one experiment inside distml/server
+EXPERIMENT = _first(ROOT / "examples" / "mnist_distributed.py",
+                    HERE / "examples" / "mnist_distributed.py")
 CHROMIUM = os.environ.get("DISTML_CHROMIUM", "/usr/bin/chromium")
 # headless Debian Chromium with WebGL2 on SwiftShader (tests/browser/harness.py, DESIGN.md)
 CHROMIUM_FLAGS = [
@@ -82,12 +84,13 @@ async def watch(orch, browsers, say, rates):
                 say(f"{b.name}: the worker page failed:\n{s.get('error')}")
 
 
-def missing_requirements(n_workers):
+def missing_requirements(n_workers, pyodide=None):
     missing = []
-    if not list((ROOT / "wheels").glob("distml-*.whl")):
+    if not list(wheels_dir().glob("distml-*.whl")):
         missing.append("no wheels/distml-*.whl (bash run.sh wheel)")
-    if not (ROOT / ".cache" / "pyodide" / "dist" / "pyodide.mjs").is_file():
-        missing.append("no Pyodide in .cache/pyodide/dist (bash run.sh setup)")
+    if not (pyodide_dir(pyodide) / "pyodide.mjs").is_file():
+        missing.append(f"no Pyodide in {pyodide_dir(pyodide)} (bash run.sh setup, or "
+                       f"--pyodide-dir)")
     if n_workers and not os.access(CHROMIUM, os.X_OK):
         missing.append(f"{CHROMIUM} is missing (bash run.sh setup)")
     return missing
@@ -136,7 +139,7 @@ async def amain(args):
     seen = orch.samples_seen()
     train_s = sum(h["seconds"] for h in orch.history)
     if orch.accuracy:
-        print(f"test accuracy {orch.accuracy[-1][1] * 100:.2f}% after {seen} samples "
+        print(f"test accuracy {orch.accuracy[-1][1] * 100:.2f}% after {seen:,} samples "
               f"({orch.round} rounds); wall time {wall:.0f} s, of which training "
               f"{train_s:.0f} s ({seen / max(train_s, 1e-9):.1f} samples/s)", flush=True)
     if rates:
@@ -146,9 +149,9 @@ async def amain(args):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m server.demo",
-                                 description="The parameter server with headless Chromium "
-                                             "workers on this machine.")
+    ap = ArgumentParser(prog=prog_name(__spec__.name if __spec__ else "server.demo"),
+                        description="The parameter server with headless Chromium "
+                                    "workers on this machine.")
     ap.add_argument("experiment", nargs="?", default=str(EXPERIMENT.relative_to(Path.cwd()))
                     if EXPERIMENT.is_relative_to(Path.cwd()) else str(EXPERIMENT))
     ap.add_argument("--workers", type=int, default=2,
@@ -156,12 +159,14 @@ def main(argv=None):
     add_arguments(ap)
     args = ap.parse_args(argv)
     check_arguments(ap, args)
-    missing = missing_requirements(args.workers)
+    missing = missing_requirements(args.workers, args.pyodide_dir)
     if missing:
-        ap.error("; ".join(missing))
+        ap.exit(2, f"{ap.prog}: error: " + "; ".join(missing) + "\n")
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up as on Ctrl-C
     try:
         asyncio.run(amain(args))
+    except UsageError as e:
+        return fail(ap.prog, e)
     except KeyboardInterrupt:
         return 130
     return 0

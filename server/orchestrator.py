@@ -49,7 +49,6 @@ import asyncio
 import math
 import os
 import secrets
-import sys
 import time
 from pathlib import Path
 
@@ -63,6 +62,7 @@ from distml.distributed.protocol import BUFFER_PREFIX, DEFAULT_MAX_SIZE
 from .rounds import (  # noqa: F401 (re-exported)
     CHECKPOINT_NAME, Assignment, Rounds, epoch_permutation, split_evenly)
 from .session import LoginThrottle, Member, Sessions  # noqa: F401 (re-exported)
+from .progress import Progress, planned_samples, plural
 from .status import StatusPages
 from .validation import UpdateValidator
 
@@ -126,7 +126,7 @@ class Orchestrator(Sessions, Rounds, StatusPages):
                       "refused": 0, "dropped": 0, "hello_timeouts": 0, "taken_back": 0,
                       "late_answers": 0}
         self.done = False
-        self._bar_open = False
+        self._view = None  # the terminal's progress (server/progress.py), made on first use
         self._started = False
         self._closing = set()
         self.remove_leftover_temporaries()
@@ -158,25 +158,20 @@ class Orchestrator(Sessions, Rounds, StatusPages):
         self.model.train()
         return correct / n if n else float("nan")
 
-    # -- the console: log lines and the progress bar (one block) ----------------------------
+    # -- the console: log lines and the progress bar (server/progress.py) ------------------
     def _log(self, line):
-        """A log line that does not break the progress bar's line."""
-        if self.progress and self._bar_open:
-            sys.stdout.write("\n")
-            self._bar_open = False
-        self.say(line)
+        with self._progress_view().external_write():  # above the bar, not through it
+            self.say(line)
+
+    def _progress_view(self):
+        if self._view is None:
+            self._view = Progress(planned_samples(self.hp, self.n_train, self.max_rounds),
+                                  epochs=self.hp["epochs"], enabled=self.progress)
+        return self._view
 
     def _progress(self, loss):
-        if not self.progress:
-            return
-        width = 30
-        filled = int(width * self.position / max(1, self.n_train))
-        bar = "#" * filled + "." * (width - filled)
-        text = f"loss {loss:.4f}" if loss is not None else "loss ?"
-        sys.stdout.write(f"\repoch {self.epoch + 1} [{bar}] {self.position}/{self.n_train} "
-                         f"round {self.round} {text} workers {len(self.live())}   ")
-        sys.stdout.flush()
-        self._bar_open = True
+        self._progress_view().update(self.samples_seen(), self.epoch + 1, self.round, loss,
+                                     len(self.live()))
 
     # -- the training loop -----------------------------------------------------------------
     def _finished(self):
@@ -209,17 +204,19 @@ class Orchestrator(Sessions, Rounds, StatusPages):
                     acc = self._evaluate()
                     self.accuracy.append((self.epoch + 1, acc))
                     self._log(f"epoch {self.epoch + 1}: test accuracy {acc * 100:.2f}% "
-                              f"(round {self.round}, {len(self.live())} workers)")
+                              f"(round {self.round}, {plural(len(self.live()), 'worker')})")
                     self.epoch += 1
                     self.position = 0
-            if self.position > 0:  # stopped mid-epoch (max_rounds, max_samples)
+            self._progress_view().close()
+            if self.position > 0:  # the planned end within an epoch (max_rounds, max_samples)
                 acc = self._evaluate()
                 self.accuracy.append((self.epoch + self.position / self.n_train, acc))
-                self._log(f"stopped in epoch {self.epoch + 1}: test accuracy "
-                          f"{acc * 100:.2f}% (round {self.round})")
+                self._log(f"finished: {self.samples_seen():,} samples in "
+                          f"{plural(self.round, 'round')}: test accuracy {acc * 100:.2f}%")
             self.save_checkpoint()
             self._log(f"training finished at round {self.round}")
         finally:
+            self._progress_view().close()
             self.done = True
             for m in self.live():
                 self._drop(m, "training finished")

@@ -16,6 +16,14 @@ every other GET is a file from one of these folders, and nothing outside them:
     /vendor/tfjs/...  .cache/tfjs/dist           TensorFlow.js (`run.sh setup`): tf.min.js,
                                                  the benchmark's peer (bench/browser_bench.py)
     /vendor/tfjs-wasm/... .cache/tfjs-wasm/dist  TF.js's wasm backend and its .wasm files
+    /vendor/uplot/... .cache/vendor/uplot        uPlot (`run.sh setup`): the pages' charts
+    /vendor/codemirror/...  .cache/vendor/codemirror   CodeMirror 5: the playground's editor
+
+Two layouts: a checkout (server/ beside distml/, web/, wheels/ and .cache/) and the
+installed package (distml/server/, with web/ and playground/ inside it). Installed, the
+cache is $DISTML_CACHE_DIR or ~/.cache/distml (Pyodide in pyodide/dist, or wherever
+--pyodide-dir / $DISTML_PYODIDE_DIR says), and the wheel the browsers install is built
+from the installed package itself (server/selfwheel.py) into the cache's wheels/.
 
 Paths with `..`, `.` or empty segments, backslashes or NUL (also percent-encoded) get 403,
 as do symlinks that resolve outside their folder; missing files and folders get 404
@@ -27,6 +35,7 @@ import argparse
 import asyncio
 import email.utils
 import json
+import os
 import threading
 import urllib.parse
 from pathlib import Path
@@ -35,7 +44,40 @@ from websockets.asyncio.server import serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent  # server/ in a checkout, distml/server installed
+ROOT = HERE.parent  # the checkout, or the installed distml package
+IN_CHECKOUT = (ROOT / "pyproject.toml").is_file()
+
+
+def _first(*paths):
+    """The first of these paths that exists (else the first)."""
+    return next((p for p in paths if p.exists()), paths[0])
+
+
+WEB_DIR = _first(HERE / "web", ROOT / "web")
+PLAYGROUND_DIR = _first(HERE / "playground", ROOT / "examples" / "playground")
+
+
+def cache_dir():
+    """Where set-up put Pyodide, the vendor scripts and (installed) the browsers' wheel."""
+    if os.environ.get("DISTML_CACHE_DIR"):
+        return Path(os.environ["DISTML_CACHE_DIR"])
+    return ROOT / ".cache" if IN_CHECKOUT else Path.home() / ".cache" / "distml"
+
+
+def pyodide_dir(override=None):
+    """The Pyodide distribution: --pyodide-dir, $DISTML_PYODIDE_DIR, else the cache's."""
+    chosen = override or os.environ.get("DISTML_PYODIDE_DIR")
+    return Path(chosen) if chosen else cache_dir() / "pyodide" / "dist"
+
+
+def wheels_dir():
+    """The folder of distml wheels for the browsers: wheels/ in a checkout (`run.sh
+    wheel`); installed, a wheel made from the installed package, in the cache."""
+    if IN_CHECKOUT:
+        return ROOT / "wheels"
+    from .selfwheel import ensure_wheel
+    return ensure_wheel(cache_dir() / "wheels")
 
 MIME_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -68,16 +110,20 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"
             404: "Not Found", 429: "Too Many Requests", 503: "Service Unavailable"}
 
 
-def default_mounts():
-    """{url prefix: folder} for the repository layout (MNIST only when it is installed)."""
+def default_mounts(pyodide=None):
+    """{url prefix: folder} for this layout (MNIST only when it is installed); `pyodide`
+    overrides where Pyodide is (--pyodide-dir)."""
+    cache = cache_dir()
     mounts = {
-        "pyodide": ROOT / ".cache" / "pyodide" / "dist",
-        "wheels": ROOT / "wheels",
-        "web": ROOT / "web",
-        "playground": ROOT / "examples" / "playground",
+        "pyodide": pyodide_dir(pyodide),
+        "wheels": wheels_dir(),
+        "web": WEB_DIR,
+        "playground": PLAYGROUND_DIR,
         "conformance": ROOT / "tests" / "conformance",
-        "vendor/tfjs": ROOT / ".cache" / "tfjs" / "dist",
-        "vendor/tfjs-wasm": ROOT / ".cache" / "tfjs-wasm" / "dist",
+        "vendor/tfjs": cache / "tfjs" / "dist",
+        "vendor/tfjs-wasm": cache / "tfjs-wasm" / "dist",
+        "vendor/uplot": cache / "vendor" / "uplot",
+        "vendor/codemirror": cache / "vendor" / "codemirror",
     }
     try:
         from distml.datasets import mnist_files_dir

@@ -14,7 +14,8 @@ import json
 import math
 import time
 import urllib.parse
-from pathlib import Path
+
+from .static import WEB_DIR
 
 TEXT = "text/plain; charset=utf-8"
 
@@ -54,7 +55,7 @@ class StatusPages:
     def routes(self):
         """Extra HTTP routes: the experiment, the dashboard, the worker page, the status.
         Each is asked on every request (the pages are read fresh from web/)."""
-        web = Path(__file__).resolve().parent.parent / "web"
+        web = WEB_DIR  # web/ in a checkout, distml/server/web installed
         html = "text/html; charset=utf-8"
 
         def guarded(allowed, answer):

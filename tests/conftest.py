@@ -1,7 +1,13 @@
+import os
+
 import pytest
 
 import distml
 from distml import backends
+
+# tests/pyodide runs under pytest-pyodide in its own virtualenv (`bash run.sh test`,
+# tests/pyodide/conftest.py), which sets DISTML_PYODIDE_TESTS; the main suite skips it
+collect_ignore = [] if os.environ.get("DISTML_PYODIDE_TESTS") else ["pyodide"]
 
 
 @pytest.fixture

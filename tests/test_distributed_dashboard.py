@@ -35,7 +35,7 @@ def test_dashboard_and_status_while_training():
     for status, ctype, body in pages:
         assert status == 200 and ctype.startswith("text/html")
     dashboard, join = (body.decode() for _, _, body in pages)
-    assert "/status.json" in dashboard and "/worker" in dashboard and "<canvas" in dashboard
+    assert "/status.json" in dashboard and "/worker" in dashboard and "/web/chart.js" in dashboard
     assert "run_browser_worker" in join and "/web/distml.js" in join
 
     # mid-training: the worker with its speed and last-seen time, the round, the losses

@@ -50,6 +50,19 @@ export async function latestWheel(base = "/wheels/latest.json") {
   return new URL((await r.json()).wheel, new URL(base, location.href)).href;
 }
 
+/** Throws a clear Error when the server has no Pyodide (an installed server started
+ * without --pyodide-dir) instead of a failed module import later. */
+export async function checkPyodide(indexURL = "/pyodide/") {
+  const url = new URL("pyodide.mjs", new URL(indexURL, location.href)).href;
+  const r = await fetch(url, { cache: "no-store" });
+  if (!r.ok) {
+    throw new Error(`Pyodide is not available on this server (GET ${url}: HTTP ${r.status}). ` +
+      "Start the server with --pyodide-dir DIR, a folder holding Pyodide 314.0.7 " +
+      "(`bash run.sh setup` makes one in .cache/pyodide/dist; see the README, " +
+      "\"Installed with pip\").");
+  }
+}
+
 /** Why Pyodide cannot run in a Web Worker with WebGL2 here: null when it can, else a
  * reason string (then startPython falls back to the main thread). */
 export function workerSupport() {
@@ -247,6 +260,7 @@ export async function startPython({
   wheel = null, indexURL = "/pyodide/", timeout = 120000, grace = 3000,
   startTimeout = 120000, onOutput = null, onMetric = null, mainThread = null,
 } = {}) {
+  await checkPyodide(indexURL);
   wheel = wheel || await latestWheel();
   let fallbackReason = null;
   if (mainThread === null) {

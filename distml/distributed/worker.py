@@ -22,6 +22,7 @@ the background; `bye` on the way out. The model and the batches live on the expe
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import time
 
@@ -58,12 +59,22 @@ class WebsocketsTransport:
     @classmethod
     async def connect(cls, url, max_size=DEFAULT_MAX_SIZE, open_timeout=10):
         from websockets.asyncio.client import connect
-        from websockets.exceptions import InvalidHandshake
+        from websockets.exceptions import InvalidHandshake, InvalidStatus
         try:
             ws = await connect(url, compression=None, max_size=max_size,
                                open_timeout=open_timeout)
+        except InvalidStatus as e:
+            hint = ""
+            if e.response.status_code == 404:
+                hint = f": the server's websocket is at /ws, e.g. {_ws_endpoint(url)}"
+            raise TransportClosed(f"cannot connect to {url}: the server answered HTTP "
+                                  f"{e.response.status_code}{hint}") from None
+        except ConnectionRefusedError:
+            raise TransportClosed(f"cannot connect to {url}: connection refused (is the "
+                                  f"server running, on this host and port?)") from None
         except (OSError, InvalidHandshake, asyncio.TimeoutError) as e:
-            raise TransportClosed(f"cannot connect to {url}: {e}") from None
+            raise TransportClosed(f"cannot connect to {url}: {e or type(e).__name__}") \
+                from None
         return cls(ws)
 
     async def send(self, data):
@@ -83,6 +94,35 @@ class WebsocketsTransport:
 
     async def close(self):
         await self.ws.close()
+
+
+def _ws_endpoint(url):
+    """The server's /ws endpoint on the host and port of `url`."""
+    import urllib.parse
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/ws", "", ""))
+
+
+def websocket_url(text):
+    """argparse type: a ws:// or wss:// URL (an http:// one is refused with the fix)."""
+    import urllib.parse
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        fixed = urllib.parse.urlunsplit(("wss" if parts.scheme == "https" else "ws",
+                                         parts.netloc, "/ws", "", ""))
+        raise argparse.ArgumentTypeError(f"{text} is a web page address; a worker connects "
+                                         f"to the server's websocket: {fixed}")
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a websocket URL: give the "
+                                         f"server's ws://HOST:PORT/ws")
+    return text
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """A user's mistake is one line on stderr (no usage dump), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def http_fetcher(ws_url):
@@ -322,14 +362,28 @@ async def run_worker(url, token, name=None, delay_s=0.0, offload=True, reconnect
             await asyncio.sleep(backoff_s)
 
 
+def _count(text):
+    """argparse type: an int >= 0."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count (0, 1, 2, ...)")
+    return n
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="A CPython distml worker.")
-    ap.add_argument("url", help="the server's websocket, e.g. ws://127.0.0.1:8000/ws")
+    name = os.path.basename(sys.argv[0] or "")
+    prog = "python -m distml.distributed.worker" if name.endswith(".py") else name or None
+    ap = _OneLineParser(prog=prog, description="A CPython distml worker.")
+    ap.add_argument("url", type=websocket_url,
+                    help="the server's websocket, e.g. ws://127.0.0.1:8000/ws")
     ap.add_argument("--token", required=True, help="the server's --workers-token")
     ap.add_argument("--name", default=None)
     ap.add_argument("--delay", type=float, default=0.0,
                     help="sleep this long before each round (simulates a slow device)")
-    ap.add_argument("--reconnect", type=int, default=0,
+    ap.add_argument("--reconnect", type=_count, default=0,
                     help="when the connection is lost, try again up to N times")
     ap.add_argument("--backoff", type=float, default=0.5, help="seconds between attempts")
     args = ap.parse_args(argv)
@@ -338,10 +392,10 @@ def main(argv=None):
         reason = asyncio.run(run_worker(args.url, args.token, args.name, args.delay,
                                         reconnect=args.reconnect, backoff_s=args.backoff))
     except ServerError as e:
-        print(f"worker: {e}", file=sys.stderr)
+        print(f"{ap.prog}: error: {e}", file=sys.stderr)
         return 2
     except (TransportClosed, OSError) as e:
-        print(f"worker: connection lost: {e}", file=sys.stderr)
+        print(f"{ap.prog}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -12,6 +12,7 @@ from distml.utils.data import DataLoader
 from distml.web import fetch_mnist, report
 
 device = "webgl" if distml.webgl.is_available() else "cpu"
+print("loading MNIST...")
 fetch_mnist()  # in the page: the server's IDX files into its file system
 distml.manual_seed(0)
 train_set, test_set = MNIST(train=True), MNIST(train=False)
@@ -26,6 +27,7 @@ scheduler = distml.optim.lr_scheduler.CosineAnnealingLR(optimizer, max_steps)
 loader = DataLoader(train_set, batch_size=batch_size, shuffle=True,
                     generator=distml.Generator(0))
 print(f"training {type(model).__name__} on {device}, batch {batch_size}, {max_steps} steps")
+report(step=0, max_steps=max_steps)  # the page shows "step 0 of N" at once
 
 
 def evaluate(limit):
@@ -42,6 +44,7 @@ def evaluate(limit):
 
 
 step, start = 0, time.perf_counter()
+last_step, last_time = 0, start  # samples/s over the steps since the last report
 while step < max_steps:
     for x, y in loader:
         x, y = ((x - 0.1307) / 0.3081).to(device), y.to(device)
@@ -51,9 +54,14 @@ while step < max_steps:
         optimizer.step()
         scheduler.step()
         step += 1
-        if step % 20 == 0:
-            rate = step * batch_size / (time.perf_counter() - start)
-            report(step=step, loss=loss.item(), samples_per_s=rate)
+        if step <= 10 or step % 5 == 0:  # early and often: the first steps within seconds
+            value = loss.item()  # the read-back waits for the step's GPU work
+            now = time.perf_counter()
+            rate = (step - last_step) * batch_size / (now - last_time)
+            last_step, last_time = step, now
+            report(step=step, max_steps=max_steps, loss=value, samples_per_s=rate)
+            if step in (1, 10) or step % 50 == 0:
+                print(f"step {step} of {max_steps}: loss {value:.4f}, {rate:.1f} samples/s")
         if step % 150 == 0:
             accuracy = evaluate(1000)
             report(step=step, accuracy=accuracy)

@@ -1,58 +1,60 @@
-// The playground: an editable Python script, Run/Stop, its output and a live chart.
-// Python runs in the distml worker (web/worker.js); the script calls
-// distml.web.report(step=..., loss=..., accuracy=..., samples_per_s=...) for the chart.
+// The playground: an editable Python script (CodeMirror 5 when /vendor/codemirror/ is
+// there, else the plain textarea), Run/Stop (Ctrl/Cmd-Enter runs), its output and the live
+// chart of web/chart.js (the dashboard's: loss left, test accuracy right). Python runs in
+// the distml worker (web/worker.js); the script calls distml.web.report(step=...,
+// max_steps=..., loss=..., accuracy=..., samples_per_s=...) for the chart and the stats.
+import { lossAccuracyChart } from "/web/chart.js";
 import { startPython } from "/web/distml.js";
 
 const $ = (id) => document.getElementById(id);
-const code = $("code"), output = $("output"), status = $("status");
+const output = $("output"), status = $("status");
 const runButton = $("run"), stopButton = $("stop");
-let points = [];  // {step, loss?, accuracy?, samples_per_s?}
+const points = [];  // {step, max_steps?, loss?, accuracy?, samples_per_s?}
 
-window.playground = { state: "starting", points, output: () => output.textContent };
+// the editor: CodeMirror over the textarea, or the textarea itself
+const editor = globalThis.CodeMirror ? globalThis.CodeMirror.fromTextArea($("code"), {
+  mode: "python", lineNumbers: true, indentUnit: 4, matchBrackets: true,
+  extraKeys: { "Ctrl-Enter": () => runButton.click(), "Cmd-Enter": () => runButton.click(),
+               Tab: (cm) => cm.execCommand(cm.somethingSelected() ? "indentMore" : "insertSoftTab") },
+}) : null;
+if (!editor) {
+  $("editor-note").textContent = "(plain editor: /vendor/codemirror/ is missing; " +
+    "`bash run.sh setup` fetches CodeMirror)";
+  $("code").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); runButton.click(); }
+  });
+}
+const getCode = () => (editor ? editor.getValue() : $("code").value);
+const setCode = (text) => (editor ? editor.setValue(text) : ($("code").value = text));
+
+window.playground = { state: "starting", points, output: () => output.textContent,
+                      getCode, setCode, editor: editor ? "codemirror" : "textarea" };
+
+const chart = await lossAccuracyChart($("chart"), { x: "step", height: 300 });
 
 function append(text) {
   output.textContent += text;
   output.scrollTop = output.scrollHeight;
 }
 
+const last = (key) => [...points].reverse().find((p) => key in p)?.[key];
+
 function onMetric(m) {
   points.push(m);
-  const last = (key) => [...points].reverse().find((p) => key in p)?.[key];
   const parts = [];
+  const step = last("step"), total = last("max_steps");
+  if (step !== undefined) parts.push(total ? `step ${step} of ${total}` : `step ${step}`);
   if (last("loss") !== undefined) parts.push(`loss ${last("loss").toFixed(4)}`);
-  if (last("accuracy") !== undefined) parts.push(`accuracy ${(100 * last("accuracy")).toFixed(2)}%`);
-  if (last("samples_per_s") !== undefined) parts.push(`${last("samples_per_s").toFixed(0)} samples/s`);
-  $("stats").textContent = parts.join(" · ");
+  if (last("samples_per_s") !== undefined) parts.push(`${last("samples_per_s").toFixed(1)} samples/s`);
+  if (last("accuracy") !== undefined) parts.push(`test accuracy ${(100 * last("accuracy")).toFixed(2)}%`);
+  $("stats").textContent = parts.join(" · ") || "\u00a0";
   draw();
 }
 
 function draw() {
-  const canvas = $("chart"), g = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height, pad = 40;
-  g.clearRect(0, 0, w, h);
-  g.strokeStyle = "#ccc";
-  g.strokeRect(pad, 10, w - 2 * pad, h - pad - 10);
-  const maxStep = Math.max(1, ...points.map((p) => p.step || 0));
-  const losses = points.filter((p) => "loss" in p);
-  const maxLoss = Math.max(1e-6, ...losses.map((p) => p.loss));
-  const x = (s) => pad + (w - 2 * pad) * s / maxStep;
-  const series = (list, y, color) => {
-    g.strokeStyle = color;
-    g.lineWidth = 2;
-    g.beginPath();
-    list.forEach((p, i) => (i ? g.lineTo : g.moveTo).call(g, x(p.step), y(p)));
-    g.stroke();
-  };
-  series(losses, (p) => 10 + (h - pad - 10) * (1 - p.loss / maxLoss), "#d9534f");
-  series(points.filter((p) => "accuracy" in p),
-         (p) => 10 + (h - pad - 10) * (1 - p.accuracy), "#2a7ae2");
-  g.fillStyle = "#444";
-  g.font = "12px sans-serif";
-  g.fillText(`loss (max ${maxLoss.toFixed(2)})`, pad + 5, 24);
-  g.fillStyle = "#2a7ae2";
-  g.fillText("accuracy (0-100%)", w - pad - 110, 24);
-  g.fillStyle = "#444";
-  g.fillText(`step ${maxStep}`, w - pad - 50, h - pad + 16);
+  chart.set(points.filter((p) => "loss" in p).map((p) => [p.step, p.loss]),
+            points.filter((p) => "accuracy" in p).map((p) => [p.step, p.accuracy]),
+            last("max_steps") || 0);
 }
 
 async function main() {
@@ -60,21 +62,23 @@ async function main() {
     startPython({ onOutput: (_, text) => append(text), onMetric, timeout: 24 * 3600 * 1000 }),
     fetch("mnist_cnn.py").then((r) => r.text()),
   ]);
-  if (!code.value) code.value = script;
+  if (!getCode()) setCode(script);
   status.textContent = `Python ${py.info.python}, distml ${py.info.distml} ` +
     `(started in ${py.info.seconds.toFixed(1)} s)`;
   window.playground.state = "ready";
   runButton.disabled = false;
 
   runButton.onclick = async () => {
+    if (runButton.disabled) return;  // Ctrl-Enter while a script runs
     runButton.disabled = true;
     stopButton.disabled = !py.interrupt;
     points.length = 0;
     output.textContent = "";
+    $("stats").textContent = "\u00a0";
     draw();
     window.playground.state = "running";
     try {
-      await py.run(code.value);
+      await py.run(getCode());
       window.playground.state = "done";
     } catch (e) {
       append("\n" + (e.traceback || e.message) + "\n");
@@ -93,4 +97,3 @@ main().catch((e) => {
   status.textContent = "failed to start: " + e.message;
   window.playground.state = "error";
 });
-draw();
