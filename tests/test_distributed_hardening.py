@@ -124,6 +124,7 @@ def test_cli_checks_the_new_flags():
         ap.error = lambda message: (_ for _ in ()).throw(ValueError(message))
         add_arguments(ap)
         args = ap.parse_args(list(flags))
+        args.experiment = str(EXP)  # the positional that main() adds
         check_arguments(ap, args)
         return args
 

@@ -115,7 +115,7 @@ def test_distml_server_and_worker_train(installed):
         base = f"http://127.0.0.1:{port}"
         # no Pyodide in this cache: the server says so and how to fix it
         assert "no Pyodide in" in log.read_text() and "--pyodide-dir" in log.read_text()
-        status, page = _get(base + "/")
+        status, page = _get(base + f"/?token={TOKEN}")  # the dashboard is private
         assert status == 200 and b"/status.json" in page
         assert _get(base + "/worker")[0] == 200 and _get(base + "/web/distml.js")[0] == 200
         # the wheel browsers install: made from the installed package, without the server
