@@ -307,8 +307,11 @@ async def run_worker(url, token, name=None, delay_s=0.0, offload=True, reconnect
                      backoff_s=0.5):
     """Connect and work until the server says bye. When the connection is lost (or cannot
     be made), try again up to `reconnect` times in all, `backoff_s` apart: a restarted
-    server (`--resume`) gets its workers back."""
+    server (`--resume`) gets its workers back. `url` may be a list (the gateways of
+    `python -m server --ray`): each attempt takes the next one, round robin."""
+    urls = [url] if isinstance(url, str) else list(url)
     for attempt in range(reconnect + 1):
+        url = urls[attempt % len(urls)]
         try:
             transport = await WebsocketsTransport.connect(url)
             worker = Worker(transport, token, http_fetcher(url), name=name, offload=offload,
@@ -324,7 +327,8 @@ async def run_worker(url, token, name=None, delay_s=0.0, offload=True, reconnect
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="A CPython distml worker.")
-    ap.add_argument("url", help="the server's websocket, e.g. ws://127.0.0.1:8000/ws")
+    ap.add_argument("url", nargs="+", help="the server's websocket, e.g. ws://127.0.0.1:8000/ws "
+                    "(several: the gateways of --ray, tried in turn when reconnecting)")
     ap.add_argument("--token", required=True, help="the server's --workers-token")
     ap.add_argument("--name", default=None)
     ap.add_argument("--delay", type=float, default=0.0,
