@@ -16,9 +16,10 @@ if os.environ.get("CI") == "true":
 else:
     ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'distml[ray]')")
 
-from distml.distributed.worker import run_worker  # noqa: E402
+from distml.distributed.worker import TransportClosed, Worker, run_worker  # noqa: E402
 from server.ray import launch  # noqa: E402
-from test_distributed_server import EXP, TOKEN, assert_state_close, reference_states  # noqa: E402
+from test_distributed_server import (  # noqa: E402
+    EXP, TOKEN, assert_state_close, new_worker, reference_states)
 
 TIMEOUT = 120
 
@@ -30,22 +31,32 @@ def ray_instance():
     ray.shutdown()
 
 
-def start(n_gateways, rounds, min_workers):
+def start(n_gateways, rounds, min_workers, **coordinator_kw):
     overrides = {"min_workers": min_workers}
     gateways, urls = launch.start_gateways(EXP, TOKEN, n_gateways, max_restarts=0,
                                            overrides=overrides)
     coordinator = launch.start_coordinator(EXP, TOKEN, gateways, max_rounds=rounds,
-                                           overrides=overrides)
+                                           overrides=overrides, **coordinator_kw)
     return coordinator, gateways, urls
 
 
-async def train(coordinator, gateways, workers, during=None):
-    """The coordinator's run and the workers (coroutines) to the end; `during(coordinator)`
-    runs alongside (e.g. kills a gateway)."""
+async def run_coordinator(coordinator, restarts=0):
+    """launch.train's loop, awaited: run again after each restart Ray makes."""
+    for attempt in range(restarts + 1):
+        try:
+            return await asyncio.wait_for(coordinator.run.remote(), TIMEOUT)
+        except ray.exceptions.RayActorError:
+            if attempt == restarts:
+                raise
+
+
+async def train(coordinator, gateways, workers, during=None, restarts=0):
+    """The coordinator's run and the workers (coroutines) to the end; `during()` runs
+    alongside (e.g. kills a gateway)."""
     tasks = [asyncio.create_task(w) for w in workers]
     side = asyncio.create_task(during()) if during else None
     try:
-        summary = await asyncio.wait_for(coordinator.run.remote(), TIMEOUT)
+        summary = await run_coordinator(coordinator, restarts)
         if side:
             await side
         for g in gateways:
@@ -80,24 +91,80 @@ def test_two_gateways_equal_single_process_sgd(n_workers):
     assert_state_close(state, want)
 
 
+class PausingWorker(Worker):
+    """At gateway round 3, sets `paused` and waits for its connection to go away (at most
+    5 s) instead of answering."""
+    paused = None
+
+    async def on_round(self, frame):
+        if frame.fields["round"] == 3 and not self.paused.is_set():
+            self.paused.set()
+            await asyncio.wait_for(self.transport.ws.wait_closed(), 5)
+        await super().on_round(frame)
+
+
+async def reconnecting(urls, cls=Worker, attempts=5):
+    """A worker that moves to the next URL at once when its connection is lost (run_worker's
+    loop, with a Worker class of the test's)."""
+    for attempt in range(attempts):
+        try:
+            worker = await new_worker(urls[attempt % len(urls)], cls, delay_s=0.1)
+            return await worker.run()
+        except TransportClosed:
+            await asyncio.sleep(0.2 if (attempt + 1) % len(urls) == 0 else 0)
+    raise TransportClosed("out of attempts")
+
+
 def test_killed_gateway_workers_move_and_no_step_is_lost():
-    rounds = 8
+    rounds = 8  # 5 rounds after the kill, 0.1 s each at least: time to move
     want = reference_states(rounds)[rounds]
     coordinator, gateways, urls = start(2, rounds, 4)
-    # each worker knows both gateways: its own first, the other when it goes away
-    workers = [run_worker([urls[i % 2], urls[1 - i % 2]], TOKEN, delay_s=0.05, reconnect=5,
-                          backoff_s=0.2) for i in range(4)]
 
-    async def kill_gateway_1():
-        while (await coordinator.progress.remote())["round"] < 3:
-            await asyncio.sleep(0.02)
-        ray.kill(gateways[1], no_restart=True)
+    async def main():
+        PausingWorker.paused = asyncio.Event()
+        # each worker knows both gateways: its own first, the other when it goes away
+        workers = [reconnecting([urls[i % 2], urls[1 - i % 2]],
+                                PausingWorker if i == 1 else Worker) for i in range(4)]
 
-    summary, state, results = asyncio.run(train(coordinator, gateways, workers,
-                                                kill_gateway_1))
+        async def kill_gateway_1():  # while one of its workers holds round 3's samples
+            await PausingWorker.paused.wait()
+            ray.kill(gateways[1], no_restart=True)
+
+        return await train(coordinator, gateways, workers, kill_gateway_1)
+
+    summary, state, results = asyncio.run(main())
     assert results == ["training finished"] * 4  # gateway 1's two workers finished on 0
     history = summary["history"]
     assert [h["samples"] for h in history] == [24] * rounds  # no step on fewer samples
-    assert history[0]["gateways"] == 2 and history[-1]["gateways"] == 1
+    assert summary["stats"]["reassigned_samples"] == 12  # gateway 1's half of round 3
+    assert [h["gateways"] for h in history] == [2, 2] + [1] * 6
     assert history[-1]["workers"] == 4  # all four now behind gateway 0
     assert_state_close(state, want)
+
+
+def test_killed_coordinator_resumes_from_its_checkpoint(tmp_path):
+    rounds = 8
+    want = reference_states(rounds)[rounds]
+    coordinator, gateways, urls = start(2, rounds, 2, checkpoint_dir=str(tmp_path),
+                                        checkpoint_every=2, max_restarts=1)
+
+    async def kill_coordinator():
+        while (await coordinator.progress.remote())["round"] < 5:
+            await asyncio.sleep(0.01)
+        ray.kill(coordinator, no_restart=False)  # Ray restarts it: it resumes
+
+    workers = [run_worker(urls[i], TOKEN, delay_s=0.05) for i in range(2)]
+    summary, state, results = asyncio.run(train(coordinator, gateways, workers,
+                                                kill_coordinator, restarts=1))
+    assert results == ["training finished"] * 2  # the workers never noticed
+    assert summary["round"] == summary["version"] == rounds
+    assert summary["history"][0]["round"] - 1 in (4, 6)  # resumed at a checkpoint
+    assert_state_close(state, want)
+
+
+def test_single_server_does_not_import_ray():
+    import subprocess
+    import sys
+    code = "import sys, server.__main__; assert 'ray' not in sys.modules, 'ray imported'"
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -308,7 +308,8 @@ async def run_worker(url, token, name=None, delay_s=0.0, offload=True, reconnect
     """Connect and work until the server says bye. When the connection is lost (or cannot
     be made), try again up to `reconnect` times in all, `backoff_s` apart: a restarted
     server (`--resume`) gets its workers back. `url` may be a list (the gateways of
-    `python -m server --ray`): each attempt takes the next one, round robin."""
+    `python -m server --ray`): each attempt takes the next one, round robin, waiting
+    `backoff_s` only after trying them all."""
     urls = [url] if isinstance(url, str) else list(url)
     for attempt in range(reconnect + 1):
         url = urls[attempt % len(urls)]
@@ -320,9 +321,9 @@ async def run_worker(url, token, name=None, delay_s=0.0, offload=True, reconnect
         except TransportClosed as e:
             if attempt == reconnect:
                 raise
-            log.warning("%s; reconnecting in %.1f s (%d/%d)", e, backoff_s, attempt + 1,
-                        reconnect)
-            await asyncio.sleep(backoff_s)
+            wait = backoff_s if (attempt + 1) % len(urls) == 0 else 0.0  # tried them all
+            log.warning("%s; reconnecting in %.1f s (%d/%d)", e, wait, attempt + 1, reconnect)
+            await asyncio.sleep(wait)
 
 
 def main(argv=None):

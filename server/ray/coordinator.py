@@ -101,10 +101,10 @@ class Coordinator(Orchestrator):
             active = [i for i, c in enumerate(counts) if c]
             chunks = split_by_weight(pending, [counts[i] for i in active])
             pending = []
-            calls = [(chunk, self.gateways[i].run_round.remote(
-                self.incarnation, self.round, self.version, weights, [s for _, s in chunk]))
+            calls = [(i, chunk, self.gateways[i].run_round.remote(
+                self.incarnation, self.version, weights, [s for _, s in chunk]))
                 for i, chunk in zip(active, chunks) if chunk]
-            for chunk, ref in calls:
+            for i, chunk, ref in calls:
                 try:
                     answer = await ref
                 except Exception as e:  # the gateway died: its samples go to the others
@@ -115,8 +115,9 @@ class Coordinator(Orchestrator):
                     pending += chunk
                     self.stats["reassigned_samples"] += len(chunk)
                 else:
-                    answers.append((chunk[0][0], answer))
-        answers = [a for _, a in sorted(answers, key=lambda fa: fa[0])]
+                    answers.append((chunk[0][0], i, answer))
+        answered_by = {i for _, i, _ in answers}
+        answers = [a for _, _, a in sorted(answers, key=lambda fia: fia[0])]
         n = sum(a["samples"] for a in answers)
         update = {"grads": self.mean_of(answers, "grads", n),
                   "buffers": self.mean_of(answers, "buffers", n),
@@ -128,7 +129,7 @@ class Coordinator(Orchestrator):
         self.history.append({"round": self.round, "version": self.version,
                              "samples": len(samples), "loss": loss,
                              "workers": sum(a["workers"] for a in answers),
-                             "gateways": len(answers),
+                             "gateways": len(answered_by),
                              "seconds": time.monotonic() - started,
                              "seen": self.samples_seen(),
                              "time": time.monotonic() - self.started_at})

@@ -103,8 +103,10 @@ class Gateway:
         await self.start()
         return len(self.rounds.ready())
 
-    async def run_round(self, incarnation, round_, version, weights, chunk):
-        """Train `chunk` (sample ids) at `version`; the sums, or None if no worker came."""
+    async def run_round(self, incarnation, version, weights, chunk):
+        """Train `chunk` (sample ids) at `version`; the sums, or None if no worker came.
+        The gateway numbers its rounds itself (one per call), so that a late answer to an
+        abandoned round can never pass for the answer to a later one."""
         await self.start()
         if self.task is not None and not self.task.done():  # a restarted coordinator's
             self.task.cancel()
@@ -113,7 +115,7 @@ class Gateway:
         r = self.rounds
         if r.loaded != (incarnation, version):
             r.load_weights(incarnation, version, await weights[0])
-        r.round, r.partial = round_ - 1, None
+        r.partial = None
         self.task = asyncio.get_running_loop().create_task(r.run_round(chunk))
         last_ready = time.monotonic()
         while not self.task.done():
