@@ -19,6 +19,7 @@ SGD need every worker's update in one place and stay on the single server.
 import asyncio
 import secrets
 import time
+import warnings
 
 import numpy as np
 
@@ -146,8 +147,10 @@ class CoordinatorActor:
 
     def __init__(self, experiment, token, gateways, **kw):
         import ray
-        if ray.get_runtime_context().was_current_actor_reconstructed and \
-                kw.get("checkpoint_dir"):
+        with warnings.catch_warnings():  # Ray 2.60 warns about its own actor_id inside
+            warnings.simplefilter("ignore")
+            restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        if restarted and kw.get("checkpoint_dir"):
             kw["resume"] = True  # Ray restarted us after a crash: go on from the checkpoint
         self.lines = []
         kw.setdefault("say", self._say)
