@@ -42,11 +42,15 @@ def start(n_gateways, rounds, min_workers, **coordinator_kw):
 
 async def run_coordinator(coordinator, restarts=0):
     """launch.train's loop, awaited: run again after each restart Ray makes."""
-    for attempt in range(restarts + 1):
+    died = 0
+    while True:
         try:
             return await asyncio.wait_for(coordinator.run.remote(), TIMEOUT)
+        except ray.exceptions.ActorUnavailableError:  # restarting: ask again
+            await asyncio.sleep(0.5)
         except ray.exceptions.RayActorError:
-            if attempt == restarts:
+            died += 1
+            if died > restarts:
                 raise
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from distml.distributed.experiment import state_arrays
 
 from ..orchestrator import Orchestrator
+from .gateway import local_copy
 
 
 def split_by_weight(items, weights):
@@ -154,7 +155,7 @@ class CoordinatorActor:
             kw["resume"] = True  # Ray restarted us after a crash: go on from the checkpoint
         self.lines = []
         kw.setdefault("say", self._say)
-        self.coordinator = Coordinator(experiment, token, gateways, **kw)
+        self.coordinator = Coordinator(local_copy(experiment), token, gateways, **kw)
 
     def _say(self, line):
         self.lines.append(line)

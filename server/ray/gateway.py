@@ -14,7 +14,9 @@ are fetched once per (coordinator incarnation, version). A gateway with no ready
 for `idle_s` gives its sub-range back (returns None) so the coordinator can reassign it.
 """
 import asyncio
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +24,17 @@ from distml.distributed.experiment import load_state_arrays
 
 from ..orchestrator import Orchestrator
 from ..transport import Transport
+
+
+def local_copy(experiment):
+    """The experiment file on this node: `experiment` is a path, or (file name, source
+    bytes) as launch.py ships it (the actors may run on other machines)."""
+    if isinstance(experiment, (str, Path)):
+        return str(experiment)
+    name, source = experiment
+    path = Path(tempfile.mkdtemp(prefix="distml-ray-")) / name
+    path.write_bytes(source)
+    return str(path)
 
 
 def weighted_sums(updates, key):
@@ -78,7 +91,7 @@ class Gateway:
 
     def __init__(self, experiment, token, host="127.0.0.1", port=0, idle_s=10.0,
                  transport_kw=None, **orchestrator_kw):
-        self.rounds = GatewayRounds(experiment, token, **orchestrator_kw)
+        self.rounds = GatewayRounds(local_copy(experiment), token, **orchestrator_kw)
         self.host, self.port, self.idle_s = host, port, idle_s
         self.transport_kw = transport_kw or {}
         self.transport = None

@@ -10,6 +10,7 @@ other machines); its ws URL is printed. Workers take the list of all the gateway
 first and move to the next when theirs goes away.
 """
 import os
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # holds the `server` package
@@ -29,6 +30,12 @@ def connect(address=None, **init_kw):
     return ray
 
 
+def shipped(experiment):
+    """(file name, source): the actors write it out on their own node."""
+    path = Path(experiment)
+    return path.name, path.read_bytes()
+
+
 def start_gateways(experiment, token, n, host="127.0.0.1", ports=None, max_restarts=3,
                    transport_kw=None, **orchestrator_kw):
     """n gateway actors, listening; (handles, ws URLs)."""
@@ -37,7 +44,7 @@ def start_gateways(experiment, token, n, host="127.0.0.1", ports=None, max_resta
     actor = ray.remote(Gateway).options(num_cpus=0, max_restarts=max_restarts,
                                         scheduling_strategy="SPREAD")
     ports = list(ports or [0] * n)
-    gateways = [actor.remote(str(experiment), token, host, port,
+    gateways = [actor.remote(shipped(experiment), token, host, port,
                              transport_kw=transport_kw, **orchestrator_kw)
                 for port in ports]
     return gateways, ray.get([g.start.remote() for g in gateways])
@@ -47,20 +54,24 @@ def start_coordinator(experiment, token, gateways, max_restarts=0, **kw):
     import ray
     from .coordinator import CoordinatorActor
     actor = ray.remote(CoordinatorActor).options(num_cpus=0, max_restarts=max_restarts)
-    return actor.remote(str(experiment), token, gateways, progress=False, **kw)
+    return actor.remote(shipped(experiment), token, gateways, progress=False, **kw)
 
 
 def train(coordinator, gateways, restarts=0, say=print):
     """Run the coordinator to the end (again after each of the `restarts` restarts Ray
     makes of it: it resumes from its checkpoint); then the gateways say bye."""
     import ray
-    from ray.exceptions import RayActorError
+    from ray.exceptions import ActorUnavailableError, RayActorError
+    died = 0
     try:
-        for attempt in range(restarts + 1):
+        while True:
             try:
                 return ray.get(coordinator.run.remote())
+            except ActorUnavailableError:  # restarting: ask again
+                time.sleep(0.5)
             except RayActorError as e:
-                if attempt == restarts:
+                died += 1
+                if died > restarts:
                     raise
                 say(f"the coordinator died ({type(e).__name__}); it resumes from its "
                     f"checkpoint")
