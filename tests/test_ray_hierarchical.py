@@ -8,6 +8,7 @@ One local Ray instance per module (2 CPUs, no dashboard); the workers are CPytho
 """
 import asyncio
 import os
+import socket
 
 import pytest
 
@@ -164,6 +165,37 @@ def test_killed_coordinator_resumes_from_its_checkpoint(tmp_path):
     assert summary["round"] == summary["version"] == rounds
     assert summary["history"][0]["round"] - 1 in (4, 6)  # resumed at a checkpoint
     assert_state_close(state, want)
+
+
+def test_gateway_restarted_by_ray_listens_on_its_port_again():
+    with socket.socket() as s:  # a free port (a restarted gateway binds the same one)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gateways, urls = launch.start_gateways(EXP, TOKEN, 1, ports=[port], max_restarts=1)
+    first_pid = ray.get(gateways[0].status.remote())["pid"]
+    ray.kill(gateways[0], no_restart=False)
+
+    async def main():  # until the new process answers
+        for _ in range(200):
+            try:
+                status = await asyncio.wait_for(gateways[0].status.remote(), 20)
+                if status["pid"] != first_pid:
+                    return await gateways[0].start.remote(), status["ready"]
+            except ray.exceptions.RayActorError:  # still restarting
+                pass
+            await asyncio.sleep(0.1)
+
+    url, ready = asyncio.run(main())
+    assert url == urls[0] == f"ws://127.0.0.1:{port}/ws" and ready == 0
+
+    async def join():
+        worker = await new_worker(url)
+        await worker.handshake()
+        await worker.transport.close()
+        return worker.worker_id
+
+    assert asyncio.run(join()) == "w1"  # the restarted gateway's first worker
+    ray.kill(gateways[0], no_restart=True)
 
 
 def test_single_server_does_not_import_ray():

@@ -14,6 +14,7 @@ are fetched once per (coordinator incarnation, version). A gateway with no ready
 for `idle_s` gives its sub-range back (returns None) so the coordinator can reassign it.
 """
 import asyncio
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -146,7 +147,7 @@ class Gateway:
     async def status(self):
         r = self.rounds
         return {"round": r.round, "version": r.version, "ready": len(r.ready()),
-                "stats": dict(r.stats)}
+                "stats": dict(r.stats), "pid": os.getpid()}
 
     async def finish(self, reason="training finished"):
         """Say bye to every worker and stop listening."""

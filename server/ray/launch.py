@@ -10,6 +10,7 @@ other machines); its ws URL is printed. Workers take the list of all the gateway
 first and move to the next when theirs goes away.
 """
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -85,8 +86,11 @@ def train(coordinator, gateways, restarts=0, say=print):
 
 def run(args, overrides):
     """`python -m server --ray`: the cluster, the actors, training; returns 0."""
-    ray = connect(args.ray)
     n = args.gateways
+    if n < 1:
+        print("python -m server: error: --gateways must be at least 1", file=sys.stderr)
+        return 2
+    ray = connect(args.ray)
     common = dict(aggregate=args.aggregate, max_grad_norm=args.max_grad_norm,
                   compression=args.compression, overrides=overrides, max_frame=args.max_size,
                   view_token=args.view_token, hello_timeout_s=args.hello_timeout,
