@@ -9,6 +9,8 @@ One local Ray instance per module (2 CPUs, no dashboard); the workers are CPytho
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -198,9 +200,20 @@ def test_gateway_restarted_by_ray_listens_on_its_port_again():
     ray.kill(gateways[0], no_restart=True)
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def test_single_server_does_not_import_ray():
-    import subprocess
-    import sys
     code = "import sys, server.__main__; assert 'ray' not in sys.modules, 'ray imported'"
-    subprocess.run([sys.executable, "-c", code], check=True,
-                   cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--gateways", "0"], "--gateways must be at least 1"),
+    (["--aggregate", "median"], "only --aggregate mean"),
+    (["--max-grad-norm", "1"], "only --aggregate mean, no --max-grad-norm")])
+def test_ray_flags_checked_before_starting_ray(flags, message):
+    p = subprocess.run([sys.executable, "-m", "server", str(EXP), "--ray", *flags],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and message in p.stderr
+    assert "Started a local Ray instance" not in p.stderr

@@ -123,26 +123,27 @@ class Gateway:
         abandoned round can never pass for the answer to a later one."""
         await self.start()
         if self.task is not None and not self.task.done():  # a restarted coordinator's
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-            self.rounds.abandon_round()
+            await self._abandon(self.task)
         r = self.rounds
         if r.loaded != (incarnation, version):
             r.load_weights(incarnation, version, await weights[0])
         r.partial = None
-        self.task = asyncio.get_running_loop().create_task(r.run_round(chunk))
+        task = self.task = asyncio.get_running_loop().create_task(r.run_round(chunk))
         last_ready = time.monotonic()
-        while not self.task.done():
-            await asyncio.wait({self.task}, timeout=0.5)
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.5)
             if r.ready():
                 last_ready = time.monotonic()
-            elif time.monotonic() - last_ready > self.idle_s:
-                self.task.cancel()
-                await asyncio.gather(self.task, return_exceptions=True)
-                r.abandon_round()
+            elif time.monotonic() - last_ready > self.idle_s and not task.done():
+                await self._abandon(task)
                 return None
-        self.task.result()
+        task.result()  # (cancelled by a later call: raises to the caller, who is gone)
         return r.partial
+
+    async def _abandon(self, task):
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        self.rounds.abandon_round()
 
     async def status(self):
         r = self.rounds

@@ -87,8 +87,11 @@ def train(coordinator, gateways, restarts=0, say=print):
 def run(args, overrides):
     """`python -m server --ray`: the cluster, the actors, training; returns 0."""
     n = args.gateways
-    if n < 1:
-        print("python -m server: error: --gateways must be at least 1", file=sys.stderr)
+    problem = ("--gateways must be at least 1" if n < 1 else
+               "--ray sums the gateways' updates: only --aggregate mean, no --max-grad-norm"
+               if args.aggregate != "mean" or args.max_grad_norm is not None else None)
+    if problem:
+        print(f"python -m server: error: {problem}", file=sys.stderr)
         return 2
     ray = connect(args.ray)
     common = dict(aggregate=args.aggregate, max_grad_norm=args.max_grad_norm,
