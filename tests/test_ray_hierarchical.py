@@ -200,6 +200,15 @@ def test_gateway_restarted_by_ray_listens_on_its_port_again():
     ray.kill(gateways[0], no_restart=True)
 
 
+def test_split_by_weight_is_contiguous_and_proportional():
+    from server.ray.coordinator import split_by_weight
+    items = list(range(24))
+    assert split_by_weight(items, [1, 1]) == [items[:12], items[12:]]
+    chunks = split_by_weight(items, [3, 1, 1])
+    assert [len(c) for c in chunks] == [14, 5, 5] and sum(chunks, []) == items
+    assert [len(c) for c in split_by_weight(list(range(5)), [1, 1, 1])] == [2, 2, 1]
+
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

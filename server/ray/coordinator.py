@@ -101,6 +101,8 @@ class Coordinator(Orchestrator):
                 await asyncio.sleep(self.poll_s)
                 continue
             active = [i for i, c in enumerate(counts) if c]
+            # 2 samples a gateway at least (BatchNorm cannot train on one): the busiest
+            active = sorted(sorted(active, key=lambda i: -counts[i])[:max(1, len(pending) // 2)])
             chunks = split_by_weight(pending, [counts[i] for i in active])
             pending = []
             calls = [(i, chunk, self.gateways[i].run_round.remote(
