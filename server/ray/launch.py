@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]  # holds the `server` package
+# the folder holding our top-level package (`server`, or `distml` if the server moves in)
+ROOT = Path(sys.modules[__name__.split(".")[0]].__file__).resolve().parents[1]
 
 
 def connect(address=None, **init_kw):
