@@ -171,6 +171,11 @@ def add_arguments(ap):
     ap.add_argument("--pyodide-dir", default=None,
                     help="the Pyodide distribution browsers load (a folder with pyodide.mjs; "
                          "default: $DISTML_PYODIDE_DIR or the set-up cache)")
+    ap.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                    help="hierarchical aggregation on Ray: start a local Ray instance, or "
+                         "join the cluster at ADDRESS (server/ray/)")
+    ap.add_argument("--gateways", type=int, default=2,
+                    help="with --ray: gateway actors, listening on --port, --port + 1, ...")
 
 
 def check_arguments(ap, args):
@@ -210,6 +215,9 @@ def main(argv=None):
     add_arguments(ap)
     args = ap.parse_args(argv)
     check_arguments(ap, args)
+    if args.ray is not None:  # imports Ray; the single server never does
+        from .ray.launch import run
+        return run(args, server_overrides(args))
     try:
         asyncio.run(amain(args))
     except UsageError as e:

@@ -347,8 +347,12 @@ async def run_worker(url, token, name=None, delay_s=0.0, offload=True, reconnect
                      backoff_s=0.5):
     """Connect and work until the server says bye. When the connection is lost (or cannot
     be made), try again up to `reconnect` times in all, `backoff_s` apart: a restarted
-    server (`--resume`) gets its workers back."""
+    server (`--resume`) gets its workers back. `url` may be a list (the gateways of
+    `python -m server --ray`): each attempt takes the next one, round robin, waiting
+    `backoff_s` only after trying them all."""
+    urls = [url] if isinstance(url, str) else list(url)
     for attempt in range(reconnect + 1):
+        url = urls[attempt % len(urls)]
         try:
             transport = await WebsocketsTransport.connect(url)
             worker = Worker(transport, token, http_fetcher(url), name=name, offload=offload,
@@ -357,9 +361,9 @@ async def run_worker(url, token, name=None, delay_s=0.0, offload=True, reconnect
         except TransportClosed as e:
             if attempt == reconnect:
                 raise
-            log.warning("%s; reconnecting in %.1f s (%d/%d)", e, backoff_s, attempt + 1,
-                        reconnect)
-            await asyncio.sleep(backoff_s)
+            wait = backoff_s if (attempt + 1) % len(urls) == 0 else 0.0  # tried them all
+            log.warning("%s; reconnecting in %.1f s (%d/%d)", e, wait, attempt + 1, reconnect)
+            await asyncio.sleep(wait)
 
 
 def _count(text):
@@ -377,8 +381,9 @@ def main(argv=None):
     name = os.path.basename(sys.argv[0] or "")
     prog = "python -m distml.distributed.worker" if name.endswith(".py") else name or None
     ap = _OneLineParser(prog=prog, description="A CPython distml worker.")
-    ap.add_argument("url", type=websocket_url,
-                    help="the server's websocket, e.g. ws://127.0.0.1:8000/ws")
+    ap.add_argument("url", nargs="+", type=websocket_url,
+                    help="the server's websocket, e.g. ws://127.0.0.1:8000/ws "
+                    "(several: the gateways of --ray, tried in turn when reconnecting)")
     ap.add_argument("--token", required=True, help="the server's --workers-token")
     ap.add_argument("--name", default=None)
     ap.add_argument("--delay", type=float, default=0.0,
