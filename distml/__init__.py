@@ -71,7 +71,7 @@ def set_cpu_backend(name):
 def __getattr__(name):
     # submodules load on first use, so `import distml` stays light in the browser
     import importlib
-    if name in ("accelerator", "cuda", "distributions", "amp"):
+    if name in ("accelerator", "cuda", "distributions", "amp", "onnx"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("nn", "optim", "utils", "models", "webgl", "datasets", "serialization"):
         return importlib.import_module(f".{name}", __name__)

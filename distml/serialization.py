@@ -302,21 +302,41 @@ def _is_flat_tensor_dict(obj):
                                             for k, v in obj.items())
 
 
+# A file that holds a pickled object instead of safetensors (distml.save of a whole Module,
+# a numpy array...): as torch.save, anything can be saved; as torch.load since 2.6, it is
+# only unpickled when the caller says weights_only=False (unpickling can run code).
+PICKLE_MAGIC = b"DISTMLPICKLE\n"
+
+
+def _pickled(obj, why):
+    import pickle
+    try:
+        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as e:
+        raise TypeError(f"{why}; pickling it failed too ({e})") from None
+
+
 def save(obj, f, metadata=None):
     """Save a state_dict (str -> Tensor) as a safetensors file that torch can read.
 
     Nested objects (an optimizer's state_dict, a checkpoint dict) are stored too: their
-    tensors as safetensors entries, the rest as JSON in the header's metadata. A path is
-    written atomically (temporary file, then rename), so a crash never leaves half a file.
+    tensors as safetensors entries, the rest as JSON in the header's metadata. Any other
+    object (a whole Module, as `torch.save(model, f)`) is pickled; `load` then wants
+    weights_only=False. A path is written atomically (temporary file, then rename), so a
+    crash never leaves half a file.
     """
     entries = {}
     meta = dict(metadata or {})
     if _is_flat_tensor_dict(obj):
         for k, v in obj.items():
             entries[k] = _tensor_entry(v)
+        data = encode(entries, meta or None)
     else:
-        meta[_STRUCTURE_KEY] = json.dumps(_flatten(obj, entries, ""))
-    data = encode(entries, meta or None)
+        try:
+            meta[_STRUCTURE_KEY] = json.dumps(_flatten(obj, entries, ""))
+            data = encode(entries, meta or None)
+        except TypeError as e:  # not tensors, numbers, strings, lists and dicts: pickle it
+            data = PICKLE_MAGIC + _pickled(obj, e)
     if hasattr(f, "write"):
         f.write(data)
         return
@@ -364,14 +384,23 @@ def _unflatten(node, tensors):
     return node
 
 
-def load(f, map_location=None, device=None):
-    """Load what `save` wrote (or any safetensors file, e.g. from safetensors.torch)."""
+def load(f, map_location=None, device=None, weights_only=True):
+    """Load what `save` wrote (or any safetensors file, e.g. from safetensors.torch). A
+    pickled object (a whole Module) loads only with weights_only=False, as in torch."""
     from collections import OrderedDict
     if hasattr(f, "read"):
         data = f.read()
     else:
         with open(f, "rb") as fh:
             data = fh.read()
+    if data.startswith(PICKLE_MAGIC):
+        if weights_only:
+            raise SafetensorsError(
+                "distml.load: this file holds a pickled object (distml.save of something "
+                "other than tensors, numbers, strings, lists and dicts), and unpickling can "
+                "run code: pass weights_only=False if you trust its source")
+        import pickle
+        return pickle.loads(data[len(PICKLE_MAGIC):])
     raw, meta = decode(data)
     dev = device if device is not None else map_location
     tensors = OrderedDict((k, _to_tensor(d, s, b, dev)) for k, (d, s, b) in raw.items())

@@ -37,8 +37,8 @@ def test_nested_objects_roundtrip(tmp_path):
 def test_save_is_atomic_and_rejects_unknown_values(tmp_path):
     path = tmp_path / "d.safetensors"
     distml.save({"w": distml.ones(2)}, path)
-    with pytest.raises(TypeError, match="cannot store a value of type object"):
-        distml.save({"w": distml.ones(2), "bad": object()}, path)
+    with pytest.raises(TypeError, match="cannot store a value of type function.*pickling"):
+        distml.save({"w": distml.ones(2), "bad": lambda: 0}, path)
     assert distml.load(path)["w"].tolist() == [1.0, 1.0]  # the old file is intact
     assert [p.name for p in tmp_path.iterdir()] == ["d.safetensors"]
 
@@ -48,3 +48,18 @@ def test_load_rejects_garbage(tmp_path):
     path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}      ")
     with pytest.raises(ValueError):
         distml.load(path)
+
+
+def test_whole_objects_are_pickled_and_load_only_with_weights_only_false(tmp_path):
+    # torch.save(model, f) pickles; torch.load refuses pickles unless weights_only=False
+    model = distml.nn.Sequential(distml.nn.Linear(3, 2), distml.nn.ReLU())
+    path = tmp_path / "model.pt"
+    distml.save(model, path)
+    with pytest.raises(ValueError, match="pickled object.*weights_only=False") as err:
+        distml.load(path)
+    assert "\n" not in str(err.value)
+    back = distml.load(path, weights_only=False)
+    assert type(back) is distml.nn.Sequential
+    assert type(back[0].weight) is distml.nn.Parameter and back[0].weight.requires_grad
+    x = distml.randn(4, 3)
+    assert back(x).tolist() == model(x).tolist()

@@ -146,3 +146,20 @@ def test_nanogpt_style_precision_settings_run_in_float32():
     scaler.update()
     assert w.tolist() == [0.0, 0.0]
     assert distml.amp.GradScaler(enabled=False).state_dict() == {}
+
+
+def test_other_torch_modules_scripts_import_say_what_is_missing():
+    t = distml.ones(2)
+    assert (t.is_xpu, t.is_mps) == (False, False) == (torch.ones(2).is_xpu,
+                                                       torch.ones(2).is_mps)
+    onnx = distml.onnx  # loaded on first use, as torch.onnx
+    assert onnx.is_in_onnx_export() is False
+    with pytest.raises(NotImplementedError, match="does not export ONNX"):
+        onnx.export(distml.nn.Linear(2, 2), t, "m.onnx")
+    from distml.distributed import destroy_process_group, init_process_group, is_initialized
+    assert is_initialized() is False and distml.distributed.is_available() is False
+    for call in (lambda: init_process_group(backend="gloo"), destroy_process_group,
+                 distml.distributed.get_rank):
+        with pytest.raises(RuntimeError, match="process group") as err:
+            call()
+        assert "\n" not in str(err.value)

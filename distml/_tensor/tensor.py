@@ -142,6 +142,14 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
         return False  # distml has no CUDA device (see distml.cuda)
 
     @property
+    def is_xpu(self):
+        return False  # nor Intel GPUs (scripts test is_cuda or is_xpu)
+
+    @property
+    def is_mps(self):
+        return False
+
+    @property
     def is_cpu(self):
         return self.device.type == "cpu"
 

@@ -7,6 +7,10 @@ side (transport and orchestration) lives in the repository's `server/` package.
 """
 import importlib
 
+from .process_group import (  # noqa: F401 (torch.distributed's names, see the module)
+    all_reduce, barrier, broadcast, destroy_process_group, get_rank, get_world_size,
+    init_process_group, is_available, is_initialized)
+
 __all__ = ["codec", "strategy", "experiment", "worker"]
 
 
