@@ -10,6 +10,16 @@ from distml import backends
 collect_ignore = [] if os.environ.get("DISTML_PYODIDE_TESTS") else ["pyodide"]
 
 
+@pytest.fixture(params=["numpy", "python"])
+def backend(request):
+    """Runs a test once on each cpu backend (numpy, pure Python), the cpu device's backend
+    set for its duration. test_ops.py adds the "minimal" one with its own fixture."""
+    before = backends.cpu_backend_name()
+    distml.set_cpu_backend(request.param)
+    yield request.param
+    distml.set_cpu_backend(before)
+
+
 @pytest.fixture
 def cpu_backend():
     """Call with "numpy" or "python" to choose what serves the cpu device in this test."""

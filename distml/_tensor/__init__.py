@@ -27,7 +27,7 @@ To add a topic of methods (say linalg.py): write `class LinalgOps(TensorBase)` w
 or passthrough.py: build tensors through the hooks in base.py, recognise them with
 isinstance(x, TensorBase)); add it to Tensor's bases in tensor.py; put new free functions
 in free_functions.py (several tensors) or in passthrough.py's table (one tensor's method);
-export public names here. tests/test_layering.py checks the import order.
+export public names here. tests/tensor/test_layering.py checks the import order.
 """
 from .factories import (
     arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, is_tensor, linspace,

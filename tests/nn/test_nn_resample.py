@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from nn_reference import BACKENDS, close, compare, dm, rand, torch, tt, use_backend
+from nn_reference import close, compare, dm, rand, torch, tt
 
 import distml
 import distml.nn as nn
@@ -13,7 +13,6 @@ import distml.nn.functional as F
 
 tnn = torch.nn
 TF = torch.nn.functional
-backend = pytest.fixture(params=BACKENDS)(use_backend)
 
 MODULE_CASES = [
     ("pixel_shuffle", lambda m: m.PixelShuffle(2), (2, 8, 3, 3)),

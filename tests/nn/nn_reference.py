@@ -14,17 +14,6 @@ torch = pytest.importorskip("torch")
 RTOL, ATOL = 2e-4, 2e-5
 
 
-BACKENDS = ["numpy", "python"]
-
-
-def use_backend(request):
-    """Fixture body: `backend = pytest.fixture(params=BACKENDS)(use_backend)` in a test file
-    runs its tests on the numpy and on the pure-Python cpu backend."""
-    distml.set_cpu_backend(request.param)
-    yield request.param
-    distml.set_cpu_backend("numpy")
-
-
 def rand(*shape, seed=0):
     return np.random.RandomState(seed).randn(*shape).astype(np.float32)
 

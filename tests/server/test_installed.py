@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".cache" / "installed-venv"
 BIN = VENV / "bin"
 TOKEN = "installed-token"
@@ -104,7 +104,7 @@ def test_the_installed_package_comes_from_site_packages(installed):
 def test_distml_server_and_worker_train(installed):
     tmp, env = installed
     experiment = tmp / "experiment_tiny.py"
-    experiment.write_text((ROOT / "tests" / "experiment_tiny.py").read_text())
+    experiment.write_text((ROOT / "tests" / "distributed" / "experiment_tiny.py").read_text())
     log = tmp / "server.log"
     with open(log, "w") as out:
         server = subprocess.Popen([str(BIN / "distml-server"), str(experiment), "--port", "0",

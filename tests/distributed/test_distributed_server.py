@@ -574,7 +574,7 @@ def test_worker_without_numpy_matches():
     """A worker on the pure-Python backend (the browser's code path) next to a numpy one."""
     rounds = 4
     want = reference_states(rounds)[rounds]
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
 
     async def main():
         orch, transport = await start_server(max_rounds=rounds, overrides={"min_workers": 2})
@@ -616,7 +616,7 @@ def test_worker_process_sigkilled_mid_round():
     """A real worker process killed (SIGKILL) while it holds an assignment."""
     rounds = 4
     want = reference_states(rounds)[rounds]
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
 
     async def main():
         orch, transport = await start_server(max_rounds=rounds, overrides={"min_workers": 3})

@@ -26,32 +26,6 @@ TF = torch.nn.functional
 RTOL, ATOL = 1e-5, 1e-5
 
 
-def _python_backend_works():
-    try:
-        distml.set_cpu_backend("python")
-        x = distml.randn(1, 2, 5, 5, requires_grad=True)
-        w = distml.randn(3, 2, 3, 3, requires_grad=True)
-        y = F.max_pool2d(F.conv2d(x, w, padding=1), 2)
-        (y * y).sum().backward()
-        return x.grad is not None and w.grad is not None
-    except Exception:  # noqa: BLE001 - anything means "not ready"
-        return False
-    finally:
-        distml.set_cpu_backend("numpy")
-
-
-PYTHON_OK = _python_backend_works()
-
-
-@pytest.fixture(params=["numpy", "python"])
-def backend(request):
-    if request.param == "python" and not PYTHON_OK:
-        pytest.skip("the pure-Python backend is not available yet")
-    distml.set_cpu_backend(request.param)
-    yield request.param
-    distml.set_cpu_backend("numpy")
-
-
 @pytest.fixture(autouse=True)
 def _restore_numpy_backend():
     yield
@@ -808,13 +782,12 @@ def test_init_uses_distml_generator_and_is_backend_independent():
     lin_b = nn.Linear(6, 4)
     np.testing.assert_array_equal(lin_a.weight.detach().numpy(),
                                   lin_b.weight.detach().numpy())
-    if PYTHON_OK:
-        distml.set_cpu_backend("python")
-        distml.manual_seed(3)
-        lin_c = nn.Linear(6, 4)
-        distml.set_cpu_backend("numpy")
-        np.testing.assert_allclose(lin_c.weight.detach().numpy(),
-                                   lin_a.weight.detach().numpy(), atol=1e-7)
+    distml.set_cpu_backend("python")
+    distml.manual_seed(3)
+    lin_c = nn.Linear(6, 4)
+    distml.set_cpu_backend("numpy")
+    np.testing.assert_allclose(lin_c.weight.detach().numpy(),
+                               lin_a.weight.detach().numpy(), atol=1e-7)
 
 
 def test_default_parameter_init_matches_torch_bounds():

@@ -1,6 +1,6 @@
 """Hierarchical aggregation on Ray (server/ray/): gateways sum their workers' answers,
 the coordinator takes the step. With the mean this must equal single-process SGD (as the
-flat server does, tests/test_distributed_server.py), also when a gateway is killed mid
+flat server does, tests/distributed/test_distributed_server.py), also when a gateway is killed mid
 training and its workers move to the other one.
 
 One local Ray instance per module (2 CPUs, no dashboard); the workers are CPython
@@ -209,7 +209,7 @@ def test_split_by_weight_is_contiguous_and_proportional():
     assert [len(c) for c in split_by_weight(list(range(5)), [1, 1, 1])] == [2, 2, 1]
 
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_single_server_does_not_import_ray():

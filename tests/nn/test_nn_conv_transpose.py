@@ -2,14 +2,13 @@
 forward, input, weight and bias gradients, output_size, state_dicts both ways, errors."""
 import numpy as np
 import pytest
-from nn_reference import BACKENDS, close, compare, dm, rand, torch, tt, use_backend
+from nn_reference import close, compare, dm, rand, torch, tt
 
 import distml
 import distml.nn as nn
 import distml.nn.functional as F
 
 tnn = torch.nn
-backend = pytest.fixture(params=BACKENDS)(use_backend)
 
 CASES = [
     # id, constructor args (in, out, kernel, ...), input shape

@@ -19,7 +19,7 @@ import numpy as np
 import distml
 from test_distributed_server import EXP, assert_state_close, reference_states
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "ckpt-token"
 
 

@@ -2,13 +2,12 @@
 parameter gradients, state_dicts both ways, and clear errors on bad input."""
 import numpy as np
 import pytest
-from nn_reference import BACKENDS, compare, dm, rand, torch, use_backend
+from nn_reference import compare, dm, rand, torch
 
 import distml
 import distml.nn as nn
 
 tnn = torch.nn
-backend = pytest.fixture(params=BACKENDS)(use_backend)
 
 
 LAYER_CASES = [

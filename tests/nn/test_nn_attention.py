@@ -3,7 +3,7 @@ torch (float64 reference, same weights): outputs, attention weights, input and p
 gradients, masks of both kinds, state_dicts both ways, and errors on bad input."""
 import numpy as np
 import pytest
-from nn_reference import BACKENDS, close, compare, dm, rand, torch, tt, use_backend
+from nn_reference import close, compare, dm, rand, torch, tt
 
 import distml
 import distml.nn as nn
@@ -11,7 +11,6 @@ import distml.nn.functional as F
 
 tnn = torch.nn
 TF = torch.nn.functional
-backend = pytest.fixture(params=BACKENDS)(use_backend)
 
 
 def _sdpa_case(kwargs, mask=None):

@@ -3,7 +3,6 @@
 Each case runs on both CPU backends; the same call is also made with torch (when installed)
 to check that the exception type matches torch's.
 """
-import importlib
 
 import minimal_backend
 import pytest
@@ -141,20 +140,6 @@ ERRORS = [
     ("arange_zero_step", lambda L: L.arange(0, 5, 0), RuntimeError, r"step must be nonzero"),
     ("ragged_list", lambda L: L.tensor([[1, 2], [3]]), ValueError, r"(?i)sequence"),
 ]
-
-
-@pytest.fixture(params=["numpy", "python"])
-def backend(request):
-    if request.param == "python":
-        try:
-            importlib.import_module("distml.backends.python_backend")
-        except Exception as exc:  # noqa: BLE001
-            pytest.skip(f"distml.backends.python_backend is not importable yet: {exc!r}")
-    distml.set_cpu_backend(request.param)
-    try:
-        yield request.param
-    finally:
-        distml.set_cpu_backend("numpy")
 
 
 @pytest.mark.parametrize("fn,exc,match", [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS])

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-EXP = ROOT / "tests" / "experiment_tiny.py"
+ROOT = Path(__file__).resolve().parents[2]
+EXP = ROOT / "tests" / "distributed" / "experiment_tiny.py"
 SERVER = [sys.executable, "-m", "server"]
 DEMO = [sys.executable, "-m", "server.demo", "--workers", "0"]
 WORKER = [sys.executable, "-m", "distml.distributed.worker"]
