@@ -3,7 +3,7 @@ from . import backends
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device, get_default_device, set_default_device
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
-from .dtypes import dtype, float32, float64, get_dtype, int64
+from .dtypes import bfloat16, dtype, float16, float32, float64, get_dtype, int64
 from .random import Generator, default_generator
 from .serialization import load, save
 from .random import manual_seed as _manual_seed
@@ -17,6 +17,7 @@ from ._tensor import (
 float = float32  # noqa: A001
 long = int64
 double = float64
+half = float16
 globals().update(FREE_FUNCTIONS)
 
 __version__ = "0.1.0"

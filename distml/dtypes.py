@@ -21,6 +21,11 @@ float32 = dtype("float32", 4, True, "F32", "f")
 int64 = dtype("int64", 8, False, "I64", "q")
 bool_ = dtype("bool", 1, False, "BOOL", "B")
 float64 = dtype("float64", 8, True, "F64", "d")
+# torch's half-precision dtypes, named so scripts that pick among dtypes import; distml has
+# no such tensors, and get_dtype says so when one is asked for
+float16 = dtype("float16", 2, True, "F16", "e")
+bfloat16 = dtype("bfloat16", 2, True, "BF16", None)
+_UNSUPPORTED = {"float16": float16, "half": float16, "bfloat16": bfloat16}
 
 _BY_NAME = {"float32": float32, "float": float32, "int64": int64, "long": int64, "bool": bool_,
             "float64": float64, "double": float64}
@@ -31,6 +36,10 @@ _LEGACY_NAMES = {"FloatTensor": "float32", "DoubleTensor": "float64", "LongTenso
 
 def get_dtype(d):
     """Accept a distml dtype, its name, a Python type or a numpy/torch dtype's name."""
+    name = d.name if isinstance(d, dtype) else d if isinstance(d, str) else None
+    if name is not None and name.replace("torch.", "") in _UNSUPPORTED:
+        raise TypeError(f"distml has no {name.replace('torch.', '')} tensors: use float32 "
+                        "(the default) or float64")
     if isinstance(d, dtype):
         return d
     if d is float:

@@ -323,3 +323,15 @@ def test_sparse_tensors_are_out_of_scope():
         with pytest.raises(NotImplementedError, match="sparse tensors are out of scope"):
             call()
     assert distml.ones(2).is_sparse is False
+
+
+def test_half_precision_dtypes_exist_but_make_no_tensors():
+    # scripts pick among torch.float16 / bfloat16 / float32 (nanoGPT): the names import,
+    # asking for such a tensor says what distml has
+    assert distml.half is distml.float16 and str(distml.bfloat16) == "distml.bfloat16"
+    for dt in (distml.float16, distml.bfloat16, "float16", "torch.bfloat16"):
+        with pytest.raises(TypeError, match="no (b?float16) tensors: use float32") as err:
+            distml.zeros(2, dtype=dt)
+        assert "\n" not in str(err.value)
+    with pytest.raises(TypeError, match="no float16 tensors"):
+        distml.ones(2).to(distml.float16)
