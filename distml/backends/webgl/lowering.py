@@ -85,6 +85,8 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         self._check()
         out = self._out(shape, dtype)
         if len(values):
+            if self.recording is not None:
+                self.recording.refuse("it uploads values from Python")
             data = self._js.Float32Array.new(len(values))
             data.assign(values)
             self._call("upload", self._gl.upload, out.storage.handle, data)
@@ -123,6 +125,8 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
             return array("f")
         if not _is_contiguous(buf):
             buf = self.contiguous(buf)
+        if self.recording is not None:
+            self.recording.refuse("it reads values back to Python (.item(), .tolist())")
         data = self._call("download", self._gl.download, buf.storage.handle, buf.offset + n)
         out = array("f")
         out.frombytes(data.to_bytes())
@@ -166,7 +170,7 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         out = self._out(out_shape, dtype)
         uniforms = {"u_shape": shp}
         if consts is not None:
-            uniforms["u_k"] = [float(v) for v in consts] + [0.0] * (4 - len(consts))
+            uniforms["u_k"] = u_k(consts)
         for k, (b, st) in enumerate(zip(inputs, sts)):
             uniforms[f"u_off{k}"] = b.offset
             uniforms[f"u_st{k}"] = st
@@ -201,6 +205,8 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
             return GLBuffer(None, shape, dtype)
         st = self._alloc(1)
         self._call("fill", self._gl.fill, st.handle, v)
+        if self.recording is not None:
+            self.recording.fill(st, v)
         return GLBuffer(st, shape, dtype, (0,) * len(shape), 0)
 
     def arange(self, start, stop, step, dtype):
@@ -217,7 +223,11 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         out = self._out(shape, "float32")
         uniforms = {"u_offset": offset & _rnd.MASK, "u_k0": _rnd.stream_key(seed, 0),
                     "u_k1": _rnd.stream_key(seed, 1)}
-        return self._run("random", {"MODE": 0 if kind == "uniform" else 1}, out, [], uniforms)
+        rec, n = self.recording, len(self.recording.ops) if self.recording else 0
+        self._run("random", {"MODE": 0 if kind == "uniform" else 1}, out, [], uniforms)
+        if rec is not None:
+            rec.tag_last("u_offset", ("rng", seed, offset), n)
+        return out
 
     def cast(self, x, dtype):
         if x.dtype == dtype:
@@ -370,20 +380,32 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
                                       weight_decay, nesterov, maximize)
         # a = p, b = grad, c = momentum buffer; u_k = (weight decay, momentum,
         # 1 - dampening, lr): uniforms, so a scheduled lr needs no new program
-        consts = (weight_decay, momentum, 1.0 - dampening, lr)
+        (consts,) = update_consts("sgd", dict(lr=lr, momentum=momentum, dampening=dampening,
+                                              weight_decay=weight_decay))
         g = "(-b)" if maximize else "b"
         if weight_decay:
             g = f"({g} + a * u_k[0])"
         if not momentum:
-            return self._map(f"(a - {g} * u_k[3])", [p, grad], p.shape, "float32", consts), None
+            return self._update_map("sgd", 0, f"(a - {g} * u_k[3])", [p, grad], consts), None
         if momentum_buffer is None:  # the buffer starts as the gradient
-            buf = grad if g == "b" else self._map(g, [p, grad], p.shape, "float32", consts)
+            buf = grad if g == "b" else self._update_map("sgd", 0, g, [p, grad], consts)
         else:
-            buf = self._map(f"(c * u_k[1] + {g} * u_k[2])", [p, grad, momentum_buffer],
-                            p.shape, "float32", consts)
+            buf = self._update_map("sgd", 0, f"(c * u_k[1] + {g} * u_k[2])",
+                                   [p, grad, momentum_buffer], consts)
         step = f"({g} + c * u_k[1])" if nesterov else "c"
-        return self._map(f"(a - {step} * u_k[3])", [p, grad, buf], p.shape, "float32",
-                         consts), buf
+        return self._update_map("sgd", 0, f"(a - {step} * u_k[3])", [p, grad, buf],
+                                consts), buf
+
+    def _update_map(self, kind, index, expr, inputs, consts):
+        """An optimizer's elementwise draw; while a step is recorded its constants are
+        marked as recomputed per replay (update_consts(kind, hyper)[index])."""
+        rec = self.recording
+        if rec is None:
+            return self._map(expr, inputs, inputs[0].shape, "float32", consts)
+        n = len(rec.ops)
+        out = self._map(expr, inputs, inputs[0].shape, "float32", consts)
+        rec.tag_last("u_k", (kind, index, rec.source), n)
+        return out
 
     def adam_update(self, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                     weight_decay, decoupled, amsgrad, maximize, step):
@@ -394,22 +416,22 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
                                        step)
         # three draws (four with amsgrad), the composed default's arithmetic op for op;
         # a = p, b = grad, c = the state being updated; constants are uniforms u_k
-        f32 = "float32"
+        k_avg, k_sq, k_p = update_consts("adam", dict(
+            lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, step=step))
         g = "(-b)" if maximize else "b"
         if weight_decay and not decoupled:
             g = f"({g} + a * u_k[0])"
-        new_avg = self._map(f"(c + ({g} - c) * u_k[1])", [p, grad, exp_avg], p.shape, f32,
-                            (weight_decay, 1 - beta1))
-        new_sq = self._map(f"(c * u_k[1] + ({g} * {g}) * u_k[2])", [p, grad, exp_avg_sq],
-                           p.shape, f32, (weight_decay, beta2, 1 - beta2))
+        new_avg = self._update_map("adam", 0, f"(c + ({g} - c) * u_k[1])", [p, grad, exp_avg],
+                                   k_avg)
+        new_sq = self._update_map("adam", 1, f"(c * u_k[1] + ({g} * {g}) * u_k[2])",
+                                  [p, grad, exp_avg_sq], k_sq)
         v = new_sq
         if amsgrad:
             v = max_exp_avg_sq = self.binary("maximum", max_exp_avg_sq, new_sq)
         p_in = "(a * u_k[3])" if weight_decay and decoupled else "a"
-        new_p = self._map(f"({p_in} - (b / (f_sqrt(c) / u_k[0] + u_k[1])) * u_k[2])",
-                          [p, new_avg, v], p.shape, f32,
-                          (math.sqrt(1 - beta2 ** step), eps, lr / (1 - beta1 ** step),
-                           1 - lr * weight_decay))
+        new_p = self._update_map("adam", 2,
+                                 f"({p_in} - (b / (f_sqrt(c) / u_k[0] + u_k[1])) * u_k[2])",
+                                 [p, new_avg, v], k_p)
         return new_p, new_avg, new_sq, max_exp_avg_sq if amsgrad else None
 
     def argreduce(self, op, x, axis, keepdim):
@@ -529,6 +551,24 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
                     "u_off1": index.offset, "u_st1": list(index.strides) or [0],
                     "u_off2": src.offset, "u_st2": list(src.strides) or [0]}
         return self._run("index", {"RANK": nd, "MODE": 1}, out, [x, index, src], uniforms)
+
+
+def update_consts(kind, hyper):
+    """The u_k constants of each of an optimizer update's draws, from its hyperparameters
+    (as the optimizer's _hyper gives them): the eager step and a captured step's replay
+    compute them here alike."""
+    if kind == "sgd":
+        return [(hyper["weight_decay"], hyper["momentum"], 1.0 - hyper["dampening"],
+                 hyper["lr"])]
+    lr, beta1, beta2, step, wd = (hyper[k] for k in ("lr", "beta1", "beta2", "step",
+                                                     "weight_decay"))
+    return [(wd, 1 - beta1), (wd, beta2, 1 - beta2),
+            (math.sqrt(1 - beta2 ** step), hyper["eps"], lr / (1 - beta1 ** step), 1 - lr * wd)]
+
+
+def u_k(consts):
+    """The uniform u_k as _map sets it."""
+    return [float(v) for v in consts] + [0.0] * (4 - len(consts))
 
 
 _INSTANCE = {}
