@@ -10,8 +10,8 @@ step, loss read back), eager and captured, interleaved over `--rounds`:
 - host time per step without any read back (Python + FFI + GL command submission; the
   GPU work is only waited for at the final read back, outside the timing), divided by the
   draws per step: the host time per eager op and per replayed draw;
-- an A/B of eager steps: the backend's draw path as it is against the pre-capture one
-  (without the `recording` check), to show that eager mode did not get slower.
+- an A/B of eager steps (ABBA order per round): the backend's draw path as it is ("now")
+  against the pre-capture one ("pre", without the `recording` check).
 Writes bench/results/capture_step.json. Not a test; no wall-clock figure is asserted.
 """
 import argparse
@@ -89,17 +89,21 @@ new_draw = GPUResources._draw
 rows = []
 for r in range(ROUNDS):
     eager, captured = make(), distml.compile(make())
-    GPUResources._draw = old_draw
-    old = run(make(), True)
+    ab = {{}}
+    for which in ("pre", "now", "now", "pre"):  # ABBA: neither side always goes first
+        GPUResources._draw = old_draw if which == "pre" else new_draw
+        ab.setdefault(which, []).append(run(make(), True)["seconds"])
     GPUResources._draw = new_draw
     rows.append({{"eager": run(eager, True), "captured": run(captured, True),
                  "eager_host": run(eager, False), "captured_host": run(captured, False),
-                 "eager_pre_capture_draw": old, "replays": captured.replays}})
+                 "ab_seconds": ab, "replays": captured.replays}})
 med = lambda key, f: statistics.median(row[key][f] for row in rows)
 summary = {{
     "eager_steps_per_s": 1 / med("eager", "seconds"),
     "captured_steps_per_s": 1 / med("captured", "seconds"),
-    "eager_pre_capture_draw_steps_per_s": 1 / med("eager_pre_capture_draw", "seconds"),
+    "ab_eager_steps_per_s": {{k: 1 / statistics.median(t for row in rows
+                                                     for t in row["ab_seconds"][k])
+                             for k in ("pre", "now")}},
     "draws_per_step": med("eager", "draws"),
     "ffi_calls_per_step": {{"eager": med("eager", "ffi_calls"),
                             "captured": med("captured", "ffi_calls")}},
