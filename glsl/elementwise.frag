@@ -4,6 +4,12 @@
 //   NIN       number of inputs, 0..3 (inputs u_in0..u_in2, values a, b, c)
 //   OP(a,b,c) the output expression (functions below); it may read u_k[0..3], float
 //             constants set per draw (an optimizer's lr changes without a recompile)
+//   OP1(a,b,c) (with MRT) a second expression written to render target 1 in the same
+//             pass (a fused optimizer step writes the parameter and its momentum buffer)
+#ifdef MRT
+layout(location = 0) out vec4 outColor;
+layout(location = 1) out vec4 outColor1;
+#endif
 uniform int u_shape[RANK];
 uniform float u_k[4];
 #if NIN > 0
@@ -149,7 +155,15 @@ vec4 load(sampler2D t, ivec2 w, int j, int mode) {
 
 void main() {
     int i = outIndex();
-    if (i >= u_n) { outColor = vec4(0.0); return; }
+    if (i >= u_n) {
+        outColor = vec4(0.0);
+  #ifdef OP1
+        outColor1 = vec4(0.0);
+  #endif
+        return;
+    }
+#elif defined(OP1)
+vec2 value(int i) {
 #else
 float value(int i) {
 #endif
@@ -189,6 +203,10 @@ float value(int i) {
     c = load(u_in2, u_w2, j2, VEC2);
   #endif
     outColor = vec4(OP(a.x, b.x, c.x), OP(a.y, b.y, c.y), OP(a.z, b.z, c.z), OP(a.w, b.w, c.w));
+  #ifdef OP1
+    outColor1 = vec4(OP1(a.x, b.x, c.x), OP1(a.y, b.y, c.y), OP1(a.z, b.z, c.z),
+                     OP1(a.w, b.w, c.w));
+  #endif
 }
 #else
     float a = 0.0, b = 0.0, c = 0.0;
@@ -201,8 +219,23 @@ float value(int i) {
   #if NIN > 2
     c = fetch(u_in2, u_w2, j2);
   #endif
+  #ifdef OP1
+    return vec2(OP(a, b, c), OP1(a, b, c));
+}
+
+void main() {
+    int i = outIndex();
+    vec2 v0 = i < u_n ? value(i) : vec2(0.0);
+    vec2 v1 = i + 1 < u_n ? value(i + 1) : vec2(0.0);
+    vec2 v2 = i + 2 < u_n ? value(i + 2) : vec2(0.0);
+    vec2 v3 = i + 3 < u_n ? value(i + 3) : vec2(0.0);
+    outColor = vec4(v0.x, v1.x, v2.x, v3.x);
+    outColor1 = vec4(v0.y, v1.y, v2.y, v3.y);
+}
+  #else
     return OP(a, b, c);
 }
 
 MAIN_4_VALUES
+  #endif
 #endif

@@ -151,9 +151,10 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         return values.tobytes()
 
     # -- elementwise machinery ---------------------------------------------------------------
-    def _map(self, expr, inputs, out_shape, dtype, consts=None):
+    def _map(self, expr, inputs, out_shape, dtype, consts=None, expr1=None):
         """out[i] = expr(a, b, c) over inputs broadcast to out_shape; expr may read the
-        float uniforms u_k[0..3] = consts."""
+        float uniforms u_k[0..3] = consts. With expr1: (out, out1), out1[i] = expr1(a, b, c)
+        written in the same pass (a second render target)."""
         self._check()
         out_shape = tuple(out_shape)
         nd = len(out_shape)
@@ -175,6 +176,8 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
             uniforms[f"u_off{k}"] = b.offset
             uniforms[f"u_st{k}"] = st
         defines = {"RANK": len(shp), "NIN": len(inputs), "OP(a,b,c)": expr}
+        if expr1 is not None:
+            defines.update({"MRT": 1, "OP1(a,b,c)": expr1})
         # a texel's 4 outputs differ only in the innermost index when its size is a
         # multiple of 4: then each input loads them with one fetch (contiguous, aligned)
         # or one element (stride 0)
@@ -184,7 +187,14 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
             if all(modes):
                 defines["VEC"] = 1
                 defines.update((f"VEC{k}", m) for k, m in enumerate(modes))
-        return self._run("elementwise", defines, out, inputs, uniforms)
+        if expr1 is None:
+            return self._run("elementwise", defines, out, inputs, uniforms)
+        out1 = self._out(out_shape, dtype)
+        if out.storage is not None:
+            uniforms["u_n"] = _numel(out_shape)
+            self._draw("elementwise", defines, [out.storage, out1.storage],
+                       [b.storage for b in inputs], uniforms)
+        return out, out1
 
     def contiguous(self, x):
         """A contiguous copy of a view (x itself when it already is)."""
@@ -387,23 +397,26 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
             g = f"({g} + a * u_k[0])"
         if not momentum:
             return self._update_map("sgd", 0, f"(a - {g} * u_k[3])", [p, grad], consts), None
-        if momentum_buffer is None:  # the buffer starts as the gradient
-            buf = grad if g == "b" else self._update_map("sgd", 0, g, [p, grad], consts)
+        if momentum_buffer is None and g == "b":  # the buffer starts as the gradient
+            step = "(b + b * u_k[1])" if nesterov else "b"
+            return self._update_map("sgd", 0, f"(a - {step} * u_k[3])", [p, grad],
+                                    consts), grad
+        # one pass writes the parameter (target 0) and the new buffer (target 1)
+        if momentum_buffer is None:
+            buf, inputs = g, [p, grad]
         else:
-            buf = self._update_map("sgd", 0, f"(c * u_k[1] + {g} * u_k[2])",
-                                   [p, grad, momentum_buffer], consts)
-        step = f"({g} + c * u_k[1])" if nesterov else "c"
-        return self._update_map("sgd", 0, f"(a - {step} * u_k[3])", [p, grad, buf],
-                                consts), buf
+            buf, inputs = f"(c * u_k[1] + {g} * u_k[2])", [p, grad, momentum_buffer]
+        step = f"({g} + {buf} * u_k[1])" if nesterov else buf
+        return self._update_map("sgd", 0, f"(a - {step} * u_k[3])", inputs, consts, buf)
 
-    def _update_map(self, kind, index, expr, inputs, consts):
+    def _update_map(self, kind, index, expr, inputs, consts, expr1=None):
         """An optimizer's elementwise draw; while a step is recorded its constants are
         marked as recomputed per replay (update_consts(kind, hyper)[index])."""
         rec = self.recording
         if rec is None:
-            return self._map(expr, inputs, inputs[0].shape, "float32", consts)
+            return self._map(expr, inputs, inputs[0].shape, "float32", consts, expr1)
         n = len(rec.ops)
-        out = self._map(expr, inputs, inputs[0].shape, "float32", consts)
+        out = self._map(expr, inputs, inputs[0].shape, "float32", consts, expr1)
         rec.tag_last("u_k", (kind, index, rec.source), n)
         return out
 
