@@ -151,10 +151,10 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         return values.tobytes()
 
     # -- elementwise machinery ---------------------------------------------------------------
-    def _map(self, expr, inputs, out_shape, dtype, consts=None, expr1=None):
-        """out[i] = expr(a, b, c) over inputs broadcast to out_shape; expr may read the
-        float uniforms u_k[0..3] = consts. With expr1: (out, out1), out1[i] = expr1(a, b, c)
-        written in the same pass (a second render target)."""
+    def _map(self, expr, inputs, out_shape, dtype, consts=None, more=()):
+        """out[i] = expr(a, b, c, d) over inputs broadcast to out_shape; expr may read the
+        float uniforms u_k = consts (4, or 8). With `more` expressions: (out, out1, ...),
+        each written in the same pass (render targets 1, 2)."""
         self._check()
         out_shape = tuple(out_shape)
         nd = len(out_shape)
@@ -175,9 +175,13 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         for k, (b, st) in enumerate(zip(inputs, sts)):
             uniforms[f"u_off{k}"] = b.offset
             uniforms[f"u_st{k}"] = st
-        defines = {"RANK": len(shp), "NIN": len(inputs), "OP(a,b,c)": expr}
-        if expr1 is not None:
-            defines.update({"MRT": 1, "OP1(a,b,c)": expr1})
+        args = "(a,b,c,d)" if len(inputs) > 3 else "(a,b,c)"
+        defines = {"RANK": len(shp), "NIN": len(inputs), "OP" + args: expr}
+        if consts is not None and len(consts) > 4:
+            defines["KN"] = 8
+        if more:
+            defines["MRT"] = 1
+            defines.update((f"OP{k + 1}{args}", e) for k, e in enumerate(more))
         # a texel's 4 outputs differ only in the innermost index when its size is a
         # multiple of 4: then each input loads them with one fetch (contiguous, aligned)
         # or one element (stride 0)
@@ -187,14 +191,14 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
             if all(modes):
                 defines["VEC"] = 1
                 defines.update((f"VEC{k}", m) for k, m in enumerate(modes))
-        if expr1 is None:
+        if not more:
             return self._run("elementwise", defines, out, inputs, uniforms)
-        out1 = self._out(out_shape, dtype)
+        outs = [out] + [self._out(out_shape, dtype) for _ in more]
         if out.storage is not None:
             uniforms["u_n"] = _numel(out_shape)
-            self._draw("elementwise", defines, [out.storage, out1.storage],
+            self._draw("elementwise", defines, [b.storage for b in outs],
                        [b.storage for b in inputs], uniforms)
-        return out, out1
+        return tuple(outs)
 
     def contiguous(self, x):
         """A contiguous copy of a view (x itself when it already is)."""
@@ -407,16 +411,16 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         else:
             buf, inputs = f"(c * u_k[1] + {g} * u_k[2])", [p, grad, momentum_buffer]
         step = f"({g} + {buf} * u_k[1])" if nesterov else buf
-        return self._update_map("sgd", 0, f"(a - {step} * u_k[3])", inputs, consts, buf)
+        return self._update_map("sgd", 0, f"(a - {step} * u_k[3])", inputs, consts, (buf,))
 
-    def _update_map(self, kind, index, expr, inputs, consts, expr1=None):
+    def _update_map(self, kind, index, expr, inputs, consts, more=()):
         """An optimizer's elementwise draw; while a step is recorded its constants are
         marked as recomputed per replay (update_consts(kind, hyper)[index])."""
         rec = self.recording
         if rec is None:
-            return self._map(expr, inputs, inputs[0].shape, "float32", consts, expr1)
+            return self._map(expr, inputs, inputs[0].shape, "float32", consts, more)
         n = len(rec.ops)
-        out = self._map(expr, inputs, inputs[0].shape, "float32", consts, expr1)
+        out = self._map(expr, inputs, inputs[0].shape, "float32", consts, more)
         rec.tag_last("u_k", (kind, index, rec.source), n)
         return out
 
@@ -429,11 +433,19 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
                                        step)
         # three draws (four with amsgrad), the composed default's arithmetic op for op;
         # a = p, b = grad, c = the state being updated; constants are uniforms u_k
-        k_avg, k_sq, k_p = update_consts("adam", dict(
+        k_avg, k_sq, k_p, k_all = update_consts("adam", dict(
             lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, step=step))
         g = "(-b)" if maximize else "b"
         if weight_decay and not decoupled:
             g = f"({g} + a * u_k[0])"
+        if not amsgrad:  # one pass: the parameter, exp_avg and exp_avg_sq (targets 0, 1, 2)
+            avg = f"(c + ({g} - c) * u_k[1])"
+            sq = f"(d * u_k[2] + ({g} * {g}) * u_k[3])"
+            p_in = "(a * u_k[7])" if weight_decay and decoupled else "a"
+            new_p, new_avg, new_sq = self._update_map(
+                "adam", 3, f"({p_in} - ({avg} / (f_sqrt({sq}) / u_k[4] + u_k[5])) * u_k[6])",
+                [p, grad, exp_avg, exp_avg_sq], k_all, (avg, sq))
+            return new_p, new_avg, new_sq, None
         new_avg = self._update_map("adam", 0, f"(c + ({g} - c) * u_k[1])", [p, grad, exp_avg],
                                    k_avg)
         new_sq = self._update_map("adam", 1, f"(c * u_k[1] + ({g} * {g}) * u_k[2])",
@@ -575,8 +587,10 @@ def update_consts(kind, hyper):
                  hyper["lr"])]
     lr, beta1, beta2, step, wd = (hyper[k] for k in ("lr", "beta1", "beta2", "step",
                                                      "weight_decay"))
-    return [(wd, 1 - beta1), (wd, beta2, 1 - beta2),
-            (math.sqrt(1 - beta2 ** step), hyper["eps"], lr / (1 - beta1 ** step), 1 - lr * wd)]
+    k_avg, k_sq = (wd, 1 - beta1), (wd, beta2, 1 - beta2)
+    k_p = (math.sqrt(1 - beta2 ** step), hyper["eps"], lr / (1 - beta1 ** step), 1 - lr * wd)
+    # the three draws (amsgrad), then the one-pass update's u_k[8]
+    return [k_avg, k_sq, k_p, (wd, 1 - beta1, beta2, 1 - beta2) + k_p]
 
 
 def u_k(consts):
