@@ -18,6 +18,8 @@ changed signature, train()/eval(), optimizer hyperparameter or reseeded generato
 again; a step that reads values back (`.item()`) or uploads Python data stays eager.
 Replayed calls return detached tensors (backward already ran inside the step); work on
 other devices inside a captured step is not replayed, so keep the step on one device.
+As with CUDA Graphs, a Python number the step reads from outside (a global, a closure) is
+baked in when it is recorded: pass it as an argument (its value is part of the signature).
 On the CPU backends compile(fn) just calls fn.
 """
 import sys

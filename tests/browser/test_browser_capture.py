@@ -106,6 +106,17 @@ both(lambda: MnistCNN(width=4, hidden=16),
     _same(out, replays=4)  # call 1 creates Adam's state, calls 2 and 3 line up
 
 
+def test_adamw_amsgrad_with_cosine_schedule_replays_bit_for_bit(page):
+    # amsgrad keeps Adam's three draws and a maximum; decoupled weight decay
+    out = page.run(PRELUDE + """
+data = batches(7, [(16, 784)])
+both(lambda: MLP(784, [32], 10),
+     lambda m: distml.optim.AdamW(m.parameters(), lr=1e-2, amsgrad=True), data,
+     sched_of=lambda o: distml.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5))
+""", timeout=300)
+    _same(out, replays=3)
+
+
 def test_resnet_block_batchnorm_train_replays_bit_for_bit(page):
     out = page.run(PRELUDE + """
 def net():

@@ -123,6 +123,7 @@ class Graph:
         self.be = backend
         self.handle = None
         self.reason = None
+        self.gen = backend._gen  # a reset (new context) invalidates the graph
         pairs = _line_up(r1, r2)
         if isinstance(pairs, str):
             self.reason = pairs
@@ -281,6 +282,8 @@ class Graph:
     # -- replay --------------------------------------------------------------------------
     def stale(self):
         """Why a replay would compute on stale state now, or None."""
+        if self.be._gen != self.gen:
+            return "the webgl device was reset"
         for ref, st in self.guards:
             t = ref()
             if t is None or t._buf.storage is not st:
@@ -340,7 +343,7 @@ class Graph:
         return result
 
     def drop(self):
-        if self.handle is not None:
+        if self.handle is not None and self.be._gen == self.gen:
             self.be._call("dropGraph", self.be._gl.dropGraph, self.handle)
             self.handle = None
         self.held = []
