@@ -71,6 +71,9 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
       gl.bindBuffer(gl.ARRAY_BUFFER, vbo);
       gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]),
                     gl.STATIC_DRAW);
+      // the one vertex layout of every draw: set once (attribute state is global state)
+      gl.enableVertexAttribArray(0);
+      gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
       vshader = gl.createShader(gl.VERTEX_SHADER);
       gl.shaderSource(vshader, VERTEX);
       gl.compileShader(vshader);
@@ -236,6 +239,8 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     draw(ph, oh, inputs, values);
   }
 
+  let replaying = false;  // a replay checks the context once, after its last draw
+
   function draw(ph, oh, inputs, values) {
     const p = programs.get(ph);
     check(`kernel ${p ? p.name : ph}`);
@@ -284,16 +289,11 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
       }
     }
     gl.viewport(0, 0, out.w, out.h);
-    gl.bindBuffer(gl.ARRAY_BUFFER, vbo);
-    gl.enableVertexAttribArray(0);
-    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+    // inputs stay bound to their units after the draw: a program rebinds every unit its
+    // samplers read, so a stale binding never forms a feedback loop
     gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
-    for (let i = 0; i < inputs.length; i++) {  // never leave an input bound to a unit
-      gl.activeTexture(gl.TEXTURE0 + i);
-      gl.bindTexture(gl.TEXTURE_2D, null);
-    }
     counters.draws++;
-    check(`kernel ${p.name}`);
+    if (!replaying) check(`kernel ${p.name}`);
   }
 
   // Captured steps (distml.compile): a graph is a list of ops over slots, each slot a
@@ -332,6 +332,16 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     const g = graphs.get(h);
     const { args, patches, outs } = JSON.parse(spec);
     check("replay");
+    replaying = true;
+    try {
+      replayOps(g, args, patches, outs);
+    } finally {
+      replaying = false;
+    }
+    check("replay");
+  }
+
+  function replayOps(g, args, patches, outs) {
     const t = g.table;
     for (const [slot, handle] of args) t[slot] = handle;
     for (const [op, name, value] of patches) g.ops[op][4][name] = value;
@@ -348,7 +358,6 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
       }
     }
     for (const [slot, handle] of outs) copy(t[slot], handle);
-    check("replay");
   }
 
   function isContextLost() {
