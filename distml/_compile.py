@@ -98,4 +98,8 @@ def _signature(args, kwargs):
 
     sig = (tuple(key(a) for a in args), tuple((k, key(v)) for k, v in sorted(kwargs.items())),
            is_grad_enabled())
-    return sig, tensors
+    # which tensor arguments share a buffer (step(x, x) must not replay as step(x, y))
+    first = {}
+    shared = tuple(first.setdefault(id(getattr(t._buf, "storage", t._buf)), k)
+                   for k, t in enumerate(tensors))
+    return sig + (shared,), tensors

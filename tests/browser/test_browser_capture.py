@@ -173,7 +173,14 @@ with distml.no_grad():
     model[0].weight.copy_(distml.zeros(16, 784))
 fn(x, y)
 r2, why_copy = fn.replays, fn.reason
-{"reads": reads, "replays": [r0, r1, r2], "why": [why_eval, why_copy],
+# arguments that share a texture are part of the signature
+g = distml.compile(lambda a, b: a * 2 + b)
+u, v = distml.randn(5).to("webgl"), distml.randn(5).to("webgl")
+aliased = [g(u, u).tolist() for _ in range(3)]
+apart = g(u, v).tolist()
+alias = {"replays": g.replays, "ok": aliased[-1] == (u * 3).tolist()
+         and apart == (u * 2 + v).tolist()}
+{"reads": reads, "replays": [r0, r1, r2], "why": [why_eval, why_copy], "alias": alias,
  "cpu_passthrough": distml.compile(lambda a: a + 1)(distml.ones(2)).tolist()}
 """, timeout=300)
     _same(out["reads"], replays=0)
@@ -182,3 +189,4 @@ r2, why_copy = fn.replays, fn.reason
     assert "train()/eval()" in out["why"][0]
     assert "replaced" in out["why"][1]
     assert out["cpu_passthrough"] == [2.0, 2.0]
+    assert out["alias"] == {"replays": 1, "ok": True}

@@ -95,7 +95,7 @@ def _line_up(r1, r2):
         if o1[0] != o2[0]:
             return f"op {k} changed kind"
         if o1[0] == "f":
-            if o1[2] != o2[2]:
+            if o1[2] != o2[2] and not (o1[2] != o1[2] and o2[2] != o2[2]):  # nan == nan
                 return f"a constant changed from {o1[2]} to {o2[2]} between calls"
         else:
             if o1[1] != o2[1] or len(o1[3]) != len(o2[3]) or o1[4].keys() != o2[4].keys():
