@@ -161,7 +161,7 @@ class Graph:
                        else slot[id(op[2])])
                 ops.append(["d", op[1], out, [slot[id(s)] for s in op[3]], op[4]])
         self.n_draws = sum(op[0] == "d" for op in ops)
-        self.sources = self._sources(r2)
+        self._sources(r2)
         if self.reason:
             return
         self.outputs = self._outputs(r2.result, slot, writes2)
