@@ -86,12 +86,13 @@ both(lambda: MLP(784, [32], 10),
     # buffer's strides); calls 3 and 4 line up, calls 5-8 replay
     _same(out, replays=4)
     eager, cap = out["eager"]["per_step"], out["captured"]["per_step"]
-    # a replayed step runs the draws an eager step runs, with one FFI call
-    assert [d for d, _ in cap[4:]] == [d for d, _ in eager[4:]]
+    # a replayed step runs the eager step's draws (fewer where fusion merged some), with
+    # one FFI call
+    assert all(d <= eager[-1][0] for d, _ in cap[4:]), (cap, eager)
     assert all(c == 1 for _, c in cap[4:]), cap
     assert all(c >= d for d, c in eager[4:])
-    print(f"\nMLP: {eager[-1][0]} draws per step; FFI calls eager {eager[-1][1]}, "
-          f"captured {cap[-1][1]}")
+    print(f"\nMLP: draws per step eager {eager[-1][0]}, captured {cap[-1][0]}; FFI calls "
+          f"eager {eager[-1][1]}, captured {cap[-1][1]}")
 
 
 def test_mnist_cnn_adam_scheduler_dropout_replays_bit_for_bit(page):

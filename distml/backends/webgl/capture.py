@@ -23,6 +23,7 @@ import weakref
 
 from distml import random as _rnd
 
+from .fusion import fuse
 from .resources import GLBuffer
 
 MAX_ATTEMPTS = 4  # recordings of one signature that fail to line up before giving up
@@ -145,13 +146,15 @@ class Graph:
                 return
         reads2, writes2 = r2.storages()
         order = reads2 + writes2
+        keep = {id(out) for _, out in state} | _held_by_tensors()
+        fused, new_place = fuse(backend, r2.ops, keep)
         slot = {id(st): k for k, st in enumerate(order)}
         self.arg_slots = [(slot[id(b.storage)], k) for k, b in enumerate(r2.arg_buffers)
                           if id(getattr(b, "storage", None)) in slot]
         arg_ids = {id(r2.arg_buffers[k].storage) for _, k in self.arg_slots}
         self.held = [st for st in order if id(st) not in arg_ids]  # alive while we replay
         ops = []
-        for op in r2.ops:
+        for op in fused:
             if op[0] == "f":
                 v = op[2]  # JSON has no inf/nan: JS reads these strings with Number()
                 ops.append(["f", slot[id(op[1])], v if math.isfinite(v) else
@@ -161,7 +164,7 @@ class Graph:
                        else slot[id(op[2])])
                 ops.append(["d", op[1], out, [slot[id(s)] for s in op[3]], op[4]])
         self.n_draws = sum(op[0] == "d" for op in ops)
-        self._sources(r2)
+        self._sources(r2, new_place)
         if self.reason:
             return
         self.outputs = self._outputs(r2.result, slot, writes2)
@@ -178,7 +181,7 @@ class Graph:
                                     json.dumps(spec, separators=(",", ":")))
 
     # -- what the replay recomputes ------------------------------------------------------
-    def _sources(self, rec):
+    def _sources(self, rec, new_place):
         """Dynamic uniforms grouped by source: rng draws and optimizer updates."""
         self.rng = []          # (op, relative offset)
         # id(state) -> [optimizer, state, group, fixed hyper, [(op, kind, index)]]
@@ -187,6 +190,7 @@ class Graph:
         self.rng_seed = seed0
         self.rng_advance = (rec.rng_after["offset"] - off0) & _rnd.MASK
         for (op, name), src in rec.dynamic.items():
+            op = new_place[op]  # its place in the fused list
             if src[0] == "rng":
                 if src[1] != seed0:
                     self.reason = "random numbers from a generator other than the default one"
@@ -347,6 +351,18 @@ class Graph:
             self.be._call("dropGraph", self.be._gl.dropGraph, self.handle)
             self.handle = None
         self.held = []
+
+
+def _held_by_tensors():
+    """ids of the storages some Python tensor holds (fusion must still write them)."""
+    from distml.tensor import Tensor
+    out = set()
+    for obj in gc.get_objects():
+        if isinstance(obj, Tensor):
+            st = getattr(getattr(obj, "_buf", None), "storage", None)
+            if st is not None:
+                out.add(id(st))
+    return out
 
 
 def _groups(opt, skip_lr):
