@@ -129,6 +129,8 @@ both(net, lambda m: distml.optim.SGD(m.parameters(), lr=0.1, momentum=0.9,
                                      weight_decay=1e-4), data)
 """, timeout=600)
     _same(out, replays=2)  # running_mean/var and num_batches_tracked included
+    # BatchNorm + ReLU, residual add + ReLU and ReLU's backward were fused in the replay
+    assert out["captured"]["per_step"][-1][0] < out["eager"]["per_step"][-1][0]
 
 
 def test_new_batch_size_records_again_and_scheduled_sgd_lr(page):
