@@ -1,5 +1,6 @@
 """distml: deep learning with PyTorch's API, in CPython and in the browser (WebGL)."""
 from . import backends
+from ._compile import compile  # noqa: A004  (torch.compile: a captured step)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device, get_default_device, set_default_device
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)

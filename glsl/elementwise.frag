@@ -1,11 +1,32 @@
-// Elementwise map over up to 3 strided inputs with broadcasting (stride 0), also used for
+// Elementwise map over up to 4 strided inputs with broadcasting (stride 0), also used for
 // contiguous copies and casts.
 //   RANK      rank of the (collapsed) output shape, >= 1
-//   NIN       number of inputs, 0..3 (inputs u_in0..u_in2, values a, b, c)
-//   OP(a,b,c) the output expression (functions below); it may read u_k[0..3], float
-//             constants set per draw (an optimizer's lr changes without a recompile)
+//   NIN       number of inputs, 0..4 (inputs u_in0..u_in3, values a, b, c, d)
+//   OP(a,b,c) the output expression (functions below; OP(a,b,c,d) with 4 inputs); it may
+//             read u_k[0..KN-1], float constants set per draw (an optimizer's lr changes
+//             without a recompile); KN is 4 unless defined
+//   OP1, OP2  (with MRT) expressions written to render targets 1 and 2 in the same pass
+//             (a fused optimizer step writes the parameter and its state in one draw)
+#ifndef KN
+#define KN 4
+#endif
+#ifdef MRT
+layout(location = 0) out vec4 outColor;
+layout(location = 1) out vec4 outColor1;
+  #ifdef OP2
+layout(location = 2) out vec4 outColor2;
+  #endif
+#endif
+#if NIN > 3
+#define EVAL_AT(f, s) f(a.s, b.s, c.s, d.s)
+#define EVAL(f) f(a, b, c, d)
+#else
+#define EVAL_AT(f, s) f(a.s, b.s, c.s)
+#define EVAL(f) f(a, b, c)
+#endif
+#define EVAL4(f) vec4(EVAL_AT(f, x), EVAL_AT(f, y), EVAL_AT(f, z), EVAL_AT(f, w))
 uniform int u_shape[RANK];
-uniform float u_k[4];
+uniform float u_k[KN];
 #if NIN > 0
 uniform sampler2D u_in0;
 uniform ivec2 u_w0;  // (width - 1, log2 width)
@@ -23,6 +44,12 @@ uniform sampler2D u_in2;
 uniform ivec2 u_w2;  // (width - 1, log2 width)
 uniform int u_off2;
 uniform int u_st2[RANK];
+#endif
+#if NIN > 3
+uniform sampler2D u_in3;
+uniform ivec2 u_w3;  // (width - 1, log2 width)
+uniform int u_off3;
+uniform int u_st3[RANK];
 #endif
 
 float f_log(float x) {
@@ -149,7 +176,18 @@ vec4 load(sampler2D t, ivec2 w, int j, int mode) {
 
 void main() {
     int i = outIndex();
-    if (i >= u_n) { outColor = vec4(0.0); return; }
+    if (i >= u_n) {
+        outColor = vec4(0.0);
+  #ifdef OP1
+        outColor1 = vec4(0.0);
+  #endif
+  #ifdef OP2
+        outColor2 = vec4(0.0);
+  #endif
+        return;
+    }
+#elif defined(MRT)
+vec4 value(int i) {
 #else
 float value(int i) {
 #endif
@@ -163,22 +201,28 @@ float value(int i) {
 #if NIN > 2
     int j2 = u_off2;
 #endif
-    for (int d = RANK - 1; d >= 0; d--) {
-        int n = u_shape[d];
-        int c = rem % n;
+#if NIN > 3
+    int j3 = u_off3;
+#endif
+    for (int dim = RANK - 1; dim >= 0; dim--) {
+        int n = u_shape[dim];
+        int k = rem % n;
         rem /= n;
 #if NIN > 0
-        j0 += c * u_st0[d];
+        j0 += k * u_st0[dim];
 #endif
 #if NIN > 1
-        j1 += c * u_st1[d];
+        j1 += k * u_st1[dim];
 #endif
 #if NIN > 2
-        j2 += c * u_st2[d];
+        j2 += k * u_st2[dim];
+#endif
+#if NIN > 3
+        j3 += k * u_st3[dim];
 #endif
     }
 #ifdef VEC
-    vec4 a = vec4(0.0), b = vec4(0.0), c = vec4(0.0);
+    vec4 a = vec4(0.0), b = vec4(0.0), c = vec4(0.0), d = vec4(0.0);
   #if NIN > 0
     a = load(u_in0, u_w0, j0, VEC0);
   #endif
@@ -188,10 +232,19 @@ float value(int i) {
   #if NIN > 2
     c = load(u_in2, u_w2, j2, VEC2);
   #endif
-    outColor = vec4(OP(a.x, b.x, c.x), OP(a.y, b.y, c.y), OP(a.z, b.z, c.z), OP(a.w, b.w, c.w));
+  #if NIN > 3
+    d = load(u_in3, u_w3, j3, VEC3);
+  #endif
+    outColor = EVAL4(OP);
+  #ifdef OP1
+    outColor1 = EVAL4(OP1);
+  #endif
+  #ifdef OP2
+    outColor2 = EVAL4(OP2);
+  #endif
 }
 #else
-    float a = 0.0, b = 0.0, c = 0.0;
+    float a = 0.0, b = 0.0, c = 0.0, d = 0.0;
   #if NIN > 0
     a = fetch(u_in0, u_w0, j0);
   #endif
@@ -201,8 +254,33 @@ float value(int i) {
   #if NIN > 2
     c = fetch(u_in2, u_w2, j2);
   #endif
-    return OP(a, b, c);
+  #if NIN > 3
+    d = fetch(u_in3, u_w3, j3);
+  #endif
+  #ifdef MRT
+    #ifdef OP2
+    return vec4(EVAL(OP), EVAL(OP1), EVAL(OP2), 0.0);
+    #else
+    return vec4(EVAL(OP), EVAL(OP1), 0.0, 0.0);
+    #endif
+}
+
+void main() {
+    int i = outIndex();
+    vec4 v0 = i < u_n ? value(i) : vec4(0.0);
+    vec4 v1 = i + 1 < u_n ? value(i + 1) : vec4(0.0);
+    vec4 v2 = i + 2 < u_n ? value(i + 2) : vec4(0.0);
+    vec4 v3 = i + 3 < u_n ? value(i + 3) : vec4(0.0);
+    outColor = vec4(v0.x, v1.x, v2.x, v3.x);
+    outColor1 = vec4(v0.y, v1.y, v2.y, v3.y);
+    #ifdef OP2
+    outColor2 = vec4(v0.z, v1.z, v2.z, v3.z);
+    #endif
+}
+  #else
+    return EVAL(OP);
 }
 
 MAIN_4_VALUES
+  #endif
 #endif

@@ -23,6 +23,17 @@ class Adam(Optimizer):
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize))
 
+    def _advance(self, state):
+        state["step"] += 1
+
+    def _hyper(self, state, group):
+        """The fused step's hyperparameters (a captured step's replay reads them too)."""
+        beta1, beta2 = group["betas"]
+        return dict(lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2),
+                    eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
+                    decoupled=self.decoupled, amsgrad=bool(group["amsgrad"]),
+                    maximize=bool(group["maximize"]), step=state["step"])
+
     def _update(self, p, grad, state, group):
         # torch's update is the backend's adam_update (a few fused draws on WebGL, fused
         # chunks on numpy)
@@ -32,15 +43,10 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = zeros_like(p)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = zeros_like(p)
-        state["step"] += 1
-        beta1, beta2 = group["betas"]
+        self._advance(state)
         new_p, new_state = _F.optimizer_step(
             _F.AdamStep, p, grad, state["exp_avg"], state["exp_avg_sq"],
-            state["max_exp_avg_sq"] if group["amsgrad"] else None, lr=float(group["lr"]),
-            beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
-            weight_decay=float(group["weight_decay"]), decoupled=self.decoupled,
-            amsgrad=bool(group["amsgrad"]), maximize=bool(group["maximize"]),
-            step=state["step"])
+            state["max_exp_avg_sq"] if group["amsgrad"] else None, **self._hyper(state, group))
         state["exp_avg"], state["exp_avg_sq"] = new_state["exp_avg"], new_state["exp_avg_sq"]
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = new_state["max_exp_avg_sq"]

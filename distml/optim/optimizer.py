@@ -71,10 +71,23 @@ class Optimizer:
                         raise RuntimeError(f"gradient of shape {list(p.grad.shape)} does not "
                                            f"match its parameter's shape {list(p.shape)}")
                     state = self.state.setdefault(p, {})
+                    rec = getattr(p._backend, "recording", None)
+                    if rec is not None:  # distml.compile is recording this step
+                        rec.source = (self, state, group)
                     self._update(p, p.grad, state, group)
+                    if rec is not None:
+                        rec.source = None
         return loss
 
     def _update(self, p, grad, state, group):
+        raise NotImplementedError
+
+    # a captured step's replay (distml.compile) redoes a fused update's Python side with
+    # these: _advance(state) then _hyper(state, group) -> the backend update's keywords
+    def _advance(self, state):
+        pass
+
+    def _hyper(self, state, group):
         raise NotImplementedError
 
     # -- state_dict, in torch's layout: params are numbered in group order ------------

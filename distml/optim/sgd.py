@@ -19,15 +19,20 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
 
+    def _hyper(self, state, group):
+        """The fused step's hyperparameters (a captured step's replay reads them too)."""
+        return dict(lr=float(group["lr"]), momentum=float(group["momentum"]),
+                    dampening=float(group["dampening"]),
+                    weight_decay=float(group["weight_decay"]), nesterov=bool(group["nesterov"]),
+                    maximize=bool(group["maximize"]))
+
     def _update(self, p, grad, state, group):
         # torch's update (weight decay, momentum with dampening/nesterov, p -= lr * step)
         # is the backend's sgd_update, fused on numpy and WebGL
         momentum = group["momentum"]
         new_p, new_state = _F.optimizer_step(
             _F.SgdStep, p, grad, state.get("momentum_buffer") if momentum else None,
-            lr=float(group["lr"]), momentum=float(momentum),
-            dampening=float(group["dampening"]), weight_decay=float(group["weight_decay"]),
-            nesterov=bool(group["nesterov"]), maximize=bool(group["maximize"]))
+            **self._hyper(state, group))
         if momentum:
             state["momentum_buffer"] = new_state["momentum_buffer"]
         p._assign(new_p)

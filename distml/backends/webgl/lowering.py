@@ -91,6 +91,8 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         self._check()
         out = self._out(shape, dtype)
         if len(values):
+            if self.recording is not None:
+                self.recording.refuse("it uploads values from Python")
             data = self._js.Float32Array.new(len(values))
             data.assign(values)
             self._call("upload", self._gl.upload, out.storage.handle, data)
@@ -131,6 +133,8 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
             return array("f")
         if not _is_contiguous(buf):
             buf = self.contiguous(buf)
+        if self.recording is not None:
+            self.recording.refuse("it reads values back to Python (.item(), .tolist())")
         data = self._call("download", self._gl.download, buf.storage.handle, buf.offset + n)
         out = array("f")
         out.frombytes(data.to_bytes())
@@ -155,9 +159,10 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         return values.tobytes()
 
     # -- elementwise machinery ---------------------------------------------------------------
-    def _map(self, expr, inputs, out_shape, dtype, consts=None):
-        """out[i] = expr(a, b, c) over inputs broadcast to out_shape; expr may read the
-        float uniforms u_k[0..3] = consts."""
+    def _map(self, expr, inputs, out_shape, dtype, consts=None, more=()):
+        """out[i] = expr(a, b, c, d) over inputs broadcast to out_shape; expr may read the
+        float uniforms u_k = consts (4, or 8). With `more` expressions: (out, out1, ...),
+        each written in the same pass (render targets 1, 2)."""
         self._check()
         out_shape = tuple(out_shape)
         nd = len(out_shape)
@@ -174,11 +179,17 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         out = self._out(out_shape, dtype)
         uniforms = {"u_shape": shp}
         if consts is not None:
-            uniforms["u_k"] = [float(v) for v in consts] + [0.0] * (4 - len(consts))
+            uniforms["u_k"] = u_k(consts)
         for k, (b, st) in enumerate(zip(inputs, sts)):
             uniforms[f"u_off{k}"] = b.offset
             uniforms[f"u_st{k}"] = st
-        defines = {"RANK": len(shp), "NIN": len(inputs), "OP(a,b,c)": expr}
+        args = "(a,b,c,d)" if len(inputs) > 3 else "(a,b,c)"
+        defines = {"RANK": len(shp), "NIN": len(inputs), "OP" + args: expr}
+        if consts is not None and len(consts) > 4:
+            defines["KN"] = 8
+        if more:
+            defines["MRT"] = 1
+            defines.update((f"OP{k + 1}{args}", e) for k, e in enumerate(more))
         # a texel's 4 outputs differ only in the innermost index when its size is a
         # multiple of 4: then each input loads them with one fetch (contiguous, aligned)
         # or one element (stride 0)
@@ -188,7 +199,14 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
             if all(modes):
                 defines["VEC"] = 1
                 defines.update((f"VEC{k}", m) for k, m in enumerate(modes))
-        return self._run("elementwise", defines, out, inputs, uniforms)
+        if not more:
+            return self._run("elementwise", defines, out, inputs, uniforms)
+        outs = [out] + [self._out(out_shape, dtype) for _ in more]
+        if out.storage is not None:
+            uniforms["u_n"] = _numel(out_shape)
+            self._draw("elementwise", defines, [b.storage for b in outs],
+                       [b.storage for b in inputs], uniforms)
+        return tuple(outs)
 
     def contiguous(self, x):
         """A contiguous copy of a view (x itself when it already is)."""
@@ -210,6 +228,8 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
             return GLBuffer(None, shape, dtype)
         st = self._alloc(1)
         self._call("fill", self._gl.fill, st.handle, v)
+        if self.recording is not None:
+            self.recording.fill(st, v)
         return GLBuffer(st, shape, dtype, (0,) * len(shape), 0)
 
     def arange(self, start, stop, step, dtype):
@@ -226,7 +246,11 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         out = self._out(shape, "float32")
         uniforms = {"u_offset": offset & _rnd.MASK, "u_k0": _rnd.stream_key(seed, 0),
                     "u_k1": _rnd.stream_key(seed, 1)}
-        return self._run("random", {"MODE": 0 if kind == "uniform" else 1}, out, [], uniforms)
+        rec, n = self.recording, len(self.recording.ops) if self.recording else 0
+        self._run("random", {"MODE": 0 if kind == "uniform" else 1}, out, [], uniforms)
+        if rec is not None:
+            rec.tag_last("u_offset", ("rng", seed, offset), n)
+        return out
 
     def cast(self, x, dtype):
         _check_dtype(dtype)
@@ -380,20 +404,35 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
                                       weight_decay, nesterov, maximize)
         # a = p, b = grad, c = momentum buffer; u_k = (weight decay, momentum,
         # 1 - dampening, lr): uniforms, so a scheduled lr needs no new program
-        consts = (weight_decay, momentum, 1.0 - dampening, lr)
+        (consts,) = update_consts("sgd", dict(lr=lr, momentum=momentum, dampening=dampening,
+                                              weight_decay=weight_decay))
         g = "(-b)" if maximize else "b"
         if weight_decay:
             g = f"({g} + a * u_k[0])"
         if not momentum:
-            return self._map(f"(a - {g} * u_k[3])", [p, grad], p.shape, "float32", consts), None
-        if momentum_buffer is None:  # the buffer starts as the gradient
-            buf = grad if g == "b" else self._map(g, [p, grad], p.shape, "float32", consts)
+            return self._update_map("sgd", 0, f"(a - {g} * u_k[3])", [p, grad], consts), None
+        if momentum_buffer is None and g == "b":  # the buffer starts as the gradient
+            step = "(b + b * u_k[1])" if nesterov else "b"
+            return self._update_map("sgd", 0, f"(a - {step} * u_k[3])", [p, grad],
+                                    consts), grad
+        # one pass writes the parameter (target 0) and the new buffer (target 1)
+        if momentum_buffer is None:
+            buf, inputs = g, [p, grad]
         else:
-            buf = self._map(f"(c * u_k[1] + {g} * u_k[2])", [p, grad, momentum_buffer],
-                            p.shape, "float32", consts)
-        step = f"({g} + c * u_k[1])" if nesterov else "c"
-        return self._map(f"(a - {step} * u_k[3])", [p, grad, buf], p.shape, "float32",
-                         consts), buf
+            buf, inputs = f"(c * u_k[1] + {g} * u_k[2])", [p, grad, momentum_buffer]
+        step = f"({g} + {buf} * u_k[1])" if nesterov else buf
+        return self._update_map("sgd", 0, f"(a - {step} * u_k[3])", inputs, consts, (buf,))
+
+    def _update_map(self, kind, index, expr, inputs, consts, more=()):
+        """An optimizer's elementwise draw; while a step is recorded its constants are
+        marked as recomputed per replay (update_consts(kind, hyper)[index])."""
+        rec = self.recording
+        if rec is None:
+            return self._map(expr, inputs, inputs[0].shape, "float32", consts, more)
+        n = len(rec.ops)
+        out = self._map(expr, inputs, inputs[0].shape, "float32", consts, more)
+        rec.tag_last("u_k", (kind, index, rec.source), n)
+        return out
 
     def adam_update(self, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                     weight_decay, decoupled, amsgrad, maximize, step):
@@ -404,22 +443,30 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
                                        step)
         # three draws (four with amsgrad), the composed default's arithmetic op for op;
         # a = p, b = grad, c = the state being updated; constants are uniforms u_k
-        f32 = "float32"
+        k_avg, k_sq, k_p, k_all = update_consts("adam", dict(
+            lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, step=step))
         g = "(-b)" if maximize else "b"
         if weight_decay and not decoupled:
             g = f"({g} + a * u_k[0])"
-        new_avg = self._map(f"(c + ({g} - c) * u_k[1])", [p, grad, exp_avg], p.shape, f32,
-                            (weight_decay, 1 - beta1))
-        new_sq = self._map(f"(c * u_k[1] + ({g} * {g}) * u_k[2])", [p, grad, exp_avg_sq],
-                           p.shape, f32, (weight_decay, beta2, 1 - beta2))
+        if not amsgrad:  # one pass: the parameter, exp_avg and exp_avg_sq (targets 0, 1, 2)
+            avg = f"(c + ({g} - c) * u_k[1])"
+            sq = f"(d * u_k[2] + ({g} * {g}) * u_k[3])"
+            p_in = "(a * u_k[7])" if weight_decay and decoupled else "a"
+            new_p, new_avg, new_sq = self._update_map(
+                "adam", 3, f"({p_in} - ({avg} / (f_sqrt({sq}) / u_k[4] + u_k[5])) * u_k[6])",
+                [p, grad, exp_avg, exp_avg_sq], k_all, (avg, sq))
+            return new_p, new_avg, new_sq, None
+        new_avg = self._update_map("adam", 0, f"(c + ({g} - c) * u_k[1])", [p, grad, exp_avg],
+                                   k_avg)
+        new_sq = self._update_map("adam", 1, f"(c * u_k[1] + ({g} * {g}) * u_k[2])",
+                                  [p, grad, exp_avg_sq], k_sq)
         v = new_sq
         if amsgrad:
             v = max_exp_avg_sq = self.binary("maximum", max_exp_avg_sq, new_sq)
         p_in = "(a * u_k[3])" if weight_decay and decoupled else "a"
-        new_p = self._map(f"({p_in} - (b / (f_sqrt(c) / u_k[0] + u_k[1])) * u_k[2])",
-                          [p, new_avg, v], p.shape, f32,
-                          (math.sqrt(1 - beta2 ** step), eps, lr / (1 - beta1 ** step),
-                           1 - lr * weight_decay))
+        new_p = self._update_map("adam", 2,
+                                 f"({p_in} - (b / (f_sqrt(c) / u_k[0] + u_k[1])) * u_k[2])",
+                                 [p, new_avg, v], k_p)
         return new_p, new_avg, new_sq, max_exp_avg_sq if amsgrad else None
 
     def argreduce(self, op, x, axis, keepdim):
@@ -539,6 +586,26 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
                     "u_off1": index.offset, "u_st1": list(index.strides) or [0],
                     "u_off2": src.offset, "u_st2": list(src.strides) or [0]}
         return self._run("index", {"RANK": nd, "MODE": 1}, out, [x, index, src], uniforms)
+
+
+def update_consts(kind, hyper):
+    """The u_k constants of each of an optimizer update's draws, from its hyperparameters
+    (as the optimizer's _hyper gives them): the eager step and a captured step's replay
+    compute them here alike."""
+    if kind == "sgd":
+        return [(hyper["weight_decay"], hyper["momentum"], 1.0 - hyper["dampening"],
+                 hyper["lr"])]
+    lr, beta1, beta2, step, wd = (hyper[k] for k in ("lr", "beta1", "beta2", "step",
+                                                     "weight_decay"))
+    k_avg, k_sq = (wd, 1 - beta1), (wd, beta2, 1 - beta2)
+    k_p = (math.sqrt(1 - beta2 ** step), hyper["eps"], lr / (1 - beta1 ** step), 1 - lr * wd)
+    # the three draws (amsgrad), then the one-pass update's u_k[8]
+    return [k_avg, k_sq, k_p, (wd, 1 - beta1, beta2, 1 - beta2) + k_p]
+
+
+def u_k(consts):
+    """The uniform u_k as _map sets it."""
+    return [float(v) for v in consts] + [0.0] * (4 - len(consts))
 
 
 _INSTANCE = {}

@@ -103,6 +103,7 @@ class GPUResources:
                          "live_textures": 0, "live_bytes": 0, "pooled_textures": 0,
                          "pooled_bytes": 0, "compiles": 0}
         self.pool_limit_bytes = 256 << 20  # free textures kept for reuse, at most
+        self.recording = None  # a capture.Recording while distml.compile records a step
 
     # -- plumbing ----------------------------------------------------------------------------
     def _check(self):
@@ -231,4 +232,6 @@ class GPUResources:
         spec = json.dumps([prog, targets, [st.handle for st in inputs], uniforms],
                           separators=(",", ":"))
         self.counters["draws"] += 1
+        if self.recording is not None:
+            self.recording.draw(prog, out, inputs, uniforms)
         self._call(f"kernel {family} {defines}", self._gl.run, spec)

@@ -71,6 +71,9 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
       gl.bindBuffer(gl.ARRAY_BUFFER, vbo);
       gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]),
                     gl.STATIC_DRAW);
+      // the one vertex layout of every draw: set once (attribute state is global state)
+      gl.enableVertexAttribArray(0);
+      gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
       vshader = gl.createShader(gl.VERTEX_SHADER);
       gl.shaderSource(vshader, VERTEX);
       gl.compileShader(vshader);
@@ -233,6 +236,12 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
   function run(spec) {
     counters.calls++;
     const [ph, oh, inputs, values] = JSON.parse(spec);
+    draw(ph, oh, inputs, values);
+  }
+
+  let replaying = false;  // a replay checks the context once, after its last draw
+
+  function draw(ph, oh, inputs, values) {
     const p = programs.get(ph);
     check(`kernel ${p ? p.name : ph}`);
     let out;
@@ -280,16 +289,75 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
       }
     }
     gl.viewport(0, 0, out.w, out.h);
-    gl.bindBuffer(gl.ARRAY_BUFFER, vbo);
-    gl.enableVertexAttribArray(0);
-    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+    // inputs stay bound to their units after the draw: a program rebinds every unit its
+    // samplers read, so a stale binding never forms a feedback loop
     gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
-    for (let i = 0; i < inputs.length; i++) {  // never leave an input bound to a unit
-      gl.activeTexture(gl.TEXTURE0 + i);
-      gl.bindTexture(gl.TEXTURE_2D, null);
-    }
     counters.draws++;
-    check(`kernel ${p.name}`);
+    if (!replaying) check(`kernel ${p.name}`);
+  }
+
+  // Captured steps (distml.compile): a graph is a list of ops over slots, each slot a
+  // texture handle in the graph's table. Ops: ["d", program, outSlot | [outSlots],
+  // [inSlots], uniforms] a draw, ["f", slot, value] a fill, ["c", fromSlot, toSlot] a copy.
+  const graphs = new Map();
+
+  function defineGraph(spec) {
+    counters.calls++;
+    const { table, prologue, ops } = JSON.parse(spec);
+    for (const op of ops) if (op[0] === "f") op[2] = Number(op[2]);  // "Infinity", "NaN"
+    const h = nextHandle++;
+    graphs.set(h, { table, prologue, ops });
+    return h;
+  }
+
+  function dropGraph(h) {
+    counters.calls++;
+    graphs.delete(h);
+  }
+
+  function copy(from, to) {  // a whole texture, bit for bit
+    const a = textures.get(from);
+    const b = textures.get(to);
+    gl.bindFramebuffer(gl.READ_FRAMEBUFFER, a.fbo);
+    gl.bindFramebuffer(gl.DRAW_FRAMEBUFFER, b.fbo);
+    gl.blitFramebuffer(0, 0, a.w, a.h, 0, 0, b.w, b.h, gl.COLOR_BUFFER_BIT, gl.NEAREST);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+  }
+
+  // One captured step, one call: spec is JSON {args: [[slot, handle]...], patches:
+  // [[op, uniform, value]...], outs: [[slot, handle]...]}. The prologue copies last
+  // step's state outputs onto the state inputs; outs are copied into fresh textures.
+  function replay(h, spec) {
+    counters.calls++;
+    const g = graphs.get(h);
+    const { args, patches, outs } = JSON.parse(spec);
+    check("replay");
+    replaying = true;
+    try {
+      replayOps(g, args, patches, outs);
+    } finally {
+      replaying = false;
+    }
+    check("replay");
+  }
+
+  function replayOps(g, args, patches, outs) {
+    const t = g.table;
+    for (const [slot, handle] of args) t[slot] = handle;
+    for (const [op, name, value] of patches) g.ops[op][4][name] = value;
+    for (const [from, to] of g.prologue) copy(t[from], t[to]);
+    for (const op of g.ops) {
+      if (op[0] === "d") {
+        const out = Array.isArray(op[2]) ? op[2].map((s) => t[s]) : t[op[2]];
+        draw(op[1], out, op[3].map((s) => t[s]), op[4]);
+      } else if (op[0] === "f") {
+        gl.bindFramebuffer(gl.FRAMEBUFFER, textures.get(t[op[1]]).fbo);
+        gl.clearBufferfv(gl.COLOR, 0, [op[2], op[2], op[2], op[2]]);
+      } else {
+        copy(t[op[1]], t[op[2]]);
+      }
+    }
+    for (const [slot, handle] of outs) copy(t[slot], handle);
   }
 
   function isContextLost() {
@@ -312,5 +380,5 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
   }
 
   return { init, compile, createTexture, deleteTexture, upload, fill, download, run,
-           isContextLost, loseContext, stats };
+           defineGraph, dropGraph, replay, isContextLost, loseContext, stats };
 })();

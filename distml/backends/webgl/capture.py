@@ -1,0 +1,443 @@
+"""Captured steps on the webgl device (distml.compile): record the draws of a step run
+eagerly, then replay them in the JS helper with one FFI call per step.
+
+A step is recorded (run eagerly with `backend.recording` set) on two consecutive calls
+with the same arguments' signature. Lining the two recordings up op by op tells
+- which textures are the step's state: a texture the second recording reads that the
+  first one wrote (parameters, optimizer state, running statistics); the replay copies
+  the state outputs of the last step onto them first (the prologue), so every Python
+  tensor keeps pointing at the textures the last recording wrote, which hold the newest
+  values after each replay;
+- which textures are the arguments (rebound to the new arguments' textures per call);
+- which uniforms change from step to step: they must come from a source the replay can
+  recompute (an optimizer's lr and step count, read from its param_groups and state; the
+  random generator's offset), or the step is not replayed.
+Anything else Python decides (values read back, data uploaded from Python, a Python
+number baked into a constant that changes between calls) makes the step stay eager.
+Recorded textures are held by the capture, so no other tensor reuses them.
+"""
+import gc
+import json
+import math
+import weakref
+
+from distml import random as _rnd
+
+from .fusion import fuse
+from .resources import GLBuffer
+
+MAX_ATTEMPTS = 4  # recordings of one signature that fail to line up before giving up
+
+
+class Recording:
+    """The GL ops of one eager step (draws and fills), holding the textures they touch."""
+
+    def __init__(self, arg_buffers):
+        self.ops = []            # ("d", program, out, inputs, uniforms) | ("f", storage, v)
+        self.dynamic = {}        # (op index, uniform) -> source
+        self.refused = None      # why this step cannot be replayed
+        self.source = None       # (optimizer, state, group) while an optimizer updates
+        self.arg_buffers = arg_buffers
+        self.rng_before = _rnd.default_generator.get_state()
+        self.rng_after = None
+        self.result = None
+
+    def draw(self, prog, out, inputs, uniforms):
+        self.ops.append(("d", prog, out, list(inputs), uniforms))
+
+    def fill(self, storage, value):
+        self.ops.append(("f", storage, value))
+
+    def tag_last(self, name, source, count_before):
+        """The uniform `name` of the op just recorded (if one was) changes per step."""
+        if len(self.ops) > count_before:
+            self.dynamic[(len(self.ops) - 1, name)] = source
+
+    def refuse(self, why):
+        if self.refused is None:
+            self.refused = why
+
+    def storages(self):
+        """(read-before-written storages, written storages), each in order of appearance."""
+        reads, writes, seen = [], [], set()
+        for op in self.ops:
+            ins = op[3] if op[0] == "d" else []
+            outs = ([op[1]] if op[0] == "f" else op[2] if isinstance(op[2], list) else [op[2]])
+            for st in ins:
+                if id(st) not in seen:
+                    seen.add(id(st))
+                    reads.append(st)
+            for st in outs:
+                if id(st) not in seen:
+                    seen.add(id(st))
+                    writes.append(st)
+        return reads, writes
+
+
+def _outs(op):
+    if op[0] == "f":
+        return [op[1]]
+    return op[2] if isinstance(op[2], list) else [op[2]]
+
+
+def _line_up(r1, r2):
+    """{id(r1 storage): r2 storage} position by position, or a reason they differ."""
+    if len(r1.ops) != len(r2.ops):
+        return f"the step ran {len(r1.ops)} ops, then {len(r2.ops)}"
+    pairs = {}
+    back = {}
+
+    def bind(a, b):
+        if pairs.setdefault(id(a), b) is not b or back.setdefault(id(b), a) is not a:
+            return False
+        return True
+
+    for k, (o1, o2) in enumerate(zip(r1.ops, r2.ops)):
+        if o1[0] != o2[0]:
+            return f"op {k} changed kind"
+        if o1[0] == "f":
+            if o1[2] != o2[2] and not (o1[2] != o1[2] and o2[2] != o2[2]):  # nan == nan
+                return f"a constant changed from {o1[2]} to {o2[2]} between calls"
+        else:
+            if o1[1] != o2[1] or len(o1[3]) != len(o2[3]) or o1[4].keys() != o2[4].keys():
+                return f"op {k} changed kernel"
+            for name, v in o1[4].items():
+                if v != o2[4][name] and not ((k, name) in r1.dynamic and (k, name) in r2.dynamic):
+                    return f"uniform {name} of op {k} changed between calls ({v} -> {o2[4][name]})"
+            if not all(bind(a, b) for a, b in zip(o1[3], o2[3])):
+                return f"op {k} reads other textures"
+        o1s, o2s = _outs(o1), _outs(o2)
+        if len(o1s) != len(o2s) or not all(bind(a, b) for a, b in zip(o1s, o2s)):
+            return f"op {k} writes other textures"
+    return pairs
+
+
+def _arg_index(rec):
+    return {id(b.storage): k for k, b in enumerate(rec.arg_buffers)
+            if getattr(b, "storage", None) is not None}
+
+
+class Graph:
+    """A step's draws defined in the JS helper, with what a replay needs from Python."""
+
+    def __init__(self, backend, r1, r2):
+        self.be = backend
+        self.handle = None
+        self.reason = None
+        self.gen = backend._gen  # a reset (new context) invalidates the graph
+        pairs = _line_up(r1, r2)
+        if isinstance(pairs, str):
+            self.reason = pairs
+            return
+        reads1, writes1 = r1.storages()
+        written1 = {id(st) for st in writes1}
+        args1, args2 = _arg_index(r1), _arg_index(r2)
+        state = []  # (input storage, output storage) in r2
+        for a in reads1:
+            y = pairs[id(a)]
+            if id(a) in args1 or id(y) in args2:
+                if args1.get(id(a)) != args2.get(id(y)):
+                    self.reason = "an argument's texture is read in another place"
+                    return
+            elif id(y) in written1:
+                state.append((y, pairs[id(y)]))
+            elif y is not a:
+                self.reason = "a tensor the step reads was replaced between calls"
+                return
+        reads2, writes2 = r2.storages()
+        order = reads2 + writes2
+        keep = {id(out) for _, out in state} | _held_by_tensors()
+        fused, new_place = fuse(backend, r2.ops, keep)
+        slot = {id(st): k for k, st in enumerate(order)}
+        self.arg_slots = [(slot[id(b.storage)], k) for k, b in enumerate(r2.arg_buffers)
+                          if id(getattr(b, "storage", None)) in slot]
+        arg_ids = {id(r2.arg_buffers[k].storage) for _, k in self.arg_slots}
+        self.held = [st for st in order if id(st) not in arg_ids]  # alive while we replay
+        ops = []
+        for op in fused:
+            if op[0] == "f":
+                v = op[2]  # JSON has no inf/nan: JS reads these strings with Number()
+                ops.append(["f", slot[id(op[1])], v if math.isfinite(v) else
+                            {math.inf: "Infinity", -math.inf: "-Infinity"}.get(v, "NaN")])
+            else:
+                out = ([slot[id(s)] for s in op[2]] if isinstance(op[2], list)
+                       else slot[id(op[2])])
+                ops.append(["d", op[1], out, [slot[id(s)] for s in op[3]], op[4]])
+        self.n_draws = sum(op[0] == "d" for op in ops)
+        self._sources(r2, new_place)
+        if self.reason:
+            return
+        self.outputs = self._outputs(r2.result, slot, writes2)
+        if self.reason:
+            return
+        self.guards = self._state_guards({id(out) for _, out in state})
+        self.training = self._module_flags({id(st) for st in order})
+        self.optimizers = self._optimizer_groups({id(st) for st in order})
+        spec = {"table": [None if id(st) in arg_ids else st.handle for st in order],
+                "prologue": [[slot[id(out)], slot[id(inp)]] for inp, out in state],
+                "ops": ops}
+        self.n_state = len(state)
+        self.handle = backend._call("defineGraph", backend._gl.defineGraph,
+                                    json.dumps(spec, separators=(",", ":")))
+
+    # -- what the replay recomputes ------------------------------------------------------
+    def _sources(self, rec, new_place):
+        """Dynamic uniforms grouped by source: rng draws and optimizer updates."""
+        self.rng = []          # (op, relative offset)
+        # id(state) -> [optimizer, state, group, fixed hyper, [(op, kind, index)]]
+        self.updates = {}
+        seed0, off0 = rec.rng_before["seed"], rec.rng_before["offset"]
+        self.rng_seed = seed0
+        self.rng_advance = (rec.rng_after["offset"] - off0) & _rnd.MASK
+        for (op, name), src in rec.dynamic.items():
+            op = new_place[op]  # its place in the fused list
+            if src[0] == "rng":
+                if src[1] != seed0:
+                    self.reason = "random numbers from a generator other than the default one"
+                    return
+                self.rng.append((op, (src[2] - off0) & _rnd.MASK))
+            else:
+                kind, index, opt_src = src
+                if opt_src is None:
+                    self.reason = f"a fused {kind} update outside an optimizer's step()"
+                    return
+                opt, st, group = opt_src
+                entry = self.updates.get(id(st))
+                if entry is None:
+                    entry = self.updates[id(st)] = [opt, st, group,
+                                                    _fixed(opt._hyper(st, group)), []]
+                entry[4].append((op, kind, index))
+
+    def _outputs(self, result, slot, writes2):
+        """The returned structure with ("t", buffer meta, slot, storage) for tensors."""
+        from distml.tensor import Tensor
+        written = {id(st) for st in writes2}
+
+        def walk(v):
+            if isinstance(v, Tensor):
+                b = v._buf
+                if not isinstance(b, GLBuffer):
+                    self.reason = "it returns a tensor of another device"
+                    return None
+                meta = (b.shape, b.dtype, b.strides, b.offset)
+                if b.storage is None:
+                    return ("t", meta, None, None, v)
+                if id(b.storage) in written:
+                    return ("t", meta, slot[id(b.storage)], b.storage, v)
+                return ("const", v)
+            if isinstance(v, (tuple, list)):
+                return (type(v), [walk(x) for x in v])
+            if isinstance(v, dict):
+                return (dict, {k: walk(x) for k, x in v.items()})
+            if v is None:
+                return ("const", None)
+            self.reason = f"it returns a Python {type(v).__name__}, which a replay cannot know"
+            return None
+
+        return walk(result)
+
+    @staticmethod
+    def _state_guards(state_ids):
+        """Weak references to the tensors holding the state, with their storage: a replay
+        checks that no one rebound them (load_state_dict, .data = ...)."""
+        from distml.tensor import Tensor
+        out = []
+        for obj in gc.get_objects():
+            if isinstance(obj, Tensor):
+                b = getattr(obj, "_buf", None)
+                if isinstance(b, GLBuffer) and id(b.storage) in state_ids:
+                    out.append((weakref.ref(obj), b.storage))
+        return out
+
+    @staticmethod
+    def _module_flags(storage_ids):
+        """(module weakref, training) of the modules whose tensors the step touches: eval()
+        changes what forward does, which the recording cannot see."""
+        from distml.nn import Module
+        out = []
+        for obj in gc.get_objects():
+            if isinstance(obj, Module):
+                tensors = list(obj._parameters.values()) + list(obj._buffers.values())
+                if any(t is not None and isinstance(t._buf, GLBuffer)
+                       and id(t._buf.storage) in storage_ids for t in tensors):
+                    out.append((weakref.ref(obj), obj.training))
+        return out
+
+    def _optimizer_groups(self, storage_ids):
+        """(optimizer weakref, lr is recomputed, its groups' values) of the optimizers of the
+        step: a value baked into the recording (every one, but the lr of an optimizer all
+        of whose updates are fused) must not change."""
+        from distml.optim import Optimizer
+        fused = {}
+        for opt, st, _, _, _ in self.updates.values():
+            fused.setdefault(id(opt), set()).add(id(st))
+        out = []
+        for obj in gc.get_objects():
+            if isinstance(obj, Optimizer):
+                params = [p for g in obj.param_groups for p in g["params"]]
+                if not any(isinstance(p._buf, GLBuffer) and id(p._buf.storage) in storage_ids
+                           for p in params):
+                    continue
+                mine = fused.get(id(obj), set())
+                covered = all(id(obj.state.get(p)) in mine for p in params)
+                out.append((weakref.ref(obj), covered, _groups(obj, covered)))
+        return out
+
+    # -- replay --------------------------------------------------------------------------
+    def stale(self):
+        """Why a replay would compute on stale state now, or None."""
+        if self.be._gen != self.gen:
+            return "the webgl device was reset"
+        for ref, st in self.guards:
+            t = ref()
+            if t is None or t._buf.storage is not st:
+                return "a state tensor was replaced"
+        for ref, training in self.training:
+            m = ref()
+            if m is None or m.training != training:
+                return "a module changed train()/eval()"
+        for ref, covered, groups in self.optimizers:
+            opt = ref()
+            if opt is None or _groups(opt, covered) != groups:
+                return "an optimizer's param_groups changed"
+        if self.rng and _rnd.default_generator.seed != self.rng_seed:
+            return "the generator was reseeded"
+        for opt, st, group, fixed, _ in self.updates.values():
+            if _fixed(opt._hyper(st, group)) != fixed:
+                return "an optimizer hyperparameter changed"
+        return None
+
+    def replay(self, arg_buffers):
+        from distml.tensor import Tensor
+        from .lowering import u_k, update_consts
+        be = self.be
+        patches = []
+        gen = _rnd.default_generator
+        for op, rel in self.rng:
+            patches.append([op, "u_offset", (gen.offset + rel) & _rnd.MASK])
+        gen.offset = (gen.offset + self.rng_advance) & _rnd.MASK
+        for opt, st, group, _, draws in self.updates.values():
+            opt._advance(st)
+            hyper = opt._hyper(st, group)
+            for op, kind, index in draws:
+                patches.append([op, "u_k", u_k(update_consts(kind, hyper)[index])])
+        fresh = []
+
+        def rebuild(node):
+            tag = node[0]
+            if tag == "const":
+                return node[1]
+            if tag == "t":
+                (shape, dtype, strides, offset), s, st = node[1], node[2], node[3]
+                if s is None:
+                    return node[4]
+                new = be._texture(st.w, st.h)
+                fresh.append([s, new.handle])
+                return Tensor._wrap(GLBuffer(new, shape, dtype, strides, offset), be,
+                                    node[4].device)
+            if tag is dict:
+                return {k: rebuild(x) for k, x in node[1].items()}
+            return tag(rebuild(x) for x in node[1])
+
+        result = rebuild(self.outputs)
+        spec = {"args": [[s, arg_buffers[k].storage.handle] for s, k in self.arg_slots],
+                "patches": patches, "outs": fresh}
+        be.counters["draws"] += self.n_draws
+        be._call("replay", be._gl.replay, self.handle, json.dumps(spec, separators=(",", ":")))
+        return result
+
+    def drop(self):
+        if self.handle is not None and self.be._gen == self.gen:
+            self.be._call("dropGraph", self.be._gl.dropGraph, self.handle)
+            self.handle = None
+        self.held = []
+
+
+def _held_by_tensors():
+    """ids of the storages some Python tensor holds (fusion must still write them)."""
+    from distml.tensor import Tensor
+    out = set()
+    for obj in gc.get_objects():
+        if isinstance(obj, Tensor):
+            st = getattr(getattr(obj, "_buf", None), "storage", None)
+            if st is not None:
+                out.add(id(st))
+    return out
+
+
+def _groups(opt, skip_lr):
+    return tuple(tuple(sorted((k, repr(v)) for k, v in g.items()
+                              if k != "params" and not (skip_lr and k == "lr")))
+                 for g in opt.param_groups)
+
+
+def _fixed(hyper):
+    """The hyperparameters a replay must see unchanged (all but lr and the step count)."""
+    return tuple(sorted((k, v) for k, v in hyper.items() if k not in ("lr", "step")))
+
+
+class Capture:
+    """The webgl side of distml.compile for one function: records, lines up, replays."""
+
+    def __init__(self, backend):
+        self.be = backend
+        self.sig = None
+        self.last = None       # the last recording of this signature
+        self.graph = None
+        self.attempts = 0
+        self.reason = None     # why the step runs eagerly (None while it replays)
+        self.replays = 0
+
+    def __call__(self, fn, sig, tensors, args, kwargs):
+        arg_buffers = [t._buf for t in tensors]
+        if sig != self.sig:
+            self._forget()
+            self.sig = sig
+        if self.graph is not None:
+            why = self.graph.stale()
+            if why is None:
+                self.replays += 1
+                return self.graph.replay(arg_buffers)
+            self.reason = why
+            self._forget(keep_sig=True)
+        if self.attempts >= MAX_ATTEMPTS or self.be.recording is not None:
+            return fn(*args, **kwargs)  # given up on this signature, or nested
+        return self._record(fn, tensors, arg_buffers, args, kwargs)
+
+    def _record(self, fn, tensors, arg_buffers, args, kwargs):
+        rec = Recording(arg_buffers)
+        self.be.recording = rec
+        try:
+            rec.result = fn(*args, **kwargs)
+        finally:
+            self.be.recording = None
+        rec.rng_after = _rnd.default_generator.get_state()
+        self.attempts += 1
+        if not rec.ops:
+            rec.refuse("it ran no webgl kernel")
+        if any(t._buf is not b for t, b in zip(tensors, arg_buffers)):
+            rec.refuse("it assigns to an argument in place")
+        if rec.refused:
+            self.reason = f"not replayed: {rec.refused}"
+            self.attempts = MAX_ATTEMPTS
+            self.last = None
+            return rec.result
+        if self.last is not None:
+            graph = Graph(self.be, self.last, rec)
+            if graph.handle is not None:
+                self.graph, self.last, self.reason = graph, None, None
+                return rec.result
+            self.reason = f"not replayed yet: {graph.reason}"
+            graph.drop()
+        self.last = rec
+        return rec.result
+
+    def _forget(self, keep_sig=False):
+        if self.graph is not None:
+            self.graph.drop()
+        self.graph = None
+        self.last = None
+        self.attempts = 0
+        if not keep_sig:
+            self.sig = None
+

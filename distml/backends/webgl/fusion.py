@@ -1,0 +1,150 @@
+"""Elementwise fusion in a captured step's draw list (capture.py), where it stays exact.
+
+Two rewrites, both bit for bit equal to the eager draws (no arithmetic changes order, so
+no multiply-add can be contracted differently):
+- an activation folded into its producer: `relu(y)` after the elementwise op that wrote
+  y (BatchNorm apply, residual add, bias add) becomes that op's second render target;
+  y is still written (backward reads it);
+- a producer folded into a consumer that only compares or selects (ReLU's backward
+  mask `x > 0` then `where(mask, g, 0)`, cross-entropy's `==` then `where`), when nothing
+  else reads the producer's output.
+A texture a Python tensor holds, a state output or a returned value is always written.
+"""
+import re
+
+_LETTERS = "abcd"
+_NO_ARITHMETIC = re.compile(r"(f_relu|f_bool|[abcd]\b|[\s().<>=!?:]|\d)*")
+
+
+def _defines(program_keys, op):
+    key = program_keys.get(op[1])
+    return None if key is None or key[0] != "elementwise" else dict(key[1:])
+
+
+def _args(defines):
+    return "(a,b,c,d)" if defines["NIN"] > 3 else "(a,b,c)"
+
+
+def _expr(defines):
+    return defines["OP" + _args(defines)]
+
+
+def _contiguous(shape):
+    st, acc = [], 1
+    for n in reversed(shape):
+        st.append(acc)
+        acc *= n
+    return st[::-1]
+
+
+def _reads_whole(op, k):
+    """Whether input k of the elementwise op reads its texture element i at output i."""
+    u = op[4]
+    st = u.get(f"u_st{k}")
+    return u.get(f"u_off{k}") == 0 and st is not None \
+        and list(st) == _contiguous(list(u["u_shape"]))
+
+
+def _rename(expr, letters):
+    """expr with its input letters a, b, ... replaced by `letters` (one pass)."""
+    return re.sub(r"\b([abcd])\b", lambda m: letters[_LETTERS.index(m.group(1))], expr)
+
+
+def _input_uniforms(op, k):
+    u = op[4]
+    return {name: u[f"{name}{k}"] for name in ("u_off", "u_st", "u_w") if f"{name}{k}" in u}
+
+
+def fuse(be, ops, keep):
+    """(fused ops, {old op index: new op index}); ops are Recording ops, keep the ids of
+    storages that must be written."""
+    keys = {handle: key for key, handle in be._programs.items()}
+    readers = {}
+    for i, op in enumerate(ops):
+        if op[0] == "d":
+            for st in op[3]:
+                readers.setdefault(id(st), []).append(i)
+    ops = list(ops)
+    dead = set()
+    for j, op in enumerate(ops):
+        dj = _defines(keys, op) if op[0] == "d" and not isinstance(op[2], list) else None
+        if dj is None or "u_k" in op[4] or "MRT" in dj:
+            continue
+        for m, st in enumerate(op[3]):
+            k = _producer(ops, st, j)
+            if k is None or k in dead:
+                continue
+            pk = ops[k]
+            dk = _defines(keys, pk)
+            if dk is None or "u_k" in pk[4] or "MRT" in dk or isinstance(pk[2], list) \
+                    or pk[4]["u_shape"] != op[4]["u_shape"] or not _reads_whole(op, m) \
+                    or ("VEC" in dk) != ("VEC" in dj):
+                continue
+            if _expr(dj) == "f_relu(a)" and dj["NIN"] == 1 and pk[2].w == op[2].w \
+                    and pk[2].h == op[2].h and dk["NIN"] <= 3:
+                ops[k] = _with_relu(be, pk, dk, op[2])
+                dead.add(j)
+                break
+            only = readers.get(id(st)) == [j] and id(st) not in keep
+            if only and _NO_ARITHMETIC.fullmatch(_expr(dj)) \
+                    and dj["NIN"] - 1 + dk["NIN"] <= 4:
+                ops[j] = _merged(be, op, dj, m, pk, dk)
+                dead.add(k)
+                break
+    index, out = {}, []
+    for i, op in enumerate(ops):
+        if i not in dead:
+            index[i] = len(out)
+            out.append(op)
+    return out, index
+
+
+def _producer(ops, st, j):
+    for k in range(j - 1, -1, -1):
+        op = ops[k]
+        if op[0] == "d" and not isinstance(op[2], list) and op[2] is st:
+            return k
+        if op[0] == "f" and op[1] is st:
+            return None
+    return None
+
+
+def _program(be, defines):
+    return be._program("elementwise", **defines)
+
+
+def _with_relu(be, pk, dk, relu_out):
+    """The producer writing relu of its value to a second render target."""
+    d = dict(dk)
+    d["MRT"] = 1
+    d["OP1" + _args(dk)] = f"f_relu({_expr(dk)})"
+    return ("d", _program(be, d), [pk[2], relu_out], pk[3], dict(pk[4]))
+
+
+def _merged(be, op, dj, m, pk, dk):
+    """The consumer op reading the producer's inputs instead of input m."""
+    keep_j = [k for k in range(dj["NIN"]) if k != m]
+    nin = len(keep_j) + dk["NIN"]
+    letters_j = {}
+    sources = []  # (op, input index) in the new order
+    for k in keep_j:
+        letters_j[k] = _LETTERS[len(sources)]
+        sources.append((op, k))
+    first_k = len(sources)
+    sources += [(pk, k) for k in range(dk["NIN"])]
+    inner = _rename(_expr(dk), _LETTERS[first_k:first_k + dk["NIN"]].ljust(4, "_"))
+    placeholder = [letters_j.get(k, "\0") for k in range(dj["NIN"])] + ["_"] * 4
+    expr = _rename(_expr(dj), "".join(placeholder[:4])).replace("\0", f"({inner})")
+    d = {key: v for key, v in dj.items() if not key.startswith(("OP", "VEC"))}
+    d["NIN"] = nin
+    d["OP" + ("(a,b,c,d)" if nin > 3 else "(a,b,c)")] = expr
+    if "VEC" in dj:
+        d["VEC"] = 1
+        for new, (src, k) in enumerate(sources):
+            d[f"VEC{new}"] = (dj if src is op else dk)[f"VEC{k}"]
+    u = {key: v for key, v in op[4].items() if not re.match(r"u_(off|st|w)\d", key)}
+    for new, (src, k) in enumerate(sources):
+        for name, v in _input_uniforms(src, k).items():
+            u[f"{name}{new}"] = v
+    inputs = [src[3][k] for src, k in sources]
+    return ("d", _program(be, d), op[2], inputs, u)

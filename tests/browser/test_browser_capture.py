@@ -1,0 +1,195 @@
+"""distml.compile on the "webgl" device in headless Chromium: N captured steps equal N
+eager steps from the same initial state bit for bit (losses, parameters, buffers), on the
+benchmarks' models; a new batch size records again, a scheduled lr is honoured, and what a
+recording cannot see (values read back, train()/eval(), a replaced tensor) runs eagerly."""
+import pytest
+
+PRELUDE = """
+import json, distml, distml.webgl
+from distml import nn
+import distml.nn.functional as F
+from distml.models import MLP, MnistCNN, BasicBlock
+
+def stats():
+    s = distml.webgl.stats()
+    return s["draws"], s["ffi_calls"]
+
+def train(make, opt_of, data, compiled, sched_of=None, check_inside=None):
+    distml.manual_seed(0)
+    model = make().to("webgl")
+    opt = opt_of(model)
+    sched = sched_of(opt) if sched_of else None
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        if check_inside:
+            check_inside(loss)
+        return loss
+
+    fn = distml.compile(step) if compiled else step
+    losses, per_step = [], []
+    for x, y in data:
+        d0, c0 = stats()
+        loss = fn(x, y)
+        d1, c1 = stats()
+        per_step.append([d1 - d0, c1 - c0])
+        losses.append(loss.item())
+        if sched:
+            sched.step()
+    state = {k: v.tolist() for k, v in model.state_dict().items()}
+    return {"losses": losses, "state": state, "per_step": per_step,
+            "replays": getattr(fn, "replays", 0), "reason": getattr(fn, "reason", None)}
+
+def batches(n, shapes, classes=10, seed=1):
+    distml.manual_seed(seed)
+    out = []
+    for k in range(n):
+        shape = shapes[k % len(shapes)]
+        out.append((distml.randn(*shape).to("webgl"),
+                    distml.randint(0, classes, (shape[0],)).to("webgl")))
+    return out
+
+def both(*args, **kw):
+    return {"eager": train(*args, compiled=False, **kw),
+            "captured": train(*args, compiled=True, **kw)}
+"""
+
+
+@pytest.fixture(scope="module")
+def page(browser_python):
+    assert browser_python.run(PRELUDE + "distml.webgl.is_available()")
+    return browser_python
+
+
+def _same(out, replays):
+    """Captured == eager exactly; at least `replays` calls replayed (at most 4 calls
+    record: the first steps can differ, e.g. a momentum buffer that starts as a view)."""
+    eager, cap = out["eager"], out["captured"]
+    assert cap["losses"] == eager["losses"]          # bit for bit: float == float
+    assert cap["state"].keys() == eager["state"].keys()
+    for k in eager["state"]:
+        assert cap["state"][k] == eager["state"][k], k
+    assert cap["replays"] >= replays, cap["reason"]
+
+
+def test_mlp_sgd_momentum_replays_bit_for_bit(page):
+    out = page.run(PRELUDE + """
+data = batches(8, [(64, 784)])
+both(lambda: MLP(784, [32], 10),
+     lambda m: distml.optim.SGD(m.parameters(), lr=0.05, momentum=0.9), data)
+""", timeout=300)
+    # calls 1-4 run eagerly and are recorded: the first step differs (the momentum buffer
+    # starts as the gradient, a transposed view for a weight), so does the second (that
+    # buffer's strides); calls 3 and 4 line up, calls 5-8 replay
+    _same(out, replays=4)
+    eager, cap = out["eager"]["per_step"], out["captured"]["per_step"]
+    # a replayed step runs the eager step's draws (fewer where fusion merged some), with
+    # one FFI call
+    assert all(d <= eager[-1][0] for d, _ in cap[4:]), (cap, eager)
+    assert all(c == 1 for _, c in cap[4:]), cap
+    assert all(c >= d for d, c in eager[4:])
+    print(f"\nMLP: draws per step eager {eager[-1][0]}, captured {cap[-1][0]}; FFI calls "
+          f"eager {eager[-1][1]}, captured {cap[-1][1]}")
+
+
+def test_mnist_cnn_adam_scheduler_dropout_replays_bit_for_bit(page):
+    # dropout draws random numbers (the replay advances the generator), Adam's bias
+    # correction changes every step and StepLR halves the lr every 2 steps
+    out = page.run(PRELUDE + """
+data = batches(7, [(4, 1, 28, 28)])
+both(lambda: MnistCNN(width=4, hidden=16),
+     lambda m: distml.optim.Adam(m.parameters(), lr=1e-2), data,
+     sched_of=lambda o: distml.optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5))
+""", timeout=600)
+    _same(out, replays=4)  # call 1 creates Adam's state, calls 2 and 3 line up
+
+
+def test_adamw_amsgrad_with_cosine_schedule_replays_bit_for_bit(page):
+    # amsgrad keeps Adam's three draws and a maximum; decoupled weight decay
+    out = page.run(PRELUDE + """
+data = batches(7, [(16, 784)])
+both(lambda: MLP(784, [32], 10),
+     lambda m: distml.optim.AdamW(m.parameters(), lr=1e-2, amsgrad=True), data,
+     sched_of=lambda o: distml.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5))
+""", timeout=300)
+    _same(out, replays=3)
+
+
+def test_resnet_block_batchnorm_train_replays_bit_for_bit(page):
+    out = page.run(PRELUDE + """
+def net():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8),
+                         nn.ReLU(), BasicBlock(8, 8), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(8, 10))
+data = batches(6, [(4, 3, 8, 8)])
+both(net, lambda m: distml.optim.SGD(m.parameters(), lr=0.1, momentum=0.9,
+                                     weight_decay=1e-4), data)
+""", timeout=600)
+    _same(out, replays=2)  # running_mean/var and num_batches_tracked included
+    # BatchNorm + ReLU, residual add + ReLU and ReLU's backward were fused in the replay
+    assert out["captured"]["per_step"][-1][0] < out["eager"]["per_step"][-1][0]
+
+
+def test_new_batch_size_records_again_and_scheduled_sgd_lr(page):
+    # batches of 16 (4 calls), 8 (4 calls), 16 (4 calls); the lr changes at every step
+    out = page.run(PRELUDE + """
+data = batches(12, [(16, 784)] * 4 + [(8, 784)] * 4 + [(16, 784)] * 4)
+both(lambda: MLP(784, [32], 10),
+     lambda m: distml.optim.SGD(m.parameters(), lr=0.1, momentum=0.9), data,
+     sched_of=lambda o: distml.optim.lr_scheduler.ExponentialLR(o, gamma=0.7))
+""", timeout=300)
+    # the first 4 calls record (the first SGD steps differ), then each new batch size
+    # records twice: 0 + 2 + 2 replays
+    _same(out, replays=4)
+
+
+def test_what_a_recording_cannot_see_runs_eagerly(page):
+    out = page.run(PRELUDE + """
+data = batches(4, [(8, 784)])
+mk = lambda: MLP(784, [16], 10)
+sgd = lambda m: distml.optim.SGD(m.parameters(), lr=0.1)
+reads = both(mk, sgd, data, check_inside=lambda loss: loss.item())
+
+# train()/eval() and a parameter replaced between calls record again
+distml.manual_seed(0)
+model = mk().to("webgl")
+opt = sgd(model)
+def step(x, y):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+fn = distml.compile(step)
+x, y = data[0]
+for _ in range(3):
+    fn(x, y)
+r0 = fn.replays
+model.eval()
+fn(x, y)
+r1, why_eval = fn.replays, fn.reason
+model.train()
+with distml.no_grad():
+    model[0].weight.copy_(distml.zeros(16, 784))
+fn(x, y)
+r2, why_copy = fn.replays, fn.reason
+# arguments that share a texture are part of the signature
+g = distml.compile(lambda a, b: a * 2 + b)
+u, v = distml.randn(5).to("webgl"), distml.randn(5).to("webgl")
+aliased = [g(u, u).tolist() for _ in range(3)]
+apart = g(u, v).tolist()
+alias = {"replays": g.replays, "ok": aliased[-1] == (u * 3).tolist()
+         and apart == (u * 2 + v).tolist()}
+{"reads": reads, "replays": [r0, r1, r2], "why": [why_eval, why_copy], "alias": alias,
+ "cpu_passthrough": distml.compile(lambda a: a + 1)(distml.ones(2)).tolist()}
+""", timeout=300)
+    _same(out["reads"], replays=0)
+    assert "reads values back" in out["reads"]["captured"]["reason"]
+    assert out["replays"] == [1, 1, 1]
+    assert "train()/eval()" in out["why"][0]
+    assert "replaced" in out["why"][1]
+    assert out["cpu_passthrough"] == [2.0, 2.0]
+    assert out["alias"] == {"replays": 1, "ok": True}
