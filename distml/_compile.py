@@ -25,7 +25,7 @@ On the CPU backends compile(fn) just calls fn.
 import sys
 
 from .autograd import is_grad_enabled
-from .tensor import Tensor
+from ._tensor import Tensor
 
 _SCALARS = (int, float, bool, str, bytes, type(None))
 
@@ -64,7 +64,10 @@ class CapturedFunction:
             return self.fn(*args, **kwargs)
         sig, tensors = _signature(args, kwargs)
         if self._capture is None:
-            from .backends.webgl.capture import Capture
+            from .backends.webgl.capture import Capture, use_classes
+            from .nn import Module
+            from .optim import Optimizer
+            use_classes(Tensor, Module, Optimizer)
             self._capture = Capture(be)
         return self._capture(self.fn, sig, tensors, args, kwargs)
 

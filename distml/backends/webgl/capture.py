@@ -28,6 +28,15 @@ from .resources import GLBuffer
 
 MAX_ATTEMPTS = 4  # recordings of one signature that fail to line up before giving up
 
+# The classes of the floors above (Tensor, nn.Module, optim.Optimizer), handed down by
+# distml/_compile.py: a capture finds the tensors, modules and optimizers a step touches,
+# and a backend never imports upwards.
+UPPER = {}
+
+
+def use_classes(tensor, module, optimizer):
+    UPPER.update(tensor=tensor, module=module, optimizer=optimizer)
+
 
 class Recording:
     """The GL ops of one eager step (draws and fills), holding the textures they touch."""
@@ -210,7 +219,7 @@ class Graph:
 
     def _outputs(self, result, slot, writes2):
         """The returned structure with ("t", buffer meta, slot, storage) for tensors."""
-        from distml.tensor import Tensor
+        Tensor = UPPER["tensor"]
         written = {id(st) for st in writes2}
 
         def walk(v):
@@ -240,7 +249,7 @@ class Graph:
     def _state_guards(state_ids):
         """Weak references to the tensors holding the state, with their storage: a replay
         checks that no one rebound them (load_state_dict, .data = ...)."""
-        from distml.tensor import Tensor
+        Tensor = UPPER["tensor"]
         out = []
         for obj in gc.get_objects():
             if isinstance(obj, Tensor):
@@ -253,7 +262,7 @@ class Graph:
     def _module_flags(storage_ids):
         """(module weakref, training) of the modules whose tensors the step touches: eval()
         changes what forward does, which the recording cannot see."""
-        from distml.nn import Module
+        Module = UPPER["module"]
         out = []
         for obj in gc.get_objects():
             if isinstance(obj, Module):
@@ -267,7 +276,7 @@ class Graph:
         """(optimizer weakref, lr is recomputed, its groups' values) of the optimizers of the
         step: a value baked into the recording (every one, but the lr of an optimizer all
         of whose updates are fused) must not change."""
-        from distml.optim import Optimizer
+        Optimizer = UPPER["optimizer"]
         fused = {}
         for opt, st, _, _, _ in self.updates.values():
             fused.setdefault(id(opt), set()).add(id(st))
@@ -308,7 +317,7 @@ class Graph:
         return None
 
     def replay(self, arg_buffers):
-        from distml.tensor import Tensor
+        Tensor = UPPER["tensor"]
         from .lowering import u_k, update_consts
         be = self.be
         patches = []
@@ -355,7 +364,7 @@ class Graph:
 
 def _held_by_tensors():
     """ids of the storages some Python tensor holds (fusion must still write them)."""
-    from distml.tensor import Tensor
+    Tensor = UPPER["tensor"]
     out = set()
     for obj in gc.get_objects():
         if isinstance(obj, Tensor):
