@@ -39,8 +39,10 @@ the GPU: distml reads one element of the result (`.item()`; the loss in training
 reads a one-element slice (the loss in training) with `await data()` or `dataSync()`: for
 an op both are timed and the faster kept (TF.js's async read-back is ~2x faster for a
 1024 matmul here, its sync one for small ops), for a step `await data()` (--tfjs-read).
-`ratio` is distml time / TF.js webgl time (below 1: distml is faster), `ratio_wasm` the
-same against TF.js wasm. Writes --output (JSON, rewritten after every point, so an
+`ratio` is distml time / TF.js webgl time (below 1: distml is faster), `ratio_captured`
+the same for the step wrapped in distml.compile (its draws replayed by the JS helper in
+one call; "distml_captured" in --libs, training points only), `ratio_wasm` distml against
+TF.js wasm. Writes --output (JSON, rewritten after every point, so an
 interrupted run keeps what it measured) and a PNG plot beside it. Not a test.
 """
 import argparse
@@ -86,7 +88,7 @@ MODELS = {  # name: (input shape CHW, label)
     "mlp": ((784,), "MLP 784-32-10"),
 }
 SECTIONS = ("eager", "matmul", "conv", "train")
-LIBS = ("distml", "tfjs", "tfjs_wasm")
+LIBS = ("distml", "distml_captured", "tfjs", "tfjs_wasm")  # captured: distml.compile(step)
 TFJS_BACKENDS = {"tfjs": "webgl", "tfjs_wasm": "wasm"}
 # where TF.js's wasm backend has the kernels: no Conv2DBackpropFilter, so neither the
 # weight gradient nor a conv net's training step
@@ -142,7 +144,7 @@ class Bench:
         t0 = time.monotonic()
         load = os.getloadavg()[0]  # other processes on these cores skew the numbers
         try:
-            if lib == "distml":
+            if lib.startswith("distml"):
                 out = self.distml(distml_code)
             else:
                 out = self.tfjs(TFJS_BACKENDS[lib], tfjs_fn, *tfjs_args)
@@ -150,7 +152,7 @@ class Bench:
             out = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
         out["wall_s"] = round(time.monotonic() - t0, 2)
         out["load_before"] = round(load, 2)
-        if lib == "distml":
+        if lib.startswith("distml"):
             try:
                 self.distml("cleanup()")
             except Exception:
@@ -172,6 +174,9 @@ def _row(entry, results, batch=None):
     key = "ms" if batch is None else "step_s"
     if f"distml_{key}" in entry and f"tfjs_{key}" in entry:
         entry["ratio"] = round(entry[f"distml_{key}"] / entry[f"tfjs_{key}"], 3)
+    if f"distml_captured_{key}" in entry and f"tfjs_{key}" in entry:
+        entry["ratio_captured"] = round(entry[f"distml_captured_{key}"] / entry[f"tfjs_{key}"],
+                                        3)
     if f"distml_{key}" in entry and f"tfjs_wasm_{key}" in entry:
         entry["ratio_wasm"] = round(entry[f"distml_{key}"] / entry[f"tfjs_wasm_{key}"], 3)
     if batch is not None and "draws_per_step" in entry.get("distml", {}):
@@ -189,6 +194,8 @@ def _fmt(entry, key):
             parts.append(f"{lib} ERROR ({entry[lib]['error'].splitlines()[0][:120]})")
     if "ratio" in entry:
         parts.append(f"ratio {entry['ratio']:.3g}")
+    if "ratio_captured" in entry:
+        parts.append(f"captured ratio {entry['ratio_captured']:.3g}")
     if "ratio_wasm" in entry:
         parts.append(f"ratio to wasm {entry['ratio_wasm']:.3g}")
     return ", ".join(parts)
@@ -197,10 +204,11 @@ def _fmt(entry, key):
 def _libs(args, section, mode=None, model=None):
     """The libraries measured at one point: TF.js's wasm backend only where it has the
     kernels."""
+    libs = [lib for lib in args.libs if section == "train" or lib != "distml_captured"]
     if (section == "conv" and mode not in WASM_CONV_MODES) or (
             section == "train" and model not in WASM_MODELS):
-        return [lib for lib in args.libs if lib != "tfjs_wasm"]
-    return list(args.libs)
+        return [lib for lib in libs if lib != "tfjs_wasm"]
+    return libs
 
 
 def batches_for(args, model):
@@ -313,7 +321,8 @@ def run(args):
             for model in args.models:
                 for batch in batches_for(args, model):
                     res = {lib: bench.point(lib, f"bench_train({model!r}, {batch}, "
-                                                 f"{args.train_repeats})",
+                                                 f"{args.train_repeats}, "
+                                                 f"captured={lib == 'distml_captured'})",
                                             "train", model, batch, args.train_repeats)
                            for lib in _libs(args, "train", model=model)}
                     entry = _row({"model": model, "label": MODELS[model][1], "batch": batch},
@@ -336,8 +345,10 @@ def run(args):
 
 # -- the plot -------------------------------------------------------------------------------
 
-COLORS = {"distml": "#1f77b4", "tfjs": "#ff7f0e", "tfjs_wasm": "#2ca02c"}
-NAMES = {"distml": 'distml "webgl"', "tfjs": "TF.js 4.22 webgl", "tfjs_wasm": "TF.js 4.22 wasm"}
+COLORS = {"distml": "#1f77b4", "distml_captured": "#9467bd", "tfjs": "#ff7f0e",
+          "tfjs_wasm": "#2ca02c"}
+NAMES = {"distml": 'distml "webgl"', "distml_captured": 'distml "webgl", distml.compile',
+         "tfjs": "TF.js 4.22 webgl", "tfjs_wasm": "TF.js 4.22 wasm"}
 
 
 def plot(result, path):
@@ -388,7 +399,7 @@ def _plot_ops(ax, result):
         ax.barh([y + (i - (len(shown) - 1) / 2) * h for y in ys], values[lib], height=h,
                 color=COLORS[lib], label=NAMES[lib])
     for y, *vs in zip(ys, *(values[lib] for lib in LIBS)):
-        d, t = vs[0], vs[1]
+        d, t = vs[LIBS.index("distml")], vs[LIBS.index("tfjs")]
         if d == d and t == t:  # both measured: the ratio at the end of the group
             ax.annotate(f"x{d / t:.2g}", (max(v for v in vs if v == v), y),
                         textcoords="offset points", xytext=(3, -3), fontsize=6)

@@ -111,7 +111,9 @@ def _model(model):
     return MnistCNN(), (1, 28, 28)
 
 
-def bench_train(model, batch, repeats):
+def bench_train(model, batch, repeats, captured=False):
+    """A training step's time; captured: the step wrapped in distml.compile (its draws
+    replayed in one FFI call once recorded), the loss read back outside it."""
     distml.manual_seed(0)
     net, shape = _model(model)
     net = net.to(DEV).train()
@@ -120,12 +122,17 @@ def bench_train(model, batch, repeats):
     y = distml.randint(0, 10, (batch,), device=DEV)
     losses = []
 
-    def step():
+    def forward_backward(x, y):
         opt.zero_grad()
         loss = F.cross_entropy(net(x), y)
         loss.backward()
         opt.step()
-        losses.append(loss.item())
+        return loss
+
+    core = distml.compile(forward_backward) if captured else forward_backward
+
+    def step():
+        losses.append(core(x, y).item())
 
     # two warm-up steps: SGD's momentum buffers are made by the first, so the second is the
     # first to run (and compile) the steady-state kernels
@@ -138,6 +145,8 @@ def bench_train(model, batch, repeats):
     out.update(losses=losses[:-1], shader_compiles=_counted(s0, s1, "compiles"),
                draws_per_step=_counted(s1, s2, "draws"),
                ffi_calls_per_step=_counted(s1, s2, "ffi_calls"))
+    if captured:
+        out.update(replays=core.replays, eager_reason=core.reason)
     return out
 
 
