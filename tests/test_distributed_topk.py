@@ -236,3 +236,15 @@ def test_worker_without_numpy_under_topk():
     assert [h["workers"] for h in orch.history] == [2] * rounds
     assert orch.stats["bad_frames"] == 0
     assert all(np.isfinite(v).all() for v in state_arrays(orch.model).values())
+
+
+def test_server_flag_names_the_problem(capsys):
+    from server.__main__ import add_arguments
+    from server.cli import ArgumentParser
+    ap = ArgumentParser(prog="server")
+    add_arguments(ap)
+    assert ap.parse_args(["--compression", "topk:0.01"]).compression == "topk:0.01"
+    with pytest.raises(SystemExit) as e:
+        ap.parse_args(["--compression", "topk:2"])
+    assert e.value.code == 2
+    assert "the top-k fraction must be in (0, 1]" in capsys.readouterr().err
