@@ -4,7 +4,8 @@
 
 Trains examples/mnist_distributed.py through the real parameter server (`python -m
 server`) with CPython workers, once per gradient encoding (float32, float16, int8 with a
-per-tensor scale), and reads the server's final test accuracy on the full 10k test set.
+per-tensor scale, top-k sparsification with error feedback keeping 1 % and 10 % of each
+tensor), and reads the server's final test accuracy on the full 10k test set.
 The experiment's seed fixes the sample order, so the runs differ only by the encoding.
 Writes bench/results/compression_accuracy.json.
 """
@@ -61,7 +62,7 @@ def train(compression, workers):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--compressions", default="none,float16,int8")
+    ap.add_argument("--compressions", default="none,float16,int8,topk:0.01,topk:0.1")
     ap.add_argument("-o", "--output",
                     default=os.path.join(HERE, "results", "compression_accuracy.json"))
     args = ap.parse_args(argv)
@@ -70,7 +71,7 @@ def main(argv=None):
         acc, seconds = train(comp, args.workers)
         runs.append({"compression": comp, "test_accuracy": acc, "seconds": round(seconds, 1),
                      "load": os.getloadavg()[0]})
-        print(f"{comp:8s}: test accuracy {acc:.2%} ({seconds:.0f} s)", flush=True)
+        print(f"{comp:10s}: test accuracy {acc:.2%} ({seconds:.0f} s)", flush=True)
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as fh:
         json.dump({"experiment": os.path.relpath(EXPERIMENT, ROOT), "workers": args.workers,

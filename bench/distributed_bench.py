@@ -4,6 +4,7 @@
     python bench/distributed_bench.py              # everything (~10 minutes here)
     python bench/distributed_bench.py --only aggregation --agg-k 2,4
     python bench/distributed_bench.py --workers 1,2 --browser-workers 0 --compressions none
+    python bench/distributed_bench.py --model resnet18 --workers 1,2 --rounds 3 --quick
 
 (or `bash run.sh bench distributed [ARGS]`, which also runs the set-up and builds the wheel
 the browser workers install.) The analogue of Fig. 2 of the DistML.js paper, on this
@@ -26,7 +27,16 @@ combination of
   transport to --link-rate-mbps per direction plus --link-delay-ms one way: a token bucket
   and a delay, server/transport.py `Link`, as `python -m server --link-rate-mbps R
   --link-delay-ms D` does);
-- compression of the gradients: none, float16, int8 (weights always go out as float32).
+- compression of the gradients: none, float16, int8, topk:F (the largest F of each
+  tensor with error feedback; weights always go out as float32).
+
+--model resnet18 trains ResNet-18 with the CIFAR stem on synthetic 32x32x3 data, 10
+classes (bench/resnet18_experiment.py) instead: ~45 MB of weights down and of float32
+gradient up per worker and round, so its shaped link defaults to 100 Mbit/s and --quick
+to compressions none and topk:0.01, 1 warm-up + 3 timed rounds. Each point also records
+the link model's prediction, drawn beside the measured curve: a round takes (weights
+frame + gradient frame) / link rate (+ 2 x the delay) + the per-worker batch / the
+workers' own measured compute rate, and the round's batch over that is the prediction.
 
 One server (and one set of workers, added as the count grows) per kind of worker and
 compression; the mode and the link are switched between measurements on the same
@@ -64,10 +74,13 @@ sys.path.insert(0, ROOT)
 from common import names, save_figure, write_json  # noqa: E402 (bench/ is the script's folder)
 
 EXPERIMENT = os.path.join(ROOT, "examples", "mnist_distributed.py")
+MODELS = {"mnist": (EXPERIMENT, "MNIST CNN"),
+          "resnet18": (os.path.join(HERE, "resnet18_experiment.py"),
+                       "ResNet-18 (CIFAR stem, synthetic 32x32x3)")}
 PY = sys.executable
 MODES = ("fixed_global", "fixed_local")
 LINKS = ("loopback", "shaped")
-COMPRESSIONS = ("none", "float16", "int8")
+COMPRESSIONS = ("none", "float16", "int8", "topk:0.01")
 RULES = ("mean", "median", "trimmed_mean", "krum")
 AGG_MODELS = ("mnist", "resnet18")
 SECTIONS = ("python", "browser", "aggregation")
@@ -229,7 +242,7 @@ async def session(kind, compression, counts, args, result, save):
     token = default_token()
     sargs = ap.parse_args(["--port", "0", "--workers-token", token, "--compression",
                            compression, "--deadline", "600", "-q"])
-    sargs.experiment = EXPERIMENT
+    sargs.experiment = MODELS[args.model][0]
     overrides = {"min_workers": 1, "eval_every": 0, "max_samples": 10 ** 9,
                  "global_batch": args.global_batch, "local_batch": args.local_batch}
     orch, transport = await start(sargs, overrides)
@@ -253,6 +266,8 @@ async def session(kind, compression, counts, args, result, save):
                              "mode": mode, "workers": n, "join_s": round(join_s, 1)}
                     try:
                         point.update(await measure(orch, n, args, state))
+                        point["predicted_samples_per_s"] = predict(point, result["frames"],
+                                                                   args)
                     except Exception as e:  # noqa: BLE001 - keep the other points
                         point["error"] = f"{type(e).__name__}: {e}"
                     result["throughput"].append(point)
@@ -268,36 +283,57 @@ async def session(kind, compression, counts, args, result, save):
         await transport.close()
 
 
+def predict(p, frames, args):
+    """The link model's samples/s for a measured point: each worker's round is its frames
+    over its own link plus its batch at its own measured compute rate."""
+    if not p.get("worker_compute_samples_per_s"):
+        return None
+    n, batch = p["workers_answering"], p["batch"]
+    per_worker = -(-batch // n) if p["mode"] == "fixed_global" else args.local_batch
+    seconds = per_worker / p["worker_compute_samples_per_s"]
+    if p["link"] == "shaped":
+        wire = frames["weights_frame"] + frames[f"gradient_frame_{p['compression']}"]
+        seconds += wire / (args.link_rate_mbps * 1e6 / 8) + 2 * args.link_delay_ms / 1000
+    return round(batch / seconds, 2)
+
+
 def _point_line(p):
     head = (f"{p['kind']:7s} {p['compression']:7s} {p['link']:8s} {p['mode']:12s} "
             f"workers {p['workers']}: ")
     if "error" in p:
         return head + "ERROR " + p["error"].splitlines()[0][:200]
+    predicted = p.get("predicted_samples_per_s")
     return head + (f"{p['samples_per_s']:7.1f} samples/s (batch {p['batch']}, round "
-                   f"{p['round_ms_median']:.0f} ms, load {p['load_before'][0]:.1f})")
+                   f"{p['round_ms_median']:.0f} ms, load {p['load_before'][0]:.1f}"
+                   + (f"; link model {predicted:.1f})" if predicted else ")"))
 
 
 def frame_sizes(args):
     """Bytes on the wire per round and worker: the weights down, the gradient up."""
     from distml.distributed import codec
     from distml.distributed.experiment import float_buffers, load_experiment, state_arrays
+    from distml.distributed.topk import ErrorFeedback
     from distml.distributed.worker import BUFFER_PREFIX
-    with open(EXPERIMENT, "rb") as fh:
-        exp = load_experiment(fh.read(), "mnist_distributed")
+    path = MODELS[args.model][0]
+    with open(path, "rb") as fh:
+        exp = load_experiment(fh.read(), os.path.splitext(os.path.basename(path))[0])
     model = exp.make_model()
     weights = [(k, v.shape, v) for k, v in state_arrays(model).items()]
-    grads = [(k, tuple(p.shape), p.detach().numpy()) for k, p in model.named_parameters()]
-    grads += [(BUFFER_PREFIX + k, tuple(b.shape), b.detach().numpy())
-              for k, b in float_buffers(model).items()]
+    buffers = [(BUFFER_PREFIX + k, tuple(b.shape), b.detach().numpy())
+               for k, b in float_buffers(model).items()]
     indices = list(range(args.global_batch))
     fields = {"round": 1, "version": 1, "indices": indices, "batch_size": len(indices),
               "deadline_s": 60.0, "kind": "gradient"}
     out = {"parameters": sum(p.numel() for p in model.parameters()),
            "weights_frame": len(codec.encode("round", fields, weights))}
-    for c in COMPRESSIONS:
+    for c in dict.fromkeys(args.compressions + args.browser_compressions):
+        fraction = codec.topk_fraction(c)
+        sparse = ErrorFeedback(fraction).compress if fraction else lambda k, v: v
+        grads = [(k, tuple(p.shape), sparse(k, p.detach().numpy()))
+                 for k, p in model.named_parameters()]
         out[f"gradient_frame_{c}"] = len(codec.encode(
-            "gradient", {"round": 1, "version": 1, "batch_size": len(indices)}, grads,
-            None if c == "none" else c))
+            "gradient", {"round": 1, "version": 1, "batch_size": len(indices)},
+            grads + buffers, None if c == "none" else c))
     return out
 
 
@@ -406,6 +442,7 @@ def tables(result):
 
 COLORS = {"fixed_global": "#1f77b4", "fixed_local": "#ff7f0e"}
 LINESTYLES = {"none": ("o", "-"), "float16": ("s", "--"), "int8": ("^", ":")}
+TOPK_STYLE = ("D", "-.")
 
 
 def plot(result, path):
@@ -444,15 +481,23 @@ def plot(result, path):
                 for mode, comp in keys:
                     line = sorted((p["workers"], p["samples_per_s"]) for p in sub
                                   if (p["mode"], p["compression"]) == (mode, comp))
-                    marker, ls = LINESTYLES.get(comp, ("o", "-"))
+                    marker, ls = LINESTYLES.get(comp, TOPK_STYLE)
                     ax.plot(*zip(*line), marker=marker, linestyle=ls,
                             color=COLORS.get(mode, "gray"),
                             label=f"{mode.replace('_', ' ')} batch, {comp}")
+                    model = sorted((p["workers"], p["predicted_samples_per_s"]) for p in sub
+                                   if (p["mode"], p["compression"]) == (mode, comp)
+                                   and p.get("predicted_samples_per_s"))
+                    if model:  # the link model beside the measurement: thin, faded
+                        ax.plot(*zip(*model), marker=marker, linestyle=ls, linewidth=0.8,
+                                markerfacecolor="none", alpha=0.45,
+                                color=COLORS.get(mode, "gray"),
+                                label=f"{mode.replace('_', ' ')}, {comp}: link model")
                 counts = sorted({p["workers"] for p in pts if p["kind"] == kind})
                 ax.set_xscale("log", base=2)
                 ax.set_xticks(counts)
                 ax.set_xticklabels([str(c) for c in counts])
-                ax.set_ylim(0, max([p["samples_per_s"] for p in sub] + [1]) * 1.15)
+                ax.set_ylim(0, max([p["samples_per_s"] for p in sub] + [1]) * 1.6)
                 ax.set_xlabel("workers")
                 ax.set_ylabel("training samples/s")
                 what = "CPython workers (numpy)" if kind == "python" else \
@@ -460,10 +505,11 @@ def plot(result, path):
                 where = "loopback" if link == "loopback" else \
                     f"shaped: {a['link_rate_mbps']:g} Mbit/s + {a['link_delay_ms']:g} ms"
                 ax.set_title(f"{what}, {where}", fontsize=10)
-                ax.legend(fontsize=7)
+                ax.legend(fontsize=6, ncol=2)
                 ax.grid(alpha=0.3)
         loads = [p["load_before"][0] for p in pts]
-        fig.suptitle(f"MNIST CNN, data-parallel SGD: fixed global batch {a['global_batch']} "
+        title = MODELS[a.get("model", "mnist")][1]
+        fig.suptitle(f"{title}, data-parallel SGD: fixed global batch {a['global_batch']} "
                      f"vs fixed local batch {a['local_batch']} per worker\n"
                      f"{result.get('cpus')} cores, load average "
                      f"{min(loads):.1f}-{max(loads):.1f}, {result['date'][:10]}", fontsize=10)
@@ -501,7 +547,8 @@ def run(args):
     result = {
         "benchmark": "distributed_bench",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "args": vars(args), "cpus": os.cpu_count(), "experiment": "examples/mnist_distributed.py",
+        "args": vars(args), "cpus": os.cpu_count(),
+        "experiment": os.path.relpath(MODELS[args.model][0], ROOT),
         "throughput": [], "aggregation": [],
     }
 
@@ -514,7 +561,8 @@ def run(args):
         f = result["frames"]
         print(f"model: {f['parameters']} parameters; per worker and round: weights "
               f"{f['weights_frame']} B down, gradient "
-              + ", ".join(f"{f[f'gradient_frame_{c}']} B ({c})" for c in COMPRESSIONS)
+              + ", ".join(f"{v} B ({k[15:]})" for k, v in f.items()
+                          if k.startswith("gradient_frame_"))
               + " up", flush=True)
     if "python" in args.only and args.workers:
         for comp in args.compressions:
@@ -536,6 +584,18 @@ def run(args):
     return result
 
 
+def compressions(text):
+    """argparse type: comma-separated gradient compressions (none, float16, int8, topk:F)."""
+    from distml.distributed.codec import parse_compression
+    listed = [v.strip() for v in text.split(",") if v.strip()]
+    for c in listed:
+        try:
+            parse_compression(c)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return listed
+
+
 def _ints(text):
     return [int(v) for v in text.split(",") if v.strip() and int(v) > 0]
 
@@ -548,6 +608,9 @@ def parse_args(argv=None):
                     help="~1 minute: CPython workers 1,2, compression none and int8, one "
                          "browser worker on loopback, 2 warm-up + 8 timed rounds, "
                          "aggregation k=2,4 with 1 repeat (explicit options still win)")
+    ap.add_argument("--model", choices=sorted(MODELS), default="mnist",
+                    help="mnist (the demo's CNN, default) or resnet18 (CIFAR-shaped "
+                         "synthetic data; its own result files)")
     ap.add_argument("--only", type=names(SECTIONS), default=None,
                     help=f"sections, comma-separated: {','.join(SECTIONS)} (default: all)")
     ap.add_argument("--workers", type=_ints, default=None,
@@ -560,12 +623,14 @@ def parse_args(argv=None):
                     help="loopback,shaped (default both)")
     ap.add_argument("--browser-links", type=names(LINKS), default=None,
                     help="links for the browser workers (default: --links)")
-    ap.add_argument("--compressions", type=names(COMPRESSIONS), default=None,
-                    help="gradient compressions for CPython workers (default none,float16,int8)")
-    ap.add_argument("--browser-compressions", type=names(COMPRESSIONS), default=None,
+    ap.add_argument("--compressions", type=compressions, default=None,
+                    help="gradient compressions for CPython workers: none, float16, int8, "
+                         "topk:F (default none,float16,int8,topk:0.01)")
+    ap.add_argument("--browser-compressions", type=compressions, default=None,
                     help="for browser workers (default none)")
-    ap.add_argument("--link-rate-mbps", type=float, default=10.0,
-                    help="shaped link: megabits/s per connection and direction (default 10)")
+    ap.add_argument("--link-rate-mbps", type=float, default=None,
+                    help="shaped link: megabits/s per connection and direction (default 10; "
+                         "100 with --model resnet18)")
     ap.add_argument("--link-delay-ms", type=float, default=20.0,
                     help="shaped link: one-way delay (default 20 ms)")
     ap.add_argument("--global-batch", type=int, default=32, help="fixed_global (default 32)")
@@ -592,17 +657,23 @@ def parse_args(argv=None):
     ap.add_argument("--plot-only", action="store_true",
                     help="redraw the plots and tables from --output, measure nothing")
     args = ap.parse_args(argv)
-    quick = args.quick
+    quick, resnet = args.quick, args.model == "resnet18"
+    quick_compressions = ["none", "topk:0.01"] if resnet else ["none", "int8"]
+    suffix = ("_resnet18" if resnet else "") + ("_quick" if quick else "")
     defaults = {
-        "only": list(SECTIONS), "workers": [1, 2] if quick else [1, 2, 4, 8],
+        "only": ["python", "browser"] if resnet else list(SECTIONS),
+        "workers": [1, 2] if quick else [1, 2, 4, 8],
         "browser_workers": [1] if quick else [1, 2], "modes": list(MODES),
-        "links": list(LINKS), "compressions": ["none", "int8"] if quick else list(COMPRESSIONS),
-        "browser_compressions": ["none"], "warmup": 2 if quick else 4,
-        "rounds": 8 if quick else 40, "agg_k": [2, 4] if quick else [2, 4, 8],
+        "links": list(LINKS),
+        "compressions": quick_compressions if quick else list(COMPRESSIONS),
+        "browser_compressions": ["none"],
+        "warmup": (1 if resnet else 2) if quick else 4,
+        "rounds": (3 if resnet else 8) if quick else (10 if resnet else 40),
+        "link_rate_mbps": 100.0 if resnet else 10.0,
+        "agg_k": [2, 4] if quick else [2, 4, 8],
         "agg_rules": list(RULES), "agg_models": list(AGG_MODELS),
         "agg_repeats": 1 if quick else 3,
-        "output": os.path.join(HERE, "results", "distributed_bench_quick.json" if quick
-                               else "distributed_bench.json"),
+        "output": os.path.join(HERE, "results", f"distributed_bench{suffix}.json"),
     }
     for key, value in defaults.items():
         if getattr(args, key) is None:

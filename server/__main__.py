@@ -4,7 +4,7 @@
     distml-server EXPERIMENT.py ...      # installed (pip install distml[server]); the same
     python -m distml.server EXPERIMENT.py ...
         [--aggregate mean|median|trimmed_mean|krum] [--max-grad-norm X]
-        [--compression none|float16|int8] [--checkpoint-dir DIR] [--checkpoint-every K]
+        [--compression none|float16|int8|topk:F] [--checkpoint-dir DIR] [--checkpoint-every K]
         [--resume] [--max-rounds N] [--max-samples N] [--min-workers N] [--deadline S]
         [--epochs N] [--eval-every N] [--link-rate-mbps R] [--link-delay-ms D] [-q]
         [--view-token V] [--hello-timeout S] [--login-delay S] [--max-connections N]
@@ -27,8 +27,8 @@ import shutil
 import sys
 
 from .cli import (
-    DEFAULT_PORT, ArgumentParser, UsageError, bind_problem, experiment_problem, fail,
-    port_number)
+    DEFAULT_PORT, ArgumentParser, UsageError, bind_problem, compression_flag,
+    experiment_problem, fail, port_number)
 from .orchestrator import Orchestrator, default_token
 from .static import default_mounts, pyodide_dir
 from .transport import (
@@ -126,8 +126,10 @@ def add_arguments(ap):
                     choices=["mean", "median", "trimmed_mean", "krum"])
     ap.add_argument("--max-grad-norm", type=float, default=None,
                     help="clip each worker's gradient to this global L2 norm")
-    ap.add_argument("--compression", default="none", choices=["none", "float16", "int8"],
-                    help="how workers encode their gradients")
+    ap.add_argument("--compression", default="none", type=compression_flag,
+                    help="how workers encode their gradients: none, float16, int8 or "
+                         "topk:F (the largest F of each tensor with error feedback, "
+                         "e.g. topk:0.01)")
     ap.add_argument("--checkpoint-dir", default=None)
     ap.add_argument("--checkpoint-every", type=int, default=10, help="rounds between checkpoints")
     ap.add_argument("--resume", action="store_true",

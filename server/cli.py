@@ -9,6 +9,7 @@ import errno
 import sys
 from pathlib import Path
 
+from distml.distributed.codec import parse_compression
 from distml.distributed.experiment import REQUIRED, load_experiment
 
 DEFAULT_PORT = 8000
@@ -23,6 +24,15 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def compression_flag(text):
+    """argparse type: none, float16, int8 or topk:F with 0 < F <= 1."""
+    try:
+        parse_compression(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def port_number(text):

@@ -54,7 +54,7 @@ from pathlib import Path
 
 import distml
 from distml.autograd import no_grad
-from distml.distributed import strategy
+from distml.distributed import codec, strategy
 from distml.distributed.experiment import (
     float_buffers, hyperparameters, load_experiment, source_hash)
 from distml.distributed.protocol import BUFFER_PREFIX, DEFAULT_MAX_SIZE
@@ -81,13 +81,12 @@ class Orchestrator(Sessions, Rounds, StatusPages):
         self.experiment.hyperparameters.update(self.hp)  # make_optimizer etc. see overrides
         if aggregate not in strategy.AGGREGATORS:
             raise ValueError(f"unknown aggregation rule {aggregate!r}")
-        if compression not in (None, "none", "float16", "int8"):
-            raise ValueError(f"unknown compression {compression!r}")
+        compression = codec.parse_compression(compression)  # ValueError naming it
         if not token:
             raise ValueError("the workers' token must not be empty")
         self.token, self.view_token = token, view_token
         self.rule, self.max_grad_norm = aggregate, max_grad_norm
-        self.compression = None if compression in (None, "none") else compression
+        self.compression = compression
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.checkpoint_every = checkpoint_every
         self.max_rounds, self.max_frame = max_rounds, max_frame

@@ -3,22 +3,28 @@
     frame   = MAGIC (4 bytes, b"DML1") | header length (u32, little-endian) | header | payload
     header  = UTF-8 JSON object: {"type": ..., <fields of that type>, "tensors": [...]}
     tensors = [{"name", "dtype" ("F32" | "F16" | "I8" | "I64"), "shape", "offset", "nbytes",
-                "scale" (I8 only: value = int8 * scale)}], payloads packed in order
+                "scale" (I8 only: value = int8 * scale),
+                "k" (sparse F32 only: k u32 indices, ascending, then k f32 values)}],
+              payloads packed in order
 
 Decoding checks everything before anything is used: the magic, sizes, JSON, the message
 type and its fields (unknown fields are rejected, so a typo never passes silently), the
-tensor table (known dtype, sizes that match the shape, in bounds, contiguous, no gaps)
-and, for float payloads, that every value is finite. A bad frame raises FrameError with
-a message naming the problem; nothing partial is returned. See docs/protocol.md.
+tensor table (known dtype, sizes that match the shape, in bounds, contiguous, no gaps;
+sparse indices in range, ascending, no duplicates) and, for float payloads, that every
+value is finite. A sparse (top-k) tensor is decoded to a dense F32 one. A bad frame
+raises FrameError with a message naming the problem; nothing partial is returned.
+See docs/protocol.md.
 """
 import json
 import math
 import struct
+import sys
 from array import array
 
 from .._tensor import Tensor
 from .protocol import DEFAULT_MAX_FRAME, MAGIC, MAX_HEADER, PROTOCOL_VERSION  # noqa: F401
 
+_BIG_ENDIAN = sys.byteorder != "little"
 ITEMSIZE = {"F32": 4, "F16": 2, "I8": 1, "I64": 8}
 
 # message type -> {field: (python types, required)}
@@ -75,18 +81,63 @@ def _payload(values, dtype):
     return array("b", [max(-127, min(127, round(v / scale))) for v in flat]).tobytes(), scale
 
 
+def parse_compression(text):
+    """None, "float16", "int8" or "topk:F" (0 < F <= 1) from a flag's text; ValueError
+    naming the problem otherwise. "none" is None."""
+    if text in (None, "none"):
+        return None
+    if text in ("float16", "int8"):
+        return text
+    if isinstance(text, str) and text.startswith("topk:"):
+        try:
+            fraction = float(text[5:])
+        except ValueError:
+            fraction = float("nan")
+        if 0 < fraction <= 1:
+            return text
+        raise ValueError(f"compression {text!r}: the top-k fraction must be in (0, 1]")
+    raise ValueError(f"unknown compression {text!r} (none, float16, int8 or topk:F)")
+
+
+def topk_fraction(compression):
+    """The F of "topk:F", else None."""
+    if isinstance(compression, str) and compression.startswith("topk:"):
+        return float(compression[5:])
+    return None
+
+
+class Sparse:
+    """The k largest-magnitude entries of a flat tensor: ascending `indices` and their
+    `values` (sequences of equal length). encode() sends it as a sparse F32 tensor."""
+    __slots__ = ("indices", "values")
+
+    def __init__(self, indices, values):
+        self.indices, self.values = indices, values
+
+
 def encode(msg_type, fields=None, tensors=None, compression=None):
     """Build a frame. tensors: list of (name, shape, values); compression None | "float16"
-    | "int8" applies to float tensors (int64 tensors are sent as they are)."""
+    | "int8" applies to float tensors (int64 tensors are sent as they are); a Sparse value
+    is always sent sparse (k indices + k float32 values), which is what "topk:F" means on
+    the wire: the worker's error feedback (topk.py) picks the entries, and the tensors it
+    does not sparsify (BatchNorm statistics) go as float32."""
     fields = dict(fields or {})
     _check_fields(msg_type, fields)
+    if topk_fraction(compression) is not None:
+        compression = None
     table, chunks, offset = [], [], 0
     for name, shape, values in tensors or ():
+        shape = [int(s) for s in shape]
+        if isinstance(values, Sparse):
+            entry, data = _sparse_entry(name, shape, values, offset)
+            table.append(entry)
+            chunks.append(data)
+            offset += len(data)
+            continue
         is_int = getattr(values, "dtype", None) is not None and \
             str(getattr(values, "dtype")).endswith("int64")
         dtype = "I64" if is_int else {None: "F32", "float16": "F16", "int8": "I8"}[compression]
         data, scale = _payload(values, dtype)
-        shape = [int(s) for s in shape]
         if len(data) != math.prod(shape) * ITEMSIZE[dtype]:
             raise FrameError(f"tensor {name!r}: {len(data) // ITEMSIZE[dtype]} values do not "
                              f"fit shape {shape}")
@@ -100,6 +151,27 @@ def encode(msg_type, fields=None, tensors=None, compression=None):
     header = dict(fields, type=msg_type, tensors=table)
     raw = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
     return b"".join([MAGIC, struct.pack("<I", len(raw)), raw] + chunks)
+
+
+def _sparse_entry(name, shape, sparse, offset):
+    k = len(sparse.indices)
+    if len(sparse.values) != k:
+        raise FrameError(f"tensor {name!r}: {k} indices but {len(sparse.values)} values")
+    np = _numpy()
+    if np is not None:
+        data = np.asarray(sparse.indices).astype("<u4").tobytes() + \
+            np.asarray(sparse.values).astype("<f4").tobytes()
+    else:
+        data = _le(array("I", sparse.indices)) + _le(array("f", sparse.values))
+    return ({"name": name, "dtype": "F32", "shape": shape, "offset": offset,
+             "nbytes": len(data), "k": k}, data)
+
+
+def _le(arr):
+    """Little-endian bytes of an array (every platform we run on is, but say so)."""
+    if _BIG_ENDIAN:
+        arr.byteswap()
+    return arr.tobytes()
 
 
 # -- decoding -----------------------------------------------------------------------------
@@ -192,7 +264,7 @@ def _check_table(table, payload, check_finite):
     for i, entry in enumerate(table):
         if not isinstance(entry, dict):
             raise FrameError(f"tensor entry {i} is not an object")
-        allowed = {"name", "dtype", "shape", "offset", "nbytes", "scale"}
+        allowed = {"name", "dtype", "shape", "offset", "nbytes", "scale", "k"}
         if set(entry) - allowed:
             raise FrameError(f"tensor entry {i}: unknown field(s) "
                              f"{', '.join(sorted(set(entry) - allowed))}")
@@ -210,7 +282,16 @@ def _check_table(table, payload, check_finite):
         if offset != expected or not isinstance(nbytes, int) or isinstance(nbytes, bool):
             raise FrameError(f"tensor {name!r}: payloads must be packed in order "
                              f"(offset {offset!r}, expected {expected})")
-        if nbytes != math.prod(shape) * ITEMSIZE[dtype]:
+        k = entry.get("k")
+        if k is not None:
+            if dtype != "F32" or not isinstance(k, int) or isinstance(k, bool) or \
+                    not 0 <= k <= math.prod(shape):
+                raise FrameError(f"tensor {name!r}: k must be an int in [0, "
+                                 f"{math.prod(shape)}] on an F32 tensor, got {k!r}")
+            if nbytes != 8 * k:
+                raise FrameError(f"tensor {name!r}: {nbytes} bytes do not hold k={k} "
+                                 f"indices and values ({8 * k} bytes)")
+        elif nbytes != math.prod(shape) * ITEMSIZE[dtype]:
             raise FrameError(f"tensor {name!r}: {nbytes} bytes do not hold shape {shape} "
                              f"of {dtype}")
         if offset + nbytes > len(payload):
@@ -224,6 +305,8 @@ def _check_table(table, payload, check_finite):
         elif scale is not None:
             raise FrameError(f"tensor {name!r}: scale is only for I8 tensors")
         data = bytes(payload[offset:offset + nbytes])
+        if k is not None:
+            data = _densify(name, data, k, math.prod(shape))
         if check_finite and dtype in ("F32", "F16") and not _all_finite(data, dtype):
             raise FrameError(f"tensor {name!r} contains NaN or Inf")
         tensors[name] = (tuple(shape), dtype, data, scale)
@@ -231,6 +314,43 @@ def _check_table(table, payload, check_finite):
     if expected != len(payload):
         raise FrameError(f"{len(payload) - expected} unexpected bytes after the last tensor")
     return tensors
+
+
+def _densify(name, data, k, numel):
+    """float32 bytes of the dense tensor a sparse payload describes, after checking that
+    its indices are in range and strictly ascending (so none repeats)."""
+    np = _numpy()
+    if np is not None:
+        idx = np.frombuffer(data[:4 * k], dtype="<u4").astype(np.int64)
+        bad_range = np.flatnonzero(idx >= numel)
+        steps = np.diff(idx)
+        bad_order = np.flatnonzero(steps <= 0)
+    else:
+        idx = array("I", data[:4 * k])
+        if _BIG_ENDIAN:
+            idx.byteswap()
+        bad_range = [i for i, j in enumerate(idx) if j >= numel]
+        bad_order = [i for i in range(k - 1) if idx[i + 1] <= idx[i]]
+    if len(bad_range):
+        i = int(bad_range[0])
+        raise FrameError(f"tensor {name!r}: sparse index {int(idx[i])} out of range for "
+                         f"{numel} values")
+    if len(bad_order):
+        i = int(bad_order[0])
+        what = "repeats" if idx[i + 1] == idx[i] else "is out of order"
+        raise FrameError(f"tensor {name!r}: sparse index {int(idx[i + 1])} {what} "
+                         f"(indices must be strictly ascending)")
+    if np is not None:
+        dense = np.zeros(numel, dtype="<f4")
+        dense[idx] = np.frombuffer(data[4 * k:], dtype="<f4")
+        return dense.tobytes()
+    vals = array("f", data[4 * k:])
+    dense = array("f", bytes(4 * numel))
+    if _BIG_ENDIAN:
+        vals.byteswap()
+    for j, v in zip(idx, vals):
+        dense[j] = v
+    return _le(dense)
 
 
 def _all_finite(data, dtype):

@@ -29,6 +29,7 @@ import time
 from . import codec
 from .experiment import float_buffers, load_experiment, source_hash
 from .protocol import BUFFER_PREFIX, DEFAULT_MAX_SIZE, TransportClosed  # noqa: F401
+from .topk import ErrorFeedback
 
 log = logging.getLogger("distml.worker")
 
@@ -163,6 +164,7 @@ class Worker:
         self.rounds_done = 0
         self.errors = []  # (code, message) the server sent us
         self._compression = None
+        self._feedback = None  # ErrorFeedback under "topk:F" (residuals across rounds)
 
     def status(self, state, **details):
         if self.on_status is not None:
@@ -239,6 +241,8 @@ class Worker:
         self.worker_id = frame.fields["worker_id"]
         self.hyperparameters = frame.fields["hyperparameters"]
         self._compression = self.hyperparameters.get("compression")
+        fraction = codec.topk_fraction(self._compression)
+        self._feedback = ErrorFeedback(fraction) if fraction is not None else None
         self.heartbeat_s = float(self.hyperparameters.get("heartbeat_s", self.heartbeat_s))
         # the experiment is served to holders of the token only
         source = await self.fetch("/experiment.py?token=" + _quote(self.token))
@@ -294,7 +298,11 @@ class Worker:
             self.status("idle", round=f["round"])
             return
         rate = len(f["indices"]) / max(time.perf_counter() - start, 1e-9)
-        tensors = [(k, tuple(v.shape), v) for k, v in grads.items()]
+        if self._feedback is not None:  # sparsify the update, never the BN statistics
+            tensors = [(k, tuple(v.shape), self._feedback.compress(k, v))
+                       for k, v in grads.items()]
+        else:
+            tensors = [(k, tuple(v.shape), v) for k, v in grads.items()]
         tensors += [(BUFFER_PREFIX + k, tuple(v.shape), v) for k, v in buffers.items()]
         fields = {"round": f["round"], "version": self.reply_version(f),
                   "batch_size": len(f["indices"]), "samples_per_s": rate}
