@@ -211,7 +211,7 @@ def test_malformed_topk_frame_refused_and_samples_reassigned(how):
 def test_worker_without_numpy_under_topk():
     """The browser's code path (no numpy) sparsifies and feeds back too."""
     rounds = 4
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
 
     async def main():
         orch, transport = await start_server(max_rounds=rounds, compression="topk:0.2",
