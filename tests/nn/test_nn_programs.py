@@ -1,7 +1,7 @@
 """Small training programs, written once in torch style and run on torch and on distml
 (the model code receives the library as `lib`, the way a script ports by changing its
-imports): an LSTM language model, a decoder-only GPT with causal attention, a DCGAN and a
-super-resolution net with PixelShuffle. Same initial weights (torch's state_dict loaded
+imports): an LSTM language model, a decoder-only GPT with causal attention, a DCGAN, a
+super-resolution net with PixelShuffle and a VAE. Same initial weights (torch's state_dict loaded
 into distml) and data; the losses of the first steps must match the float64 torch run to
 float32 accuracy."""
 import numpy as np
@@ -269,7 +269,56 @@ def test_super_resolution_trains_like_torch():
                          _train_sr(torch, t_model, low, high))
 
 
-@pytest.mark.parametrize("build", [lstm_lm, gpt, dcgan, super_resolution])
+# -- a variational autoencoder (pytorch/examples' vae style) ---------------------------------
+
+def vae(lib, n_in=36, n_hidden=20, n_latent=4):
+    nn = lib.nn
+
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(n_in, n_hidden)
+            self.fc21 = nn.Linear(n_hidden, n_latent)
+            self.fc22 = nn.Linear(n_hidden, n_latent)
+            self.fc3 = nn.Linear(n_latent, n_hidden)
+            self.fc4 = nn.Linear(n_hidden, n_in)
+
+        def forward(self, x, eps):
+            h = nn.functional.relu(self.fc1(x.view(-1, n_in)))
+            mu, logvar = self.fc21(h), self.fc22(h)
+            z = mu + eps * lib.exp(0.5 * logvar)  # the reparameterisation trick
+            recon = lib.sigmoid(self.fc4(nn.functional.relu(self.fc3(z))))
+            return recon, mu, logvar
+
+    return VAE()
+
+
+def _train_vae(lib, model, data, noise):
+    opt = lib.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for i in range(STEPS):
+        x = _tensor(lib, data[i])
+        opt.zero_grad()
+        recon, mu, logvar = model(x, _tensor(lib, noise[i]))
+        bce = lib.nn.functional.binary_cross_entropy(recon, x.view(-1, 36), reduction="sum")
+        kld = -0.5 * lib.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        loss = bce + kld
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_vae_trains_like_torch():
+    r = np.random.RandomState(4)
+    data = r.rand(STEPS, 5, 1, 6, 6).astype(np.float32)  # pixel intensities in [0, 1)
+    noise = r.randn(STEPS, 5, 4).astype(np.float32)  # the eps of reparameterisation
+    t_model, d_model = _pair(vae)
+    _assert_losses_close(_train_vae(distml, d_model, data, noise),
+                         _train_vae(torch, t_model, data, noise))
+
+
+@pytest.mark.parametrize("build", [lstm_lm, gpt, dcgan, super_resolution, vae])
 def test_state_dict_round_trip_to_torch(build):
     """distml's freshly initialised weights load into the torch model and back."""
     distml.manual_seed(4)
