@@ -114,6 +114,46 @@ def test_big_frame_before_hello_refused_without_being_read(monkeypatch):
     assert orch.stats["bad_frames"] == 0 and orch.stats["refused"] == 0
 
 
+async def _hostile_unauthenticated_traffic(url, rounds=12):
+    """Junk frames and oversized frames from clients that never say hello (no wrong tokens:
+    those would slow down 127.0.0.1, the honest workers' address too)."""
+    for i in range(rounds):
+        try:
+            async with connect(url, max_size=None, compression=None) as ws:
+                await ws.send(os.urandom(64) if i % 2 else b"x" * (PRE_AUTH_MAX_SIZE * 4))
+                await asyncio.wait_for(ws.recv(), 2)
+        except (ConnectionClosed, TimeoutError, OSError):
+            pass
+        await asyncio.sleep(0.01)
+
+
+def test_unauthenticated_traffic_leaves_the_weights_bit_identical():
+    # nothing a client does before its hello changes what the workers are given or send
+    rounds = 6
+
+    def run(hostile):
+        async def main():
+            orch, transport = await start_server(max_rounds=rounds,
+                                                 overrides={"min_workers": 2})
+            noise = asyncio.create_task(_hostile_unauthenticated_traffic(transport.url)) \
+                if hostile else None
+            await asyncio.sleep(0.2 if hostile else 0)  # under way before training starts
+            workers = [await new_worker(transport.url) for _ in range(2)]
+            await train(orch, transport, workers)
+            if noise is not None:
+                noise.cancel()
+            return orch
+        return scenario(main())
+
+    clean, attacked = run(False), run(True)
+    assert attacked.round == clean.round == rounds
+    assert clean.stats["bad_frames"] == 0 and attacked.stats["bad_frames"] >= 1
+    want, got = state_arrays(clean.model), state_arrays(attacked.model)
+    assert set(want) == set(got)
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+
+
 def test_cli_checks_the_new_flags():
     import argparse
 
