@@ -267,7 +267,7 @@ def run(args):
 
         if "eager" in args.only:
             n, size = args.eager_ops, 16
-            for lib in args.libs:
+            for lib in _libs(args, "eager"):
                 out = bench.point(lib, f"bench_eager_op({n}, {size}, {args.repeats})",
                                   "eagerOp", n, size, args.repeats)
                 result["eager"][lib] = out

@@ -135,9 +135,10 @@ def bench_train(model, batch, repeats, captured=False):
         losses.append(core(x, y).item())
 
     # two warm-up steps: SGD's momentum buffers are made by the first, so the second is the
-    # first to run (and compile) the steady-state kernels
+    # first to run (and compile) the steady-state kernels; a captured step records until
+    # two recordings line up (calls 2-4), so it warms up for 6
     s0 = distml.webgl.stats()
-    out = _times(step, repeats, warmup=2)
+    out = _times(step, repeats, warmup=6 if captured else 2)
     s1 = distml.webgl.stats()
     # one more step between two counter reads: the draws and FFI calls of one step
     step()
