@@ -15,15 +15,6 @@ def api():
     return _API[0]
 
 
-def norm_dim(dim, ndim):
-    """A dim in [-ndim, ndim) (a 0-d tensor accepts -1 and 0, as in torch) -> 0..ndim-1."""
-    lim = max(ndim, 1)
-    if not -lim <= dim < lim:
-        raise IndexError(f"Dimension out of range (expected to be in range of "
-                         f"[{-lim}, {lim - 1}], but got {dim})")
-    return dim % lim
-
-
 def move_to_last(x, dim):
     """x with `dim` moved last, and the permutation that moves it back."""
     order = [d for d in range(x.ndim) if d != dim] + [dim]
@@ -34,3 +25,12 @@ def move_to_last(x, dim):
 def is_host_backend(x):
     """Whether x's data lives on the host (cheap to read back for a validity check)."""
     return x._backend.host_resident
+
+
+def free_function(method, name):
+    """distml.name(input, ...): Tensor.name as a free function, as torch has both."""
+    def fn(input, *args, **kwargs):
+        return method(input, *args, **kwargs)
+    fn.__name__ = name
+    fn.__doc__ = f"distml.{name}(input, ...): the same as Tensor.{name}."
+    return fn

@@ -2,6 +2,7 @@
 ...) that go with them."""
 from . import aliases, index_put, legacy, linalg, sampling, scans, selection, shifting
 from . import sorting, triangular
+from ._ops_util import free_function
 from .aliases import AliasOps
 from .formatting import FormatOps
 from .index_put import IndexPutOps
@@ -18,16 +19,6 @@ OP_MIXINS = (LinalgOps, TriangularOps, SortingOps, SamplingOps, ScanOps, Shiftin
              IndexPutOps, NewFactoryOps, FormatOps, AliasOps, SelectionOps)
 
 
-def _free(cls, name):
-    method = getattr(cls, name)
-
-    def fn(input, *args, **kwargs):
-        return method(input, *args, **kwargs)
-    fn.__name__ = name
-    fn.__doc__ = f"distml.{name}(input, ...): the same as Tensor.{name}."
-    return fn
-
-
 def op_functions():
     """name -> free function, for distml's namespace."""
     out = {}
@@ -35,7 +26,7 @@ def op_functions():
                         (sorting, SortingOps), (scans, ScanOps), (shifting, ShiftingOps),
                         (aliases, AliasOps), (selection, SelectionOps),
                         (index_put, IndexPutOps)):
-        out.update({name: _free(cls, name) for name in module.FREE})
+        out.update({name: free_function(getattr(cls, name), name) for name in module.FREE})
     from .einsum import einsum
     out.update(
         einsum=einsum, multinomial=sampling.multinomial, bernoulli=sampling.bernoulli,

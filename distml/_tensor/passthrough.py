@@ -1,4 +1,5 @@
 """The free-function twins of Tensor methods: distml.exp(x) is Tensor.exp(x), and so on."""
+from ._ops_util import free_function
 from .tensor import Tensor
 
 _PASSTHROUGH = [
@@ -15,14 +16,4 @@ _PASSTHROUGH = [
 ]
 
 
-def _make_free(name):
-    method = getattr(Tensor, name)
-
-    def fn(input, *args, **kwargs):
-        return method(input, *args, **kwargs)
-    fn.__name__ = name
-    fn.__doc__ = f"distml.{name}(input, ...): the same as Tensor.{name}."
-    return fn
-
-
-FREE_FUNCTIONS = {name: _make_free(name) for name in _PASSTHROUGH}
+FREE_FUNCTIONS = {name: free_function(getattr(Tensor, name), name) for name in _PASSTHROUGH}

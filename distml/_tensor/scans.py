@@ -1,14 +1,15 @@
 """cumsum / cumprod as a Hillis-Steele scan: log2(n) steps of "shift by 2**k along the dim
 and combine", each a cat + elementwise op, so every backend and autograd have it (also
 through zeros in cumprod, which a division-based gradient would get wrong)."""
-from ._ops_util import api, norm_dim
+from ._ops_util import api
+from .shapes import _normalize_dim
 
 
 def _scan(x, dim, combine, identity):
     d = api()
     if x.ndim == 0:
         return x.clone()
-    dim = norm_dim(dim, x.ndim)
+    dim = _normalize_dim(dim, x.ndim)
     n = x.shape[dim]
     out = x
     step = 1

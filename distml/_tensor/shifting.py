@@ -1,6 +1,7 @@
 """roll, movedim, tile, repeat_interleave: composed from narrow + cat and
 permute / expand / reshape."""
-from ._ops_util import api, norm_dim
+from ._ops_util import api
+from .shapes import _normalize_dim
 
 
 class ShiftingOps:
@@ -22,7 +23,7 @@ class ShiftingOps:
                                f"dims:{len(dims)}")
         out = self
         for shift, dim in zip(shifts, dims):
-            dim = norm_dim(dim, self.ndim)
+            dim = _normalize_dim(dim, self.ndim)
             n = self.shape[dim]
             s = shift % n if n else 0
             if s:
@@ -36,8 +37,8 @@ class ShiftingOps:
             raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)}"
                                f" dims) should contain the same number of dims as destination "
                                f"({list(dst)} dims)")
-        src = [norm_dim(s, self.ndim) for s in src]
-        dst = [norm_dim(s, self.ndim) for s in dst]
+        src = [_normalize_dim(s, self.ndim) for s in src]
+        dst = [_normalize_dim(s, self.ndim) for s in dst]
         order = [None] * self.ndim
         for s, t in zip(src, dst):
             order[t] = s
@@ -56,7 +57,7 @@ class ShiftingOps:
     def repeat_interleave(self, repeats, dim=None, *, output_size=None):
         d = api()
         x = self.reshape(-1) if dim is None else self
-        dim = 0 if dim is None else norm_dim(dim, x.ndim)
+        dim = 0 if dim is None else _normalize_dim(dim, x.ndim)
         if isinstance(repeats, d.Tensor) and repeats.numel() == 1:
             repeats = int(repeats.item())
         if isinstance(repeats, int):

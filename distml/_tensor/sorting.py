@@ -4,7 +4,8 @@ flow through gather to the positions picked."""
 import math
 from collections import namedtuple
 
-from ._ops_util import api, move_to_last, norm_dim
+from ._ops_util import api, move_to_last
+from .shapes import _normalize_dim
 
 _sorted = namedtuple("return_types", ["values", "indices"])
 
@@ -29,7 +30,7 @@ def _row_orders(x, descending):
 def _sort(x, dim, descending):
     if x.ndim == 0:
         return _sorted(x.clone(), api().zeros((), dtype=api().int64, device=x.device))
-    dim = norm_dim(dim, x.ndim)
+    dim = _normalize_dim(dim, x.ndim)
     t, inverse = move_to_last(x, dim)
     idx = _row_orders(t, descending)
     values = t.gather(-1, idx)
@@ -49,7 +50,7 @@ class SortingOps:
         return _sort(self, 0, False).values
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
-        dim = norm_dim(dim, self.ndim)
+        dim = _normalize_dim(dim, self.ndim)
         n = self.shape[dim] if self.ndim else 1
         if not 0 <= k <= n:
             raise RuntimeError(f"selected index k out of range (k={k}, size {n})")
@@ -59,7 +60,7 @@ class SortingOps:
         return _sorted(values.narrow(dim, 0, k), indices.narrow(dim, 0, k))
 
     def kthvalue(self, k, dim=-1, keepdim=False):
-        dim = norm_dim(dim, self.ndim)
+        dim = _normalize_dim(dim, self.ndim)
         n = self.shape[dim] if self.ndim else 1
         if not 1 <= k <= n:
             raise RuntimeError(f"kthvalue(): selected number k out of range for dimension "
@@ -79,7 +80,7 @@ class SortingOps:
             if flat.numel() == 0:
                 return flat.sum() * math.nan
             return flat.kthvalue((flat.numel() + 1) // 2).values
-        n = self.shape[norm_dim(dim, self.ndim)] if self.ndim else 1
+        n = self.shape[_normalize_dim(dim, self.ndim)] if self.ndim else 1
         return self.kthvalue((n + 1) // 2, dim, keepdim)
 
 

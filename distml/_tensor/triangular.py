@@ -1,6 +1,7 @@
 """tril/triu, diag, diagonal, trace: index masks from arange compared elementwise, so
 every backend computes them with no read-back."""
-from ._ops_util import api, norm_dim
+from ._ops_util import api
+from .shapes import _normalize_dim
 
 
 def _band_mask(x, diagonal, lower):
@@ -37,7 +38,7 @@ class TriangularOps:
     def diagonal(self, offset=0, dim1=0, dim2=1):
         """The (offset) diagonal of dims dim1, dim2, as a new last dim (torch.diagonal)."""
         d = api()
-        a, b = norm_dim(dim1, self.ndim), norm_dim(dim2, self.ndim)
+        a, b = _normalize_dim(dim1, self.ndim), _normalize_dim(dim2, self.ndim)
         if a == b:
             raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
         rest = [k for k in range(self.ndim) if k not in (a, b)]
