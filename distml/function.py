@@ -1,7 +1,7 @@
 """The differentiable primitives: each maps its forward and backward onto backend ops.
 
 Everything else in distml (softmax, losses, BatchNorm, clamp, ...) is composed from
-these in distml/_tensor/ and nn/functional.py, so a new backend gets all of it for free.
+these in distml/_tensor/ and distml/nn/functional/, so a new backend gets all of it for free.
 """
 import math
 
