@@ -570,14 +570,14 @@ sys.exit(code)
 """
 
 
-def test_worker_without_numpy_matches():
-    """A worker on the pure-Python backend (the browser's code path) next to a numpy one."""
-    rounds = 4
-    want = reference_states(rounds)[rounds]
+def train_beside_a_worker_without_numpy(rounds, **server_kw):
+    """(server, the numpy-less worker's exit code, its output) after `rounds` rounds with
+    one in-process worker and one subprocess worker whose numpy import is blocked."""
     root = Path(__file__).resolve().parents[2]
 
     async def main():
-        orch, transport = await start_server(max_rounds=rounds, overrides={"min_workers": 2})
+        orch, transport = await start_server(max_rounds=rounds, overrides={"min_workers": 2},
+                                             **server_kw)
         env = dict(os.environ, PYTHONPATH=str(root))
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-c", NO_NUMPY_WORKER, transport.url, "--token", TOKEN,
@@ -592,7 +592,14 @@ def test_worker_without_numpy_matches():
                 await proc.wait()
         return orch, proc.returncode, out.decode()
 
-    orch, code, out = scenario(main())
+    return scenario(main())
+
+
+def test_worker_without_numpy_matches():
+    """A worker on the pure-Python backend (the browser's code path) next to a numpy one."""
+    rounds = 4
+    want = reference_states(rounds)[rounds]
+    orch, code, out = train_beside_a_worker_without_numpy(rounds)
     assert code == 0, out
     assert "backend python" in out
     assert [h["workers"] for h in orch.history] == [2] * rounds

@@ -5,13 +5,9 @@ loses nothing (everything sent plus the residual equals the sum of the true grad
 the server trains under topk; malformed sparse tensors are refused with a message naming
 the problem and their samples go to other workers.
 """
-import asyncio
 import json
 import math
-import os
 import struct
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +17,7 @@ from distml.distributed.experiment import state_arrays
 from distml.distributed.worker import Worker
 
 from test_distributed_server import (
-    NO_NUMPY_WORKER, TOKEN, new_worker, scenario, start_server, train)
+    new_worker, scenario, start_server, train, train_beside_a_worker_without_numpy)
 
 
 @pytest.fixture(params=["numpy", "pure"])
@@ -211,26 +207,7 @@ def test_malformed_topk_frame_refused_and_samples_reassigned(how):
 def test_worker_without_numpy_under_topk():
     """The browser's code path (no numpy) sparsifies and feeds back too."""
     rounds = 4
-    root = Path(__file__).resolve().parents[2]
-
-    async def main():
-        orch, transport = await start_server(max_rounds=rounds, compression="topk:0.2",
-                                             overrides={"min_workers": 2})
-        env = dict(os.environ, PYTHONPATH=str(root))
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", NO_NUMPY_WORKER, transport.url, "--token", TOKEN,
-            cwd=root, env=env, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT)
-        try:
-            await train(orch, transport, [await new_worker(transport.url)])
-            out, _ = await asyncio.wait_for(proc.communicate(), 30)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-        return orch, proc.returncode, out.decode()
-
-    orch, code, out = scenario(main())
+    orch, code, out = train_beside_a_worker_without_numpy(rounds, compression="topk:0.2")
     assert code == 0, out
     assert "backend python" in out
     assert [h["workers"] for h in orch.history] == [2] * rounds
