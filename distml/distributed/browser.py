@@ -66,22 +66,60 @@ class BrowserTransport:
         self.ws.close()
 
 
+_fetched = {}  # path -> the last bytes the page's host served
+
+
 async def fetch(path):
+    """GET path from the page's host; when that host is gone (the gateway that served the
+    page died and the worker moved to another), the bytes it served before (the worker
+    checks the experiment's hash against the one the new gateway announces)."""
     from distml.web import fetch_bytes
-    return fetch_bytes(path)
+    try:
+        _fetched[path] = fetch_bytes(path)
+    except Exception:  # a NetworkError from the synchronous request, or an HTTP error
+        if path not in _fetched:
+            raise
+    return _fetched[path]
 
 
-async def run_browser_worker(url, token, name=None, on_status=None):
+async def run_browser_worker(url, token, name=None, on_status=None, reconnect=0,
+                             backoff_s=0.5, max_backoff_s=8.0, delay_s=0.0):
     """Join the server at `url` from this page and work until it says bye. The worker's
     state (joining, idle, training, with round and samples/s) goes to `on_status`, by
-    default to the page as metrics (distml.web.report; web/join.html shows them)."""
+    default to the page as metrics (distml.web.report; web/join.html shows them).
+
+    `url` may be a list (the gateways of `python -m server --ray`): when the connection
+    is lost (or cannot be made), each of up to `reconnect` further attempts takes the next
+    URL, round robin, waiting only after trying them all: `backoff_s`, doubling up to
+    `max_backoff_s` (a restarting gateway or server gets time to come back)."""
     import distml
     from distml.web import report
     on_status = on_status or report
-    on_status(state="connecting")
-    transport = await BrowserTransport.connect(url)
-    worker = Worker(transport, token, fetch, name=name, on_status=on_status,
-                    capabilities={"browser": True, "webgl": distml.webgl.is_available()})
-    reason = await worker.run()
-    return {"reason": reason, "rounds": worker.rounds_done, "errors": worker.errors,
-            "worker_id": worker.worker_id}
+    urls = [url] if isinstance(url, str) else list(url)
+    moves, wait, done = [], backoff_s, 0  # done: rounds on earlier connections
+
+    def status(**details):  # the page counts rounds over all connections
+        if "rounds" in details:
+            details["rounds"] += done
+        on_status(**details)
+
+    for attempt in range(reconnect + 1):
+        url, worker = urls[attempt % len(urls)], None
+        on_status(state="connecting", url=url)
+        try:
+            transport = await BrowserTransport.connect(url)
+            worker = Worker(transport, token, fetch, name=name, on_status=status,
+                            delay_s=delay_s, capabilities={
+                                "browser": True, "webgl": distml.webgl.is_available()})
+            reason = await worker.run()
+            return {"reason": reason, "rounds": done + worker.rounds_done,
+                    "errors": worker.errors, "worker_id": worker.worker_id, "url": url,
+                    "moves": moves}
+        except TransportClosed as e:
+            if attempt == reconnect:
+                raise
+            done += worker.rounds_done if worker is not None else 0
+            moves.append(str(e))
+            if (attempt + 1) % len(urls) == 0:  # tried them all: back off
+                await asyncio.sleep(wait)
+                wait = min(2 * wait, max_backoff_s)

@@ -12,8 +12,13 @@ the order of the float additions.
 actor's event loop). Weights come from the coordinator as an object-store reference and
 are fetched once per (coordinator incarnation, version). A gateway with no ready worker
 for `idle_s` gives its sub-range back (returns None) so the coordinator can reassign it.
+
+Each gateway also serves `GET /gateways?token=T`: {"gateways": [every gateway's ws URL]}
+(launch.py tells them all), so the worker page one of them served can move to another
+when its own goes away (web/join.html, distml/distributed/browser.py).
 """
 import asyncio
+import json
 import os
 import tempfile
 import time
@@ -97,12 +102,14 @@ class Gateway:
         self.transport_kw = transport_kw or {}
         self.transport = None
         self.task = None  # the running round
+        self.gateway_urls = []  # every gateway's ws URL (set_gateways), for /gateways
 
     async def start(self):
         """Listen (once; a restarted actor listens again on the same port); the ws URL."""
         if self.transport is None:
+            routes = {**self.rounds.routes(), "/gateways": self._gateways_route}
             self.transport = await Transport(self.rounds.handle, self.host, self.port,
-                                             routes=self.rounds.routes(),
+                                             routes=routes,
                                              **self.transport_kw).start()
         return self.url()
 
@@ -112,6 +119,16 @@ class Gateway:
             import ray
             url = url.replace(f"//{self.host}:", f"//{ray.util.get_node_ip_address()}:")
         return url
+
+    async def set_gateways(self, urls):
+        self.gateway_urls = list(urls)
+
+    def _gateways_route(self, request, host):
+        scope, refusal = self.rounds.access(request, host)
+        if scope != "workers":
+            return refusal or (403, b"the workers' token is needed\n", "text/plain")
+        urls = self.gateway_urls or [self.url()]
+        return json.dumps({"gateways": urls}).encode(), "application/json"
 
     async def ready_count(self):
         await self.start()

@@ -49,7 +49,9 @@ def start_gateways(experiment, token, n, host="127.0.0.1", ports=None, max_resta
     gateways = [actor.remote(shipped(experiment), token, host, port,
                              transport_kw=transport_kw, **orchestrator_kw)
                 for port in ports]
-    return gateways, ray.get([g.start.remote() for g in gateways])
+    urls = ray.get([g.start.remote() for g in gateways])
+    ray.get([g.set_gateways.remote(urls) for g in gateways])  # for their /gateways
+    return gateways, urls
 
 
 def start_coordinator(experiment, token, gateways, max_restarts=0, **kw):
