@@ -77,6 +77,18 @@ class StatusPages:
                 "/status.json": guarded({"workers", "view"}, status),
                 "/worker": lambda request, host: page("join.html")(None)}
 
+    def worker_rows(self, private=True):
+        """The dashboard's row of each live worker (its address only when `private`)."""
+        now = time.monotonic()
+        return [{"id": m.id, "name": m.name,
+                 **({"address": m.peer.address} if private else {}),
+                 "browser": bool(m.capabilities.get("browser")),
+                 "webgl": bool(m.capabilities.get("webgl")),
+                 "samples_per_s": m.samples_per_s, "updates": m.updates,
+                 "busy": m.assignment is not None, "ready": m.ready,
+                 "last_seen_s": now - m.last_seen, "joined_s": now - m.joined}
+                for m in self.live()]
+
     def samples_seen(self):
         return self.epoch * self.n_train + self.position
 
@@ -97,14 +109,7 @@ class StatusPages:
             "epochs": self.hp["epochs"], "position": self.position, "n_train": self.n_train,
             "samples_seen": self.samples_seen(), "max_samples": self.hp["max_samples"],
             "samples_per_s": rate, "elapsed_s": now - self.started_at, "done": self.done,
-            "workers": [{"id": m.id, "name": m.name,
-                         **({"address": m.peer.address} if private else {}),
-                         "browser": bool(m.capabilities.get("browser")),
-                         "webgl": bool(m.capabilities.get("webgl")),
-                         "samples_per_s": m.samples_per_s, "updates": m.updates,
-                         "busy": m.assignment is not None, "ready": m.ready,
-                         "last_seen_s": now - m.last_seen, "joined_s": now - m.joined}
-                        for m in self.live()],
+            "workers": self.worker_rows(private),
             "loss": loss, "accuracy": self.accuracy_samples,
             "last_loss": self.history[-1]["loss"] if self.history else None,
             "last_accuracy": self.accuracy_samples[-1][1] if self.accuracy_samples else None,

@@ -15,6 +15,15 @@ SGD need every worker's update in one place and stay on the single server.
 
 `CoordinatorActor` is the Ray actor around it. Restarted by Ray after a crash
 (`max_restarts`), it resumes from its last checkpoint like `--resume`.
+
+The dashboard: the coordinator polls each gateway's snapshot (its workers' rows, as the
+single server's status has them) before each round, and serves the single server's
+dashboard (web/dashboard.html, /status.json behind the token) on its own HTTP port
+(`CoordinatorActor.start_dashboard`; no websocket: workers join a gateway). Its status is
+the single server's plus `gateways`: per gateway its URL, whether it answered the last
+poll, its workers (each row also in `workers`, with its gateway's index), their summed
+samples/s, the samples it answered, its failures (a round call that raised, or a poll
+without an answer) and its restarts (Ray restarted the actor: a new pid).
 """
 import asyncio
 import secrets
@@ -56,6 +65,9 @@ class Coordinator(Orchestrator):
         self.poll_s = poll_s
         self.incarnation = secrets.token_hex(4)  # a restart may reuse version numbers
         self.ready_counts = [0] * len(self.gateways)
+        self.gateway_views = [{"index": i, "url": None, "alive": False, "pid": None,
+                               "workers": [], "samples": 0, "failures": 0, "restarts": 0}
+                              for i in range(len(self.gateways))]
         self._published = None  # (version, object ref)
 
     # the workers live in the gateways: the coordinator sees counts, not connections
@@ -69,13 +81,42 @@ class Coordinator(Orchestrator):
 
     async def poll(self, timeout=2.0):
         """Each gateway's ready workers (0 for one that does not answer in time)."""
-        async def count(g):
+        async def ask(g):
             try:
-                return await asyncio.wait_for(g.ready_count.remote(), timeout)
+                return await asyncio.wait_for(g.snapshot.remote(), timeout)
             except Exception:  # dead, restarting or slow: not part of this round
-                return 0
-        self.ready_counts = list(await asyncio.gather(*(count(g) for g in self.gateways)))
+                return None
+        snapshots = await asyncio.gather(*(ask(g) for g in self.gateways))
+        for view, snap in zip(self.gateway_views, snapshots):
+            if snap is None:
+                view["failures"] += view["alive"]  # count the moment it went away
+                view.update(alive=False, workers=[])
+                continue
+            if view["pid"] is not None and snap["pid"] != view["pid"]:
+                view["restarts"] += 1
+            view.update(alive=True, pid=snap["pid"], url=snap["url"], workers=snap["workers"])
+        self.ready_counts = [s["ready"] if s else 0 for s in snapshots]
         return self.ready_counts
+
+    def worker_rows(self, private=True):
+        return [{**row, "gateway": view["index"]} if private else
+                {**{k: v for k, v in row.items() if k != "address"}, "gateway": view["index"]}
+                for view in self.gateway_views for row in view["workers"]]
+
+    def status(self, max_points=500, private=True):
+        out = super().status(max_points, private)
+        out["gateways"] = [{**{k: v for k, v in view.items() if k not in ("workers", "pid")},
+                            "workers": len(view["workers"]),
+                            "samples_per_s": sum(w["samples_per_s"] or 0
+                                                 for w in view["workers"])}
+                           for view in self.gateway_views]
+        return out
+
+    def routes(self):
+        """The dashboard and its status only: workers get the page and the experiment
+        from a gateway."""
+        routes = super().routes()
+        return {path: routes[path] for path in ("/", "/status.json")}
 
     async def wait_for_workers(self, n):
         while sum(await self.poll()) < max(1, n):
@@ -115,11 +156,15 @@ class Coordinator(Orchestrator):
                     self._log(f"round {self.round}: a gateway failed "
                               f"({type(e).__name__}); {len(chunk)} samples reassigned")
                     answer = None
+                    view = self.gateway_views[i]
+                    view["failures"] += 1
+                    view["alive"] = False
                 if answer is None:
                     pending += chunk
                     self.stats["reassigned_samples"] += len(chunk)
                 else:
                     answers.append((chunk[0][0], i, answer))
+                    self.gateway_views[i]["samples"] += answer["samples"]
         answered_by = {i for _, i, _ in answers}
         answers = [a for _, _, a in sorted(answers, key=lambda fia: fia[0])]
         n = sum(a["samples"] for a in answers)
@@ -148,7 +193,7 @@ class Coordinator(Orchestrator):
 class CoordinatorActor:
     """The Ray actor (wrapped with ray.remote by launch.py)."""
 
-    def __init__(self, experiment, token, gateways, **kw):
+    def __init__(self, experiment, token, gateways, dashboard=None, **kw):
         import ray
         with warnings.catch_warnings():  # Ray 2.60 warns about its own actor_id inside
             warnings.simplefilter("ignore")
@@ -158,6 +203,23 @@ class CoordinatorActor:
         self.lines = []
         kw.setdefault("say", self._say)
         self.coordinator = Coordinator(local_copy(experiment), token, gateways, **kw)
+        self.dashboard = dashboard  # (host, port) to serve the dashboard on, or None
+        self.transport = None
+
+    async def start_dashboard(self):
+        """Serve the dashboard (once; a restarted actor again on the same port); its
+        http URL, or None without one."""
+        if self.dashboard is None:
+            return None
+        if self.transport is None:
+            from ..transport import Transport
+
+            async def no_workers_here(peer):
+                await peer.close(1008, "this is the coordinator: workers join a gateway")
+            host, port = self.dashboard
+            self.transport = await Transport(no_workers_here, host, port,
+                                             routes=self.coordinator.routes()).start()
+        return self.transport.url.replace("ws://", "http://").removesuffix("/ws")
 
     def _say(self, line):
         self.lines.append(line)
@@ -165,13 +227,18 @@ class CoordinatorActor:
 
     async def run(self):
         c = self.coordinator
+        await self.start_dashboard()
         await c.run()
         return self.summary()
+
+    async def status(self):
+        return self.coordinator.status()
 
     def summary(self):
         c = self.coordinator
         return {"round": c.round, "version": c.version, "accuracy": c.accuracy,
-                "history": c.history, "stats": dict(c.stats)}
+                "history": c.history, "stats": dict(c.stats),
+                "gateways": c.status()["gateways"]}
 
     async def progress(self):
         return {"round": self.coordinator.round, "version": self.coordinator.version}

@@ -134,6 +134,13 @@ class Gateway:
         await self.start()
         return len(self.rounds.ready())
 
+    async def snapshot(self):
+        """What the coordinator polls before each round (and shows on its dashboard)."""
+        await self.start()
+        r = self.rounds
+        return {"ready": len(r.ready()), "workers": r.worker_rows(private=True),
+                "pid": os.getpid(), "url": self.url(), "round": r.round}
+
     async def run_round(self, incarnation, version, weights, chunk):
         """Train `chunk` (sample ids) at `version`; the sums, or None if no worker came.
         The gateway numbers its rounds itself (one per call), so that a late answer to an

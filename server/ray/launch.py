@@ -54,11 +54,14 @@ def start_gateways(experiment, token, n, host="127.0.0.1", ports=None, max_resta
     return gateways, urls
 
 
-def start_coordinator(experiment, token, gateways, max_restarts=0, **kw):
+def start_coordinator(experiment, token, gateways, max_restarts=0, dashboard=None, **kw):
+    """The coordinator actor; with `dashboard` (host, port) it serves the dashboard
+    there (`ray.get(coordinator.start_dashboard.remote())` is its http URL)."""
     import ray
     from .coordinator import CoordinatorActor
     actor = ray.remote(CoordinatorActor).options(num_cpus=0, max_restarts=max_restarts)
-    return actor.remote(shipped(experiment), token, gateways, progress=False, **kw)
+    return actor.remote(shipped(experiment), token, gateways, dashboard=dashboard,
+                        progress=False, **kw)
 
 
 def train(coordinator, gateways, restarts=0, say=print):
@@ -120,7 +123,10 @@ def run(args, overrides):
     coordinator = start_coordinator(
         args.experiment, args.workers_token, gateways, max_restarts=restarts,
         checkpoint_dir=args.checkpoint_dir, checkpoint_every=args.checkpoint_every,
-        resume=args.resume, max_rounds=args.max_rounds, **common)
+        resume=args.resume, max_rounds=args.max_rounds,
+        dashboard=(args.host, args.port + n if args.port else 0), **common)
+    dashboard = ray.get(coordinator.start_dashboard.remote())
+    print(f"dashboard: {dashboard}/?token={args.workers_token}", flush=True)
     summary = train(coordinator, gateways, restarts)
     if summary["accuracy"]:
         print(f"test accuracy {summary['accuracy'][-1][1] * 100:.2f}% after "

@@ -39,7 +39,8 @@ def test_worker_page_moves_to_the_next_gateway(browser_python, ray_instance):
     gateways, urls = launch.start_gateways(EXP, TOKEN, 2, max_restarts=0,
                                            overrides=overrides)
     coordinator = launch.start_coordinator(EXP, TOKEN, gateways, max_rounds=ROUNDS,
-                                           overrides=overrides)
+                                           overrides=overrides, dashboard=("127.0.0.1", 0))
+    dashboard = ray.get(coordinator.start_dashboard.remote())
     run = coordinator.run.remote()
     base_a = urls[0].replace("ws://", "http://").removesuffix("/ws")
     page = browser_python._context.new_page()
@@ -57,6 +58,13 @@ def test_worker_page_moves_to_the_next_gateway(browser_python, ray_instance):
                                timeout=60_000, polling=100)
         view = page.evaluate("window.distmlWorker")
         state = ray.get(coordinator.state.remote())
+        # the coordinator's dashboard renders the gateways (one down, failed once)
+        page.goto(f"{dashboard}/?token={TOKEN}", wait_until="commit")
+        page.wait_for_function("() => window.distmlStatus && window.distmlStatus.done",
+                               timeout=30_000, polling=100)
+        gateway_rows = page.eval_on_selector_all(
+            "#gateways tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+        summary_line = page.inner_text("#summary")
     finally:
         page.close()
         for actor in [coordinator, *gateways]:
@@ -73,3 +81,7 @@ def test_worker_page_moves_to_the_next_gateway(browser_python, ray_instance):
     assert summary["stats"]["reassigned_samples"] == 24  # A's round 3, all of it to B
     assert [h["workers"] for h in history] == [1] * ROUNDS
     assert_state_close(state, reference_states(ROUNDS)[ROUNDS])
+    assert summary_line.startswith(f"finished: round {ROUNDS}")
+    assert [(r[0], r[1], r[2], r[6]) for r in gateway_rows] == [
+        ("0", urls[0], "down", "1"), ("1", urls[1], "up", "0")]
+    assert int(gateway_rows[0][5]) + int(gateway_rows[1][5]) == 24 * ROUNDS

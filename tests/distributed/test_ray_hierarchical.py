@@ -146,7 +146,63 @@ def test_killed_gateway_workers_move_and_no_step_is_lost():
     assert summary["stats"]["reassigned_samples"] == 12  # gateway 1's half of round 3
     assert [h["gateways"] for h in history] == [2, 2] + [1] * 6
     assert history[-1]["workers"] == 4  # all four now behind gateway 0
+    g0, g1 = summary["gateways"]  # as the dashboard shows them
+    assert (g0["alive"], g0["failures"], g0["workers"]) == (True, 0, 4)
+    assert (g1["alive"], g1["failures"], g1["restarts"]) == (False, 1, 0)
+    assert g0["samples"] + g1["samples"] == 24 * rounds and g1["samples"] == 24
     assert_state_close(state, want)
+
+
+def get(url):
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, r.headers["Content-Type"], r.read()
+
+
+def test_dashboard_shows_rounds_loss_and_each_gateways_workers():
+    import json
+    rounds = 8
+    coordinator, gateways, urls = start(2, rounds, 3, dashboard=("127.0.0.1", 0))
+    base = ray.get(coordinator.start_dashboard.remote())
+    seen = []
+
+    async def poll():
+        while True:
+            _, _, body = await asyncio.to_thread(get, f"{base}/status.json?token={TOKEN}")
+            seen.append(json.loads(body))
+            if seen[-1]["done"]:
+                return
+            await asyncio.sleep(0.05)
+
+    workers = [run_worker(urls[i % 2], TOKEN, name=f"cpy{i}", delay_s=0.1) for i in range(3)]
+    pages = [get(f"{base}/?token={TOKEN}"), get(f"{base}/web/chart.js")]
+    with pytest.raises(Exception, match="401"):  # the status is behind the token
+        get(f"{base}/status.json")
+    summary, _, results = asyncio.run(train(coordinator, gateways, workers, poll))
+    assert results == ["training finished"] * 3
+    status, ctype, body = pages[0]
+    assert status == 200 and ctype.startswith("text/html") and b"/status.json" in body
+    assert pages[1][0] == 200
+
+    live = [s for s in seen if s["round"] >= 4 and len(s["workers"]) == 3]
+    assert live, seen[-1]
+    s = live[-1]
+    assert s["experiment"] == "experiment_tiny" and s["round"] <= rounds
+    assert s["samples_seen"] in (24 * (s["round"] - 1), 24 * s["round"])
+    assert len(s["loss"]) >= 3 and all(loss > 0 for _, loss in s["loss"])
+    assert s["samples_per_s"] > 0
+    assert sorted((w["gateway"], w["name"]) for w in s["workers"]) == \
+        [(0, "cpy0"), (0, "cpy2"), (1, "cpy1")]
+    assert all(w["samples_per_s"] > 0 and w["address"].startswith("127.0.0.1:")
+               for w in s["workers"])
+    g0, g1 = s["gateways"]
+    assert [g0["url"], g1["url"]] == urls
+    assert (g0["workers"], g1["workers"]) == (2, 1) and g0["alive"] and g1["alive"]
+    assert g0["samples_per_s"] > 0 and g1["samples_per_s"] > 0
+    assert (g0["failures"], g0["restarts"], g1["failures"], g1["restarts"]) == (0, 0, 0, 0)
+    assert 0 < g1["samples"] < g0["samples"]  # split 2:1 by ready workers
+    assert seen[-1]["round"] == rounds
+    assert sum(g["samples"] for g in seen[-1]["gateways"]) == 24 * rounds
 
 
 def test_killed_coordinator_resumes_from_its_checkpoint(tmp_path):
