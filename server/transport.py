@@ -24,6 +24,10 @@ behind the frames before it) + D, in order: `send` returns at once (a queue and 
 task deliver it), `recv` returns frames at their delivery times (a reader task stamps them
 on arrival). It shapes websocket messages only (not the HTTP files, nor websocket
 pings): a model of the link's bandwidth and latency, not of TCP.
+
+`Link(..., shared=True)` is one machine's NIC instead: every connection of the transport
+draws from the same two token buckets (one per direction, full duplex), so N busy
+connections get rate / N each (bench/ray_bench.py puts each Ray gateway behind one).
 """
 import asyncio
 import time
@@ -66,22 +70,34 @@ class Link:
     """A shaped link: `rate` bytes/s (None: unlimited) and a one-way `delay` in seconds,
     with its own token bucket per connection and direction."""
 
-    def __init__(self, rate=None, delay=0.0, burst=16 << 10, clock=time.monotonic):
+    def __init__(self, rate=None, delay=0.0, burst=16 << 10, clock=time.monotonic,
+                 shared=False):
         if rate is not None and not rate > 0:
             raise ValueError(f"link rate must be positive, got {rate}")
         if delay < 0:
             raise ValueError(f"link delay must be >= 0, got {delay}")
         self.rate, self.delay, self.burst, self.clock = rate, float(delay), burst, clock
+        self.shared = shared
+        self._buckets = {}  # direction -> the bucket all connections share (shared=True)
 
     @classmethod
-    def from_flags(cls, rate_mbps=None, delay_ms=None):
+    def from_flags(cls, rate_mbps=None, delay_ms=None, shared=False):
         """The link of `--link-rate-mbps` (megabits/s) and `--link-delay-ms`, or None."""
         if not rate_mbps and not delay_ms:
             return None
-        return cls(rate_mbps * 1e6 / 8 if rate_mbps else None, (delay_ms or 0) / 1000)
+        return cls(rate_mbps * 1e6 / 8 if rate_mbps else None, (delay_ms or 0) / 1000,
+                   shared=shared)
 
-    def bucket(self):
-        return TokenBucket(self.rate, self.burst, self.clock) if self.rate else None
+    def bucket(self, direction=None):
+        """The token bucket of one direction ("up", "down") of a connection: its own, or
+        with `shared` the one every connection's `direction` draws from."""
+        if not self.rate:
+            return None
+        if not self.shared:
+            return TokenBucket(self.rate, self.burst, self.clock)
+        if direction not in self._buckets:
+            self._buckets[direction] = TokenBucket(self.rate, self.burst, self.clock)
+        return self._buckets[direction]
 
     def due(self, bucket, n):
         """When n bytes entering the link now (behind the bucket's queue) come out."""
@@ -89,7 +105,7 @@ class Link:
 
     def __repr__(self):
         rate = f"{self.rate * 8 / 1e6:g} Mbit/s" if self.rate else "unlimited"
-        return f"Link({rate}, {self.delay * 1000:g} ms)"
+        return f"Link({rate}, {self.delay * 1000:g} ms{', shared' if self.shared else ''})"
 
 
 async def _sleep_until(due, clock):
@@ -115,8 +131,8 @@ class Peer:
         """Shape this connection by `link` from now on (None: no shaping; frames already
         queued keep their delivery times)."""
         self.link = link
-        self._down = link.bucket() if link else None  # server -> worker
-        self._up = link.bucket() if link else None  # worker -> server
+        self._down = link.bucket("down") if link else None  # server -> worker
+        self._up = link.bucket("up") if link else None  # worker -> server
 
     def set_max_size(self, n):
         """The largest frame this connection may send from now on (checked on each frame's
