@@ -81,9 +81,11 @@ class Coordinator(Orchestrator):
 
     async def poll(self, timeout=2.0):
         """Each gateway's ready workers (0 for one that does not answer in time)."""
+        urls = [view["url"] for view in self.gateway_views]
+
         async def ask(g):
             try:
-                return await asyncio.wait_for(g.snapshot.remote(), timeout)
+                return await asyncio.wait_for(g.snapshot.remote(urls), timeout)
             except Exception:  # dead, restarting or slow: not part of this round
                 return None
         snapshots = await asyncio.gather(*(ask(g) for g in self.gateways))

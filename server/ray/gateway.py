@@ -14,8 +14,9 @@ are fetched once per (coordinator incarnation, version). A gateway with no ready
 for `idle_s` gives its sub-range back (returns None) so the coordinator can reassign it.
 
 Each gateway also serves `GET /gateways?token=T`: {"gateways": [every gateway's ws URL]}
-(launch.py tells them all), so the worker page one of them served can move to another
-when its own goes away (web/join.html, distml/distributed/browser.py).
+(launch.py tells them all, the coordinator again with each poll), so the worker page
+one of them served can move to another when its own goes away (web/join.html,
+distml/distributed/browser.py).
 """
 import asyncio
 import json
@@ -134,9 +135,12 @@ class Gateway:
         await self.start()
         return len(self.rounds.ready())
 
-    async def snapshot(self):
-        """What the coordinator polls before each round (and shows on its dashboard)."""
+    async def snapshot(self, gateway_urls=None):
+        """What the coordinator polls before each round (and shows on its dashboard). It
+        passes the gateways' URLs it knows: a gateway Ray restarted learns them again."""
         await self.start()
+        if gateway_urls and all(gateway_urls):
+            self.gateway_urls = list(gateway_urls)
         r = self.rounds
         return {"ready": len(r.ready()), "workers": r.worker_rows(private=True),
                 "pid": os.getpid(), "url": self.url(), "round": r.round}

@@ -7,10 +7,12 @@ One local Ray instance per module (2 CPUs, no dashboard); the workers are CPytho
 `Worker`s in this process's event loop, the gateways and the coordinator Ray actors.
 """
 import asyncio
+import json
 import os
 import socket
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
@@ -25,6 +27,11 @@ from test_distributed_server import (  # noqa: E402
     EXP, TOKEN, assert_state_close, new_worker, reference_states)
 
 TIMEOUT = 120
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, r.headers["Content-Type"], r.read()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -153,14 +160,7 @@ def test_killed_gateway_workers_move_and_no_step_is_lost():
     assert_state_close(state, want)
 
 
-def get(url):
-    import urllib.request
-    with urllib.request.urlopen(url, timeout=10) as r:
-        return r.status, r.headers["Content-Type"], r.read()
-
-
 def test_dashboard_shows_rounds_loss_and_each_gateways_workers():
-    import json
     rounds = 8
     coordinator, gateways, urls = start(2, rounds, 3, dashboard=("127.0.0.1", 0))
     base = ray.get(coordinator.start_dashboard.remote())
@@ -253,6 +253,15 @@ def test_gateway_restarted_by_ray_listens_on_its_port_again():
         return worker.worker_id
 
     assert asyncio.run(join()) == "w1"  # the restarted gateway's first worker
+    # it forgot the other gateways' URLs (launch.py told the first process); the
+    # coordinator's next poll tells it again, and its /gateways lists them for the page
+    base = url.replace("ws://", "http://").removesuffix("/ws")
+    assert json.loads(get(f"{base}/gateways?token={TOKEN}")[2]) == {"gateways": [url]}
+    others = [url, "ws://127.0.0.1:1/ws"]
+    assert ray.get(gateways[0].snapshot.remote(others))["url"] == url
+    assert json.loads(get(f"{base}/gateways?token={TOKEN}")[2]) == {"gateways": others}
+    with pytest.raises(Exception, match="401"):
+        get(f"{base}/gateways")
     ray.kill(gateways[0], no_restart=True)
 
 
