@@ -209,8 +209,8 @@ class CoordinatorActor:
         self.transport = None
 
     async def start_dashboard(self):
-        """Serve the dashboard (once; a restarted actor again on the same port); its
-        http URL, or None without one."""
+        """Serve the dashboard (once; a restarted actor again on its port, if one was
+        given); its http URL, or None without one."""
         if self.dashboard is None:
             return None
         if self.transport is None:
