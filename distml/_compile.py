@@ -64,7 +64,7 @@ class CapturedFunction:
             return self.fn(*args, **kwargs)
         sig, tensors = _signature(args, kwargs)
         if self._capture is None:
-            from .backends.webgl.capture import Capture, use_classes
+            from .backends.capture import Capture, use_classes
             from .nn import Module
             from .optim import Optimizer
             use_classes(Tensor, Module, Optimizer)

@@ -23,8 +23,8 @@ import weakref
 
 from distml import random as _rnd
 
-from .fusion import fuse
-from .resources import GLBuffer
+from .webgl.fusion import fuse
+from .webgl.resources import GLBuffer
 
 MAX_ATTEMPTS = 4  # recordings of one signature that fail to line up before giving up
 
@@ -318,7 +318,7 @@ class Graph:
 
     def replay(self, arg_buffers):
         Tensor = UPPER["tensor"]
-        from .lowering import u_k, update_consts
+        from .webgl.lowering import u_k, update_consts
         be = self.be
         patches = []
         gen = _rnd.default_generator
