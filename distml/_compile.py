@@ -65,10 +65,11 @@ class CapturedFunction:
         sig, tensors = _signature(args, kwargs)
         if self._capture is None:
             from .backends.capture import Capture, use_classes
+            from .backends.webgl.replay import WebGLGraph
             from .nn import Module
             from .optim import Optimizer
             use_classes(Tensor, Module, Optimizer)
-            self._capture = Capture(be)
+            self._capture = Capture(be, WebGLGraph)
         return self._capture(self.fn, sig, tensors, args, kwargs)
 
 
