@@ -4,7 +4,7 @@ import operator
 from array import array
 
 from distml.backends.base import as_pair as _pair
-from distml.backends.base import avg_pool_ranges, conv_output_size, pool_output_size, useful_taps
+from distml.backends.base import avg_pool_ranges, conv_geometry, pool_output_size, useful_taps
 from distml.backends.base import promote_names as _promote
 
 from .buffer import _NAN, _NINF, PyBuffer, _has_nan, _make, _mm_rows, _numel
@@ -45,19 +45,6 @@ def _im2col(xp, c0, Cg, Hp, Wp, KH, KW, sh, sw, dh, dw, OH, OW):
     return rows
 
 
-def _conv_geometry(x_shape, w_shape, stride, padding, dilation, groups):
-    N, C, H, W = x_shape
-    CO, Cg, KH, KW = w_shape
-    sh, sw = _pair(stride)
-    ph, pw = _pair(padding)
-    dh, dw = _pair(dilation)
-    if Cg * groups != C or CO % groups != 0:
-        raise ValueError(f"conv2d: bad channels/groups: x {x_shape}, w {w_shape}, g={groups}")
-    OH = conv_output_size(H, KH, sh, ph, dh)
-    OW = conv_output_size(W, KW, sw, pw, dw)
-    return N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW
-
-
 class ConvPool:
     """matmul, conv2d and its gradients, max/avg pooling of the PythonBackend."""
 
@@ -83,7 +70,7 @@ class ConvPool:
         if crop is not None:  # skip the taps that only see padding
             return self.conv2d(x, self._cropped_kernel(w, crop), stride, crop[2], dilation,
                                groups)
-        (N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW) = _conv_geometry(
+        (N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW) = conv_geometry(
             x.shape, w.shape, stride, padding, dilation, groups)
         Og = CO // groups
         R = Cg * KH * KW
@@ -106,7 +93,7 @@ class ConvPool:
         if crop is not None:  # the taps that only see padding contribute nothing
             return self.conv2d_grad_input(gy, self._cropped_kernel(w, crop), x_shape, stride,
                                           crop[2], dilation, groups)
-        (N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW) = _conv_geometry(
+        (N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW) = conv_geometry(
             tuple(x_shape), w.shape, stride, padding, dilation, groups)
         Og = CO // groups
         R = Cg * KH * KW
@@ -160,7 +147,7 @@ class ConvPool:
                                             dilation, groups)
             return self.slice_assign(self.full(tuple(w_shape), 0.0, "float32"),
                                      (0, 0, i0, j0), (o, cg, i1, j1), (1, 1, 1, 1), inner)
-        (N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW) = _conv_geometry(
+        (N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW) = conv_geometry(
             x.shape, tuple(w_shape), stride, padding, dilation, groups)
         Og = CO // groups
         R = Cg * KH * KW
