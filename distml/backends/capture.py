@@ -86,6 +86,39 @@ def _outs(op):
     return op[2] if isinstance(op[2], list) else [op[2]]
 
 
+def readers_of(ops):
+    """{id(storage): [indices of the draws that read it]} of a recording's ops."""
+    readers = {}
+    for i, op in enumerate(ops):
+        if op[0] == "d":
+            for st in op[3]:
+                readers.setdefault(id(st), []).append(i)
+    return readers
+
+
+def producer(ops, st, j):
+    """The index of the last single-target draw before op j that wrote `st` (draws of
+    several targets are passed over), or None when a fill wrote it later or none did."""
+    for k in range(j - 1, -1, -1):
+        op = ops[k]
+        if op[0] == "d" and not isinstance(op[2], list) and op[2] is st:
+            return k
+        if op[0] == "f" and op[1] is st:
+            return None
+    return None
+
+
+def without(ops, dead):
+    """(ops but the indices in dead, {old index: new index}): what StepGraph.rewrite
+    returns after folding ops into others."""
+    index, out = {}, []
+    for i, op in enumerate(ops):
+        if i not in dead:
+            index[i] = len(out)
+            out.append(op)
+    return out, index
+
+
 def _line_up(r1, r2):
     """{id(r1 storage): r2 storage} position by position, or a reason they differ."""
     if len(r1.ops) != len(r2.ops):
