@@ -27,7 +27,7 @@ def cpu_backend():
 
     def use(name):
         if name == "python":
-            pytest.importorskip("distml.backends.python_backend")
+            pytest.importorskip("distml.backends.python")
         distml.set_cpu_backend(name)
     yield use
     distml.set_cpu_backend(before)

@@ -9,7 +9,7 @@ it inherits nothing else from it.
 """
 from distml.backends import register, unregister
 from distml.backends.base import Backend
-from distml.backends.python_backend import PythonBackend
+from distml.backends.python import PythonBackend
 
 _lists = PythonBackend()
 

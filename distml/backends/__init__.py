@@ -46,7 +46,7 @@ def _numpy():
 
 
 def _python():
-    from .python_backend import backend
+    from .python import backend
     return backend
 
 

@@ -34,6 +34,7 @@ from .geometry import (  # noqa: F401 - re-exported: the backends' shared shape 
     broadcast_shape,
     collapse,
     contiguous_strides,
+    conv_geometry,
     conv_output_size,
     pool_geometry,
     pool_output_size,

@@ -20,6 +20,18 @@ def conv_output_size(size, kernel, stride, padding, dilation):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def conv_geometry(x_shape, w_shape, stride, padding, dilation, groups):
+    """(N, C, H, W, O, C/groups, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW) of a conv2d of x
+    (N, C, H, W) with w (O, C/groups, KH, KW); ValueError when the channels do not fit."""
+    N, C, H, W = x_shape
+    CO, Cg, KH, KW = w_shape
+    (sh, sw), (ph, pw), (dh, dw) = as_pair(stride), as_pair(padding), as_pair(dilation)
+    if Cg * groups != C or CO % groups != 0:
+        raise ValueError(f"conv2d: bad channels/groups: x {x_shape}, w {w_shape}, g={groups}")
+    return (N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw,
+            conv_output_size(H, KH, sh, ph, dh), conv_output_size(W, KW, sw, pw, dw))
+
+
 def useful_taps(x_shape, kernel, stride, padding, dilation):
     """When some kernel rows/columns only ever meet padding (a 3x3 kernel on 1x1 maps):
     ((i0, i1), (j0, j1), new padding) such that the conv with the kernel cropped to

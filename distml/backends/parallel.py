@@ -1,4 +1,5 @@
-"""A small fork-join pool: the numpy backend's intra-op threads (torch's are OpenMP's).
+"""The intra-op threads (torch's are OpenMP's): a small fork-join pool, and when an op is
+worth splitting over it (used by the numpy backend).
 
 numpy's loops and BLAS release the GIL, so one big op split into a part per thread keeps
 every core busy. Each part runs single-threaded BLAS: BLAS's own threads spin-wait
@@ -92,3 +93,24 @@ def split(n, parts, align=1):
     step = -(-n // max(1, parts))
     step = -(-step // align) * align
     return [(a, min(n, a + step)) for a in range(0, n, max(1, step))]
+
+
+POOL = ForkJoinPool()  # its thread count is set by distml.set_num_threads
+# work (elements moved, or multiply-adds / 64 for GEMMs) below which one thread beats
+# splitting: handing a part to a sleeping thread and back costs ~50 us here
+PARALLEL_MIN = 1 << 18
+OVERSPLIT = 2  # parts per thread for big ops: a helper that wakes late takes fewer parts
+
+
+def parts(work):
+    """How many parts an op of `work` is split into."""
+    if work < PARALLEL_MIN or POOL.threads == 1:
+        return 1
+    return POOL.threads * (OVERSPLIT if work >= 4 * PARALLEL_MIN else 1)
+
+
+def in_parts(n, work, fn, align=1):
+    """fn(start, stop) over contiguous ranges of range(n), in parallel when `work` is big;
+    returns the list of results."""
+    ranges = split(n, parts(work), align)
+    return POOL.run(lambda t: fn(*ranges[t]), len(ranges))

@@ -13,6 +13,7 @@ import pytest
 import distml
 from distml.backends.numpy import backend as nbe
 from distml.backends.numpy import blas as nb
+from distml.backends import parallel
 from distml.backends.parallel import ForkJoinPool, split
 
 
@@ -74,7 +75,7 @@ def test_set_num_threads_validates_and_round_trips():
 @pytest.fixture
 def threads(monkeypatch):
     """Run `fn` on one thread and on three with every op split; return both results."""
-    monkeypatch.setattr(nb, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 1)
     before = nb.get_num_threads()
 
     def both(fn):

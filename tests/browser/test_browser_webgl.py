@@ -158,7 +158,7 @@ def test_textures_return_to_baseline(webgl):
 def test_rng_matches_the_cpu_backend(webgl):
     out = webgl.run(
         PRELUDE +
-        "from distml.backends.python_backend import backend as cpu\n"
+        "from distml.backends.python import backend as cpu\n"
         "res = {}\n"
         "for kind in ('uniform', 'normal'):\n"
         "    for seed, off in ((0, 0), (1234, 77), (2**40 + 5, 2**32 - 10)):\n"

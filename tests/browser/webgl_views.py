@@ -5,7 +5,7 @@ The value of the last expression is {"checks": n, "problems": [...]}.
 import math
 import random
 from distml.backends import get_backend
-from distml.backends.python_backend import backend as py
+from distml.backends.python import backend as py
 from distml.backends.base import UNARY_OPS, BINARY_OPS
 gl = get_backend("webgl")
 rng = random.Random(5)

@@ -20,9 +20,9 @@ SEED = 0
 
 def _python_backend_missing():
     try:
-        importlib.import_module("distml.backends.python_backend")
+        importlib.import_module("distml.backends.python")
     except Exception as exc:  # noqa: BLE001 - any import failure means "not there yet"
-        return f"distml.backends.python_backend is not importable yet: {exc!r}"
+        return f"distml.backends.python is not importable yet: {exc!r}"
     return None
 
 

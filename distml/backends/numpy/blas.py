@@ -1,32 +1,17 @@
-"""The numpy backend's process tuning (malloc thresholds), OpenBLAS's cblas_sgemm through
-ctypes, and the intra-op threads: ops split into parts that a ForkJoinPool runs."""
+"""The numpy backend's BLAS: OpenBLAS's cblas_sgemm and thread count through ctypes, and
+matmul and elementwise ops split over the intra-op threads (backends/parallel.py)."""
 import ctypes
 import math
 import os
-import sys
 
 import numpy as np
 
-from ..parallel import ForkJoinPool, split
+from ..parallel import POOL
+from ..parallel import in_parts as _in_parts
+from ..parallel import parts as _parts
+from ..process import keep_freed_arrays_in_heap
 
-
-def _keep_freed_arrays_in_heap():
-    """Training allocates and frees the same large activations every step. glibc serves
-    blocks over its mmap threshold with fresh pages (page faults and zeroing: ~8,000 a
-    step for the MNIST CNN, ~7% of the step) and trims the heap on free; raising both
-    thresholds lets freed arrays be reused. Linux/glibc only; DISTML_MALLOC_TUNING=0 skips it."""
-    if not sys.platform.startswith("linux") or os.environ.get("DISTML_MALLOC_TUNING") == "0":
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        libc.mallopt(m_mmap_threshold, 1 << 30)
-        libc.mallopt(m_trim_threshold, (1 << 31) - 1)
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to tune
-
-
-_keep_freed_arrays_in_heap()
+keep_freed_arrays_in_heap()
 
 
 def _find_openblas():
@@ -88,13 +73,7 @@ def _sgemm(a, b, c, beta):
            beta, c.ctypes.data, c.strides[0] // 4)
 
 
-# -- intra-op threads ------------------------------------------------------------------
-POOL = ForkJoinPool()
-# work (elements moved, or multiply-adds / 64 for GEMMs) below which one thread beats
-# splitting: handing a part to a sleeping thread and back costs ~50 us here
-PARALLEL_MIN = 1 << 18
-GEMM_WORK = 64  # multiply-adds per unit of work
-OVERSPLIT = 2  # parts per thread for big ops: a helper that wakes late takes fewer parts
+GEMM_WORK = 64  # multiply-adds per unit of work (backends/parallel.py's PARALLEL_MIN)
 
 
 def set_num_threads(n):
@@ -124,19 +103,6 @@ def _default_threads():
 
 
 set_num_threads(_default_threads())
-
-
-def _parts(work):
-    if work < PARALLEL_MIN or POOL.threads == 1:
-        return 1
-    return POOL.threads * (OVERSPLIT if work >= 4 * PARALLEL_MIN else 1)
-
-
-def _in_parts(n, work, fn, align=1):
-    """fn(start, stop) over contiguous ranges of range(n), in parallel when `work` is big;
-    returns the list of results."""
-    ranges = split(n, _parts(work), align)
-    return POOL.run(lambda t: fn(*ranges[t]), len(ranges))
 
 
 def _matmul(a, b, out=None):

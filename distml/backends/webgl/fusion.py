@@ -12,6 +12,8 @@ A texture a Python tensor holds, a state output or a returned value is always wr
 """
 import re
 
+from distml.backends.capture import producer, readers_of, without
+
 _LETTERS = "abcd"
 _NO_ARITHMETIC = re.compile(r"(f_relu|f_bool|[abcd]\b|[\s().<>=!?:]|\d)*")
 
@@ -59,11 +61,7 @@ def fuse(be, ops, keep):
     """(fused ops, {old op index: new op index}); ops are Recording ops, keep the ids of
     storages that must be written."""
     keys = {handle: key for key, handle in be._programs.items()}
-    readers = {}
-    for i, op in enumerate(ops):
-        if op[0] == "d":
-            for st in op[3]:
-                readers.setdefault(id(st), []).append(i)
+    readers = readers_of(ops)
     ops = list(ops)
     dead = set()
     for j, op in enumerate(ops):
@@ -71,7 +69,7 @@ def fuse(be, ops, keep):
         if dj is None or "u_k" in op[4] or "MRT" in dj:
             continue
         for m, st in enumerate(op[3]):
-            k = _producer(ops, st, j)
+            k = producer(ops, st, j)
             if k is None or k in dead:
                 continue
             pk = ops[k]
@@ -91,22 +89,7 @@ def fuse(be, ops, keep):
                 ops[j] = _merged(be, op, dj, m, pk, dk)
                 dead.add(k)
                 break
-    index, out = {}, []
-    for i, op in enumerate(ops):
-        if i not in dead:
-            index[i] = len(out)
-            out.append(op)
-    return out, index
-
-
-def _producer(ops, st, j):
-    for k in range(j - 1, -1, -1):
-        op = ops[k]
-        if op[0] == "d" and not isinstance(op[2], list) and op[2] is st:
-            return k
-        if op[0] == "f" and op[1] is st:
-            return None
-    return None
+    return without(ops, dead)
 
 
 def _program(be, defines):

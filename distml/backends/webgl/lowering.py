@@ -348,11 +348,14 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
             return GLBuffer(None, out_shape, dt)
         if R == 0:
             return self.full(out_shape, 1 if op == "prod" else 0, dt)
-        mode = _REDUCE_MODE[op]
-        part = self._reduce(mode, x, axes, dt, True)
+        return GLBuffer(self._reduced(_REDUCE_MODE[op], x, axes, dt).storage, out_shape, dt)
+
+    def _reduced(self, mode, x, axes, dt, y=None):
+        """(M, 1): the passes of _reduce until one chunk is left."""
+        part = self._reduce(mode, x, axes, dt, True, y)
         while part.shape[1] > 1:
             part = self._reduce(mode, part, (1,), dt, True)
-        return GLBuffer(part.storage, out_shape, dt)
+        return part
 
     def _sum_of_products(self, x, y, axes):
         """sum(x * y) over axes, keepdim, without the product in memory (x and y have the
@@ -361,10 +364,7 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
             y = self.contiguous(y)
             x = self.contiguous(x)
         out_shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape))
-        part = self._reduce(0, x, axes, "float32", True, y)
-        while part.shape[1] > 1:
-            part = self._reduce(0, part, (1,), "float32", True)
-        return GLBuffer(part.storage, out_shape, "float32")
+        return GLBuffer(self._reduced(0, x, axes, "float32", y).storage, out_shape, "float32")
 
     # -- fused batch norm: fewer passes over the activations than the composed default ----
     def batch_norm_train(self, x, weight, bias, axes, eps):
@@ -566,27 +566,27 @@ class WebGLBackend(GPUResources, PackedOps, Backend):
         return out
 
     # -- indexing ----------------------------------------------------------------------------
+    @staticmethod
+    def _index_uniforms(shape, axis, *bufs):
+        u = {"u_shape": list(shape) or [1], "u_ishape": list(bufs[1].shape) or [1],
+             "u_axis": axis}
+        for k, b in enumerate(bufs):
+            u.update({f"u_off{k}": b.offset, f"u_st{k}": list(b.strides) or [0]})
+        return u
+
     def gather(self, x, axis, index):
-        nd = max(len(index.shape), 1)
         out = self._out(index.shape, x.dtype)
-        uniforms = {"u_shape": list(index.shape) or [1], "u_ishape": list(index.shape) or [1],
-                    "u_axis": axis, "u_off0": x.offset, "u_st0": list(x.strides) or [0],
-                    "u_off1": index.offset, "u_st1": list(index.strides) or [0]}
-        return self._run("index", {"RANK": nd, "MODE": 0}, out, [x, index], uniforms)
+        return self._run("index", {"RANK": max(len(index.shape), 1), "MODE": 0}, out,
+                         [x, index], self._index_uniforms(index.shape, axis, x, index))
 
     def scatter_add(self, x, axis, index, src):
-        nd = max(len(x.shape), 1)
         if _numel(index.shape) == 0:
             return x
         out = self._out(x.shape, x.dtype)
         if src.dtype != x.dtype:
             src = self.cast(src, x.dtype)
-        uniforms = {"u_shape": list(x.shape) or [1], "u_ishape": list(index.shape) or [1],
-                    "u_axis": axis, "u_off0": x.offset, "u_st0": list(x.strides) or [0],
-                    "u_off1": index.offset, "u_st1": list(index.strides) or [0],
-                    "u_off2": src.offset, "u_st2": list(src.strides) or [0]}
-        return self._run("index", {"RANK": nd, "MODE": 1}, out, [x, index, src], uniforms)
-
+        return self._run("index", {"RANK": max(len(x.shape), 1), "MODE": 1}, out,
+                         [x, index, src], self._index_uniforms(x.shape, axis, x, index, src))
 
 def update_consts(kind, hyper):
     """The u_k constants of each of an optimizer update's draws, from its hyperparameters

@@ -2,7 +2,7 @@
 (glsl/pack.frag, matmul_packed.frag), im2col packing, and pooling. A mixin of
 WebGLBackend (lowering.py)."""
 from distml.backends.base import as_pair as _pair
-from distml.backends.base import collapse, conv_output_size, pool_output_size, useful_taps
+from distml.backends.base import collapse, conv_geometry, pool_output_size, useful_taps
 from distml.backends.base import promote_names as _promote
 
 from .resources import GLBuffer, _numel
@@ -164,17 +164,10 @@ class PackedOps:
                     "u_off1": b.offset, "u_st1": bst}
         return self._run("matmul", {}, out, [a, b], uniforms)
 
-    def _conv_uniforms(self, x_shape, w_shape, stride, padding, dilation, groups):
-        N, C, H, W = x_shape
-        CO, Cg, KH, KW = w_shape
-        sh, sw = _pair(stride)
-        ph, pw = _pair(padding)
-        dh, dw = _pair(dilation)
-        if Cg * groups != C or CO % groups != 0:
-            raise ValueError(f"conv2d: bad channels/groups: x {x_shape}, w {w_shape}, "
-                             f"g={groups}")
-        OH = conv_output_size(H, KH, sh, ph, dh)
-        OW = conv_output_size(W, KW, sw, pw, dw)
+    @staticmethod
+    def _conv_uniforms(x_shape, w_shape, stride, padding, dilation, groups):
+        N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW = conv_geometry(
+            x_shape, w_shape, stride, padding, dilation, groups)
         return {"u_N": N, "u_C": C, "u_H": H, "u_W": W, "u_O": CO, "u_Cg": Cg,
                 "u_Og": CO // groups, "u_KH": KH, "u_KW": KW, "u_OH": max(OH, 0),
                 "u_OW": max(OW, 0), "u_sh": sh, "u_sw": sw, "u_ph": ph, "u_pw": pw,
@@ -252,18 +245,20 @@ class PackedOps:
     def _planes(self, x):
         return self.contiguous(x)
 
+    @staticmethod
+    def _pool_uniforms(x_shape, kernel, stride, padding, dilation, ceil_mode):
+        (KH, KW), (sh, sw), (ph, pw), (dh, dw) = (_pair(v) for v in (kernel, stride, padding,
+                                                                       dilation))
+        H, W = x_shape[-2:]
+        return {"u_H": H, "u_W": W, "u_OH": pool_output_size(H, KH, sh, ph, dh, ceil_mode),
+                "u_OW": pool_output_size(W, KW, sw, pw, dw, ceil_mode), "u_KH": KH,
+                "u_KW": KW, "u_sh": sh, "u_sw": sw, "u_ph": ph, "u_pw": pw, "u_dh": dh,
+                "u_dw": dw}
+
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
-        KH, KW = _pair(kernel)
-        sh, sw = _pair(stride)
-        ph, pw = _pair(padding)
-        dh, dw = _pair(dilation)
-        *lead, H, W = x.shape
-        OH = pool_output_size(H, KH, sh, ph, dh, ceil_mode)
-        OW = pool_output_size(W, KW, sw, pw, dw, ceil_mode)
-        shape = tuple(lead) + (OH, OW)
+        u = self._pool_uniforms(x.shape, kernel, stride, padding, dilation, ceil_mode)
+        shape = tuple(x.shape[:-2]) + (u["u_OH"], u["u_OW"])
         x = self._planes(x)
-        u = {"u_H": H, "u_W": W, "u_OH": OH, "u_OW": OW, "u_KH": KH, "u_KW": KW, "u_sh": sh,
-             "u_sw": sw, "u_ph": ph, "u_pw": pw, "u_dh": dh, "u_dw": dw}
         vals = self._run("pool", {"MODE": 0}, self._out(shape, "float32"), [x], dict(u))
         idx = self._run("pool", {"MODE": 1}, self._out(shape, "int64"), [x], dict(u))
         idx.pool_meta = u  # lets max_pool2d_grad visit only the windows that cover a pixel
@@ -279,16 +274,9 @@ class PackedOps:
         return self._run("pool", {"MODE": 4}, out, [self._planes(gy), self._planes(indices)], u)
 
     def _avg_uniforms(self, x_shape, kernel, stride, padding, ceil_mode, count_include_pad):
-        KH, KW = _pair(kernel)
-        sh, sw = _pair(stride)
-        ph, pw = _pair(padding)
-        *lead, H, W = x_shape
-        OH = pool_output_size(H, KH, sh, ph, 1, ceil_mode)
-        OW = pool_output_size(W, KW, sw, pw, 1, ceil_mode)
-        return lead, {"u_H": H, "u_W": W, "u_OH": OH, "u_OW": OW, "u_KH": KH, "u_KW": KW,
-                      "u_sh": sh, "u_sw": sw, "u_ph": ph, "u_pw": pw, "u_dh": 1, "u_dw": 1,
-                      "u_cip": 1 if count_include_pad else 0}
-
+        u = self._pool_uniforms(x_shape, kernel, stride, padding, 1, ceil_mode)
+        u["u_cip"] = 1 if count_include_pad else 0
+        return x_shape[:-2], u
     def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad):
         lead, u = self._avg_uniforms(x.shape, kernel, stride, padding, ceil_mode,
                                      count_include_pad)

@@ -1,30 +1,27 @@
-"""Captured steps on the webgl device (distml.compile): record the draws of a step run
-eagerly, then replay them in the JS helper with one FFI call per step.
+"""Captured steps (distml.compile), the backend-independent half: record the ops of a step
+run eagerly, line two recordings up, and decide what a replay recomputes and when it would
+be stale. A backend whose device can replay an op list subclasses StepGraph with how it
+defines and runs one (webgl/replay.py: one FFI call per step in the JS helper).
 
 A step is recorded (run eagerly with `backend.recording` set) on two consecutive calls
 with the same arguments' signature. Lining the two recordings up op by op tells
-- which textures are the step's state: a texture the second recording reads that the
+- which storages are the step's state: a storage the second recording reads that the
   first one wrote (parameters, optimizer state, running statistics); the replay copies
   the state outputs of the last step onto them first (the prologue), so every Python
-  tensor keeps pointing at the textures the last recording wrote, which hold the newest
+  tensor keeps pointing at the storages the last recording wrote, which hold the newest
   values after each replay;
-- which textures are the arguments (rebound to the new arguments' textures per call);
+- which storages are the arguments (rebound to the new arguments' storages per call);
 - which uniforms change from step to step: they must come from a source the replay can
   recompute (an optimizer's lr and step count, read from its param_groups and state; the
   random generator's offset), or the step is not replayed.
 Anything else Python decides (values read back, data uploaded from Python, a Python
 number baked into a constant that changes between calls) makes the step stay eager.
-Recorded textures are held by the capture, so no other tensor reuses them.
+Recorded storages are held by the capture, so no other tensor reuses them.
 """
 import gc
-import json
-import math
 import weakref
 
 from distml import random as _rnd
-
-from .fusion import fuse
-from .resources import GLBuffer
 
 MAX_ATTEMPTS = 4  # recordings of one signature that fail to line up before giving up
 
@@ -39,7 +36,7 @@ def use_classes(tensor, module, optimizer):
 
 
 class Recording:
-    """The GL ops of one eager step (draws and fills), holding the textures they touch."""
+    """The ops of one eager step (draws and fills), holding the storages they touch."""
 
     def __init__(self, arg_buffers):
         self.ops = []            # ("d", program, out, inputs, uniforms) | ("f", storage, v)
@@ -89,6 +86,39 @@ def _outs(op):
     return op[2] if isinstance(op[2], list) else [op[2]]
 
 
+def readers_of(ops):
+    """{id(storage): [indices of the draws that read it]} of a recording's ops."""
+    readers = {}
+    for i, op in enumerate(ops):
+        if op[0] == "d":
+            for st in op[3]:
+                readers.setdefault(id(st), []).append(i)
+    return readers
+
+
+def producer(ops, st, j):
+    """The index of the last single-target draw before op j that wrote `st` (draws of
+    several targets are passed over), or None when a fill wrote it later or none did."""
+    for k in range(j - 1, -1, -1):
+        op = ops[k]
+        if op[0] == "d" and not isinstance(op[2], list) and op[2] is st:
+            return k
+        if op[0] == "f" and op[1] is st:
+            return None
+    return None
+
+
+def without(ops, dead):
+    """(ops but the indices in dead, {old index: new index}): what StepGraph.rewrite
+    returns after folding ops into others."""
+    index, out = {}, []
+    for i, op in enumerate(ops):
+        if i not in dead:
+            index[i] = len(out)
+            out.append(op)
+    return out, index
+
+
 def _line_up(r1, r2):
     """{id(r1 storage): r2 storage} position by position, or a reason they differ."""
     if len(r1.ops) != len(r2.ops):
@@ -126,14 +156,17 @@ def _arg_index(rec):
             if getattr(b, "storage", None) is not None}
 
 
-class Graph:
-    """A step's draws defined in the JS helper, with what a replay needs from Python."""
+class StepGraph:
+    """A step's ops defined on the device, with what a replay needs from Python. A backend
+    subclass gives buffer_type and the hooks rewrite, define, invalid, update_uniform,
+    fresh_like, run and drop."""
+
+    buffer_type = None
 
     def __init__(self, backend, r1, r2):
         self.be = backend
         self.handle = None
         self.reason = None
-        self.gen = backend._gen  # a reset (new context) invalidates the graph
         pairs = _line_up(r1, r2)
         if isinstance(pairs, str):
             self.reason = pairs
@@ -156,23 +189,12 @@ class Graph:
         reads2, writes2 = r2.storages()
         order = reads2 + writes2
         keep = {id(out) for _, out in state} | _held_by_tensors()
-        fused, new_place = fuse(backend, r2.ops, keep)
+        fused, new_place = self.rewrite(r2.ops, keep)
         slot = {id(st): k for k, st in enumerate(order)}
         self.arg_slots = [(slot[id(b.storage)], k) for k, b in enumerate(r2.arg_buffers)
                           if id(getattr(b, "storage", None)) in slot]
         arg_ids = {id(r2.arg_buffers[k].storage) for _, k in self.arg_slots}
         self.held = [st for st in order if id(st) not in arg_ids]  # alive while we replay
-        ops = []
-        for op in fused:
-            if op[0] == "f":
-                v = op[2]  # JSON has no inf/nan: JS reads these strings with Number()
-                ops.append(["f", slot[id(op[1])], v if math.isfinite(v) else
-                            {math.inf: "Infinity", -math.inf: "-Infinity"}.get(v, "NaN")])
-            else:
-                out = ([slot[id(s)] for s in op[2]] if isinstance(op[2], list)
-                       else slot[id(op[2])])
-                ops.append(["d", op[1], out, [slot[id(s)] for s in op[3]], op[4]])
-        self.n_draws = sum(op[0] == "d" for op in ops)
         self._sources(r2, new_place)
         if self.reason:
             return
@@ -182,18 +204,44 @@ class Graph:
         self.guards = self._state_guards({id(out) for _, out in state})
         self.training = self._module_flags({id(st) for st in order})
         self.optimizers = self._optimizer_groups({id(st) for st in order})
-        spec = {"table": [None if id(st) in arg_ids else st.handle for st in order],
-                "prologue": [[slot[id(out)], slot[id(inp)]] for inp, out in state],
-                "ops": ops}
         self.n_state = len(state)
-        self.handle = backend._call("defineGraph", backend._gl.defineGraph,
-                                    json.dumps(spec, separators=(",", ":")))
+        self.handle = self.define(fused, order, slot, state, arg_ids)
+
+    # -- the backend's part ----------------------------------------------------------------
+    def rewrite(self, ops, keep):
+        """(ops, {old op index: new op index}): the recorded ops as the device runs them
+        (a backend may fuse some); `keep` are the ids of storages that must be written."""
+        return ops, {k: k for k in range(len(ops))}
+
+    def define(self, ops, order, slot, state, arg_ids):
+        """Define the graph on the device; its handle."""
+        raise NotImplementedError
+
+    def invalid(self):
+        """Why the device can no longer run the graph (it was reset), or None."""
+        return None
+
+    def update_uniform(self, kind, hyper, index):
+        """The value of an optimizer update's per-step uniform from its hyperparameters."""
+        raise NotImplementedError
+
+    def fresh_like(self, storage):
+        """A new storage the size of `storage` (a replay's returned tensors)."""
+        raise NotImplementedError
+
+    def run(self, args, patches, fresh):
+        """Replay: args [(slot, storage)], patches [[op, uniform, value]], fresh
+        [(slot, storage)] the returned tensors' new storages."""
+        raise NotImplementedError
+
+    def drop(self):
+        self.held = []
 
     # -- what the replay recomputes ------------------------------------------------------
     def _sources(self, rec, new_place):
         """Dynamic uniforms grouped by source: rng draws and optimizer updates."""
-        self.rng = []          # (op, relative offset)
-        # id(state) -> [optimizer, state, group, fixed hyper, [(op, kind, index)]]
+        self.rng = []          # (op, uniform, relative offset)
+        # id(state) -> [optimizer, state, group, fixed hyper, [(op, uniform, kind, index)]]
         self.updates = {}
         seed0, off0 = rec.rng_before["seed"], rec.rng_before["offset"]
         self.rng_seed = seed0
@@ -204,7 +252,7 @@ class Graph:
                 if src[1] != seed0:
                     self.reason = "random numbers from a generator other than the default one"
                     return
-                self.rng.append((op, (src[2] - off0) & _rnd.MASK))
+                self.rng.append((op, name, (src[2] - off0) & _rnd.MASK))
             else:
                 kind, index, opt_src = src
                 if opt_src is None:
@@ -215,7 +263,7 @@ class Graph:
                 if entry is None:
                     entry = self.updates[id(st)] = [opt, st, group,
                                                     _fixed(opt._hyper(st, group)), []]
-                entry[4].append((op, kind, index))
+                entry[4].append((op, name, kind, index))
 
     def _outputs(self, result, slot, writes2):
         """The returned structure with ("t", buffer meta, slot, storage) for tensors."""
@@ -225,7 +273,7 @@ class Graph:
         def walk(v):
             if isinstance(v, Tensor):
                 b = v._buf
-                if not isinstance(b, GLBuffer):
+                if not isinstance(b, self.buffer_type):
                     self.reason = "it returns a tensor of another device"
                     return None
                 meta = (b.shape, b.dtype, b.strides, b.offset)
@@ -245,8 +293,7 @@ class Graph:
 
         return walk(result)
 
-    @staticmethod
-    def _state_guards(state_ids):
+    def _state_guards(self, state_ids):
         """Weak references to the tensors holding the state, with their storage: a replay
         checks that no one rebound them (load_state_dict, .data = ...)."""
         Tensor = UPPER["tensor"]
@@ -254,12 +301,11 @@ class Graph:
         for obj in gc.get_objects():
             if isinstance(obj, Tensor):
                 b = getattr(obj, "_buf", None)
-                if isinstance(b, GLBuffer) and id(b.storage) in state_ids:
+                if isinstance(b, self.buffer_type) and id(b.storage) in state_ids:
                     out.append((weakref.ref(obj), b.storage))
         return out
 
-    @staticmethod
-    def _module_flags(storage_ids):
+    def _module_flags(self, storage_ids):
         """(module weakref, training) of the modules whose tensors the step touches: eval()
         changes what forward does, which the recording cannot see."""
         Module = UPPER["module"]
@@ -267,7 +313,7 @@ class Graph:
         for obj in gc.get_objects():
             if isinstance(obj, Module):
                 tensors = list(obj._parameters.values()) + list(obj._buffers.values())
-                if any(t is not None and isinstance(t._buf, GLBuffer)
+                if any(t is not None and isinstance(t._buf, self.buffer_type)
                        and id(t._buf.storage) in storage_ids for t in tensors):
                     out.append((weakref.ref(obj), obj.training))
         return out
@@ -284,7 +330,8 @@ class Graph:
         for obj in gc.get_objects():
             if isinstance(obj, Optimizer):
                 params = [p for g in obj.param_groups for p in g["params"]]
-                if not any(isinstance(p._buf, GLBuffer) and id(p._buf.storage) in storage_ids
+                if not any(isinstance(p._buf, self.buffer_type)
+                           and id(p._buf.storage) in storage_ids
                            for p in params):
                     continue
                 mine = fused.get(id(obj), set())
@@ -295,8 +342,8 @@ class Graph:
     # -- replay --------------------------------------------------------------------------
     def stale(self):
         """Why a replay would compute on stale state now, or None."""
-        if self.be._gen != self.gen:
-            return "the webgl device was reset"
+        if self.invalid():
+            return self.invalid()
         for ref, st in self.guards:
             t = ref()
             if t is None or t._buf.storage is not st:
@@ -318,18 +365,16 @@ class Graph:
 
     def replay(self, arg_buffers):
         Tensor = UPPER["tensor"]
-        from .lowering import u_k, update_consts
-        be = self.be
         patches = []
         gen = _rnd.default_generator
-        for op, rel in self.rng:
-            patches.append([op, "u_offset", (gen.offset + rel) & _rnd.MASK])
+        for op, name, rel in self.rng:
+            patches.append([op, name, (gen.offset + rel) & _rnd.MASK])
         gen.offset = (gen.offset + self.rng_advance) & _rnd.MASK
         for opt, st, group, _, draws in self.updates.values():
             opt._advance(st)
             hyper = opt._hyper(st, group)
-            for op, kind, index in draws:
-                patches.append([op, "u_k", u_k(update_consts(kind, hyper)[index])])
+            for op, name, kind, index in draws:
+                patches.append([op, name, self.update_uniform(kind, hyper, index)])
         fresh = []
 
         def rebuild(node):
@@ -340,26 +385,17 @@ class Graph:
                 (shape, dtype, strides, offset), s, st = node[1], node[2], node[3]
                 if s is None:
                     return node[4]
-                new = be._texture(st.w, st.h)
-                fresh.append([s, new.handle])
-                return Tensor._wrap(GLBuffer(new, shape, dtype, strides, offset), be,
-                                    node[4].device)
+                new = self.fresh_like(st)
+                fresh.append((s, new))
+                return Tensor._wrap(self.buffer_type(new, shape, dtype, strides, offset),
+                                    self.be, node[4].device)
             if tag is dict:
                 return {k: rebuild(x) for k, x in node[1].items()}
             return tag(rebuild(x) for x in node[1])
 
         result = rebuild(self.outputs)
-        spec = {"args": [[s, arg_buffers[k].storage.handle] for s, k in self.arg_slots],
-                "patches": patches, "outs": fresh}
-        be.counters["draws"] += self.n_draws
-        be._call("replay", be._gl.replay, self.handle, json.dumps(spec, separators=(",", ":")))
+        self.run([(s, arg_buffers[k].storage) for s, k in self.arg_slots], patches, fresh)
         return result
-
-    def drop(self):
-        if self.handle is not None and self.be._gen == self.gen:
-            self.be._call("dropGraph", self.be._gl.dropGraph, self.handle)
-            self.handle = None
-        self.held = []
 
 
 def _held_by_tensors():
@@ -386,10 +422,12 @@ def _fixed(hyper):
 
 
 class Capture:
-    """The webgl side of distml.compile for one function: records, lines up, replays."""
+    """distml.compile for one function on one backend: records, lines up, replays (with
+    graph_class, the backend's StepGraph)."""
 
-    def __init__(self, backend):
+    def __init__(self, backend, graph_class):
         self.be = backend
+        self.graph_class = graph_class
         self.sig = None
         self.last = None       # the last recording of this signature
         self.graph = None
@@ -423,7 +461,7 @@ class Capture:
         rec.rng_after = _rnd.default_generator.get_state()
         self.attempts += 1
         if not rec.ops:
-            rec.refuse("it ran no webgl kernel")
+            rec.refuse(f"it ran no {self.be.name} kernel")
         if any(t._buf is not b for t, b in zip(tensors, arg_buffers)):
             rec.refuse("it assigns to an argument in place")
         if rec.refused:
@@ -432,7 +470,7 @@ class Capture:
             self.last = None
             return rec.result
         if self.last is not None:
-            graph = Graph(self.be, self.last, rec)
+            graph = self.graph_class(self.be, self.last, rec)
             if graph.handle is not None:
                 self.graph, self.last, self.reason = graph, None, None
                 return rec.result
