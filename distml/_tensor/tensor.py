@@ -14,8 +14,6 @@ from .. import function
 from ..autograd import backward as _run_backward
 from ..device import get_device
 from ..dtypes import bool_, dtype as _dtype_cls, float32, get_dtype, int64
-from .op_mixins import OP_MIXINS
-from .legacy import is_size_args, legacy_new
 from .arithmetic import ArithmeticOps
 from .host import (_flatten_nested, _from_numpy, _infer_dtype, _is_numpy_array, _is_plain_data,
                    _nest)
@@ -28,8 +26,7 @@ from .shapes import Size, _normalize_dim
 from .unary import UnaryOps
 
 
-class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, InplaceOps,
-             *OP_MIXINS):
+class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, InplaceOps):
     __slots__ = ("_buf", "_backend", "device", "shape", "dtype", "requires_grad", "grad",
                  "_ctx", "_retains_grad", "__weakref__", "__dict__")
 
@@ -341,3 +338,30 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
 
     def is_contiguous(self):
         return True
+
+
+def is_size_args(args):
+    """Whether constructor arguments are a shape: ints (not bools) or one Size."""
+    if len(args) == 1 and isinstance(args[0], Size):
+        return True
+    return bool(args) and all(isinstance(a, int) and not isinstance(a, bool) for a in args)
+
+
+def legacy_new(dtype, args, device=None):
+    """torch's legacy constructor (Tensor(2, 3), Tensor([1, 2]), FloatTensor(...)): a shape
+    makes an uninitialised (here zero) tensor, one piece of data a copy of it as dtype."""
+    if not args or is_size_args(args):
+        shape = (0,) if not args else tuple(args[0]) if isinstance(args[0], Size) else args
+        if any(s < 0 for s in shape):
+            raise RuntimeError(f"Trying to create tensor with negative dimension "
+                               f"{min(shape)}: {list(shape)}")
+        dev = get_device(device)
+        shape = tuple(int(s) for s in shape)
+        return Tensor._wrap(dev.backend.full(shape, 0, get_dtype(dtype).name), dev.backend, dev)
+    if len(args) != 1:
+        raise TypeError(f"new(): invalid arguments: expected a shape (ints) or one sequence "
+                        f"of data, got {len(args)} arguments")
+    data = args[0]
+    if isinstance(data, Tensor):
+        return data.detach().to(device=device or data.device, dtype=dtype)
+    return Tensor._from_host(data, dtype, device)
