@@ -9,10 +9,9 @@ from .random import Generator, default_generator
 from .serialization import load, save
 from .random import manual_seed as _manual_seed
 from ._tensor import (
-    Size, Tensor, allclose, arange, as_tensor, broadcast_shapes, cat, concat, empty,
-    empty_like, eye, from_numpy, full, full_like, isclose, is_tensor, linspace, matmul, ones,
-    ones_like, rand, rand_like, randint, randn, randn_like, randperm, stack, tensor, where,
-    zeros, zeros_like,
+    Size, Tensor, arange, as_tensor, broadcast_shapes, cat, concat, empty, empty_like, eye,
+    from_numpy, full, full_like, is_tensor, linspace, matmul, ones, ones_like, rand,
+    rand_like, randint, randn, randn_like, randperm, stack, tensor, where, zeros, zeros_like,
 )
 from ._composed_ops import FREE_FUNCTIONS  # also attaches the composed methods to Tensor
 

@@ -11,8 +11,8 @@ and that the core never imports this package.
 import inspect
 
 from .._tensor import Tensor
-from . import aliases, index_ops, legacy, linalg, sampling, scans, selection, shifting
-from . import sorting, triangular
+from . import aliases, index_ops, inplace_ops, legacy, linalg, pointwise, reductions, sampling
+from . import scans, selection, shaping, shifting, sorting, triangular
 from ._util import free_function
 from .einsum import einsum
 from .formatting import FormatOps
@@ -24,7 +24,9 @@ _TOPICS = ((linalg, linalg.LinalgOps), (triangular, triangular.TriangularOps),
            (sorting, sorting.SortingOps), (None, sampling.SamplingOps),
            (scans, scans.ScanOps), (shifting, shifting.ShiftingOps),
            (index_ops, index_ops.IndexPutOps), (aliases, aliases.AliasOps),
-           (selection, selection.SelectionOps), (None, NewFactoryOps), (None, FormatOps))
+           (selection, selection.SelectionOps), (None, NewFactoryOps), (None, FormatOps),
+           (None, pointwise.PointwiseOps), (None, reductions.ReductionOps),
+           (None, shaping.ShapingOps), (None, inplace_ops.InplaceOps))
 
 
 def attach(cls):
@@ -47,7 +49,8 @@ FREE_FUNCTIONS = {name: free_function(getattr(Tensor, name), name)
                                                   for n in module.FREE)}
 FREE_FUNCTIONS.update(
     einsum=einsum, multinomial=sampling.multinomial, bernoulli=sampling.bernoulli,
-    normal=sampling.normal, index_put=index_ops.index_put,
+    normal=sampling.normal, index_put=index_ops.index_put, isclose=pointwise.isclose,
+    allclose=pointwise.allclose,
     tril_indices=triangular.tril_indices, triu_indices=triangular.triu_indices,
     promote_types=aliases.promote_types, result_type=aliases.result_type,
     get_default_dtype=aliases.get_default_dtype, set_default_dtype=aliases.set_default_dtype,

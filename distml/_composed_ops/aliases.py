@@ -1,6 +1,6 @@
 """torch's other names for existing ops (true_divide, multiply, clamp_min, ...), and the
 small dtype/shape helpers scripts call (broadcast_shapes, promote_types)."""
-from .._tensor import Tensor, where
+from .._tensor import Tensor, matmul, where
 from ..dtypes import bool_, float32, int64
 
 
@@ -95,6 +95,54 @@ class AliasOps:
 
     def log10(self):
         return self.log() * 0.4342944819032518
+
+    def matmul(self, o):
+        return matmul(self, o)
+
+    def add(self, other, alpha=1):
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other, alpha=1):
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def pow(self, other):
+        return self ** other
+
+    def lt(self, o):
+        return self < o
+
+    def le(self, o):
+        return self <= o
+
+    def gt(self, o):
+        return self > o
+
+    def ge(self, o):
+        return self >= o
+
+    def eq(self, o):
+        return self == o
+
+    def ne(self, o):
+        return self != o
+
+    def equal(self, other):
+        return self.shape == other.shape and bool((self == other).all())
+
+    def logical_not(self):
+        return ~self.bool()
+
+    def logical_and(self, o):
+        return self.bool() & o
+
+    def logical_or(self, o):
+        return self.bool() | o
 
 
 def get_default_dtype():

@@ -13,7 +13,7 @@ One idea per file, and inside the package files import downwards only:
     shapes.py          Size, dim normalisation, broadcasting
     host.py            lists, array.array and numpy arrays <-> buffers
     printing.py        repr
-    free_functions.py  where, matmul, cat, stack, isclose, allclose
+    free_functions.py  where, matmul, cat, stack
     arithmetic.py      ArithmeticOps: + - * / // % ** @, comparisons, add/mul/maximum...
     unary.py           UnaryOps: exp, log, sqrt, relu, sigmoid, floor, clamp, lerp...
     reductions.py      ReductionOps: sum, mean, var, max/min, argmax, softmax, norm...
@@ -37,7 +37,7 @@ from .factories import (
     ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros,
     zeros_like,
 )
-from .free_functions import allclose, cat, concat, isclose, matmul, stack, where
+from .free_functions import cat, concat, matmul, stack, where
 from .shapes import Size, broadcast_shapes
 from .tensor import Tensor
 

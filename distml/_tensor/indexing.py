@@ -70,13 +70,6 @@ class IndexingOps(TensorBase):
                     raise IndexError(msg)
                 raise RuntimeError(f"{op}(): {msg}")
 
-    def masked_fill(self, mask, value):
-        value = self._operand(value).type(self.dtype)
-        return where(mask, value, self)
-
-    def where(self, condition, other):
-        return where(condition, self, other)
-
     def __getitem__(self, key):
         return _getitem(self, key)
 
