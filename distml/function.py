@@ -1,7 +1,9 @@
 """The differentiable primitives: each maps its forward and backward onto backend ops.
 
 Everything else in distml (softmax, losses, BatchNorm, clamp, ...) is composed from
-these in distml/_tensor/ and distml/nn/functional/, so a new backend gets all of it for free.
+these in distml/_tensor/, distml/_composed_ops/ and distml/nn/functional/, so a new backend
+gets all of it for free. (nn's conv and pooling Functions are in
+nn/functional/conv_functions.py, the optimizer steps in optim/step_functions.py.)
 """
 import math
 

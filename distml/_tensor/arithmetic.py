@@ -1,5 +1,6 @@
-"""Arithmetic and comparison operators (+, -, *, /, //, %, **, @, <, ==, &, ...) and
-their method names (add, mul, lt, maximum, logical_and, ...), with torch's type promotion.
+"""Arithmetic and comparison operators (+, -, *, /, //, %, **, @, <, ==, &, ...),
+maximum and minimum, with torch's type promotion (the method names add, lt, ... are
+composed: distml/_composed_ops/aliases.py).
 """
 from .. import function
 from ..dtypes import bool_, float32, int64, promote

@@ -1,7 +1,7 @@
 """Free functions over several tensors: where, matmul, cat, stack.
 
 (The one-tensor free functions, distml.exp(x) and the like, are the methods themselves:
-see passthrough.py.)
+see distml/_composed_ops/passthrough.py.)
 """
 from .. import function
 from ..autograd import check_same_device

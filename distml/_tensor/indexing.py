@@ -1,5 +1,5 @@
 """Indexing: x[key] and x[key] = v (basic, advanced and boolean-mask indices), gather,
-scatter_add, index_select, masked_fill. The machinery is the functions below the class.
+scatter_add, index_select. The machinery is the functions below the class.
 """
 import math
 

@@ -1,4 +1,5 @@
-"""In-place ops (add_, mul_, copy_, fill_, normal_, +=, ...) and views.
+"""The in-place machinery (_assign, views' write-back) and the in-place ops that build a
+buffer themselves: copy_, fill_, uniform_, normal_, bernoulli_.
 
 Buffers are never mutated: an in-place op rebinds the tensor to a new buffer (_assign).
 Graphs built earlier keep their edge to the old value, since edges are fixed when an op

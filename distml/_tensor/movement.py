@@ -1,5 +1,5 @@
-"""Views and movement: reshape/view, flatten, permute, transpose, squeeze, expand, repeat,
-split, narrow, select, flip. A view writes back to its base on an in-place op (inplace.py).
+"""Views and movement through their Functions: reshape/view, permute, transpose,
+unsqueeze/squeeze, expand, flip. A view writes back to its base on an in-place op (inplace.py).
 """
 import math
 

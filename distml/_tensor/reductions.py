@@ -1,5 +1,5 @@
-"""Reductions over dims: sum, mean, var, std, max/min (with indices), argmax, all,
-logsumexp, softmax, norm.
+"""Reductions over dims through their Functions: sum, prod, max/min (with indices),
+amax/amin, argmax/argmin, all/any.
 """
 from collections import namedtuple
 

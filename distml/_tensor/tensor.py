@@ -1,10 +1,11 @@
 """Tensor: a backend buffer plus autograd bookkeeping, with PyTorch's API.
 
 This file holds what makes a tensor (construction, properties, the autograd hooks, device
-and dtype conversions, read-back); the ops come from the topic mixins it inherits (see
-__init__.py). Every op is composed from the differentiable primitives in
-distml/function.py; no method reads values back to the host except item(), tolist(),
-numpy(), printing and the data-dependent cases that say so (boolean-mask indexing).
+and dtype conversions, read-back); the core ops come from the topic mixins it inherits (see
+__init__.py), the rest of torch's API is attached from distml/_composed_ops/. Every op is
+composed from the differentiable primitives in distml/function.py; no method reads values
+back to the host except item(), tolist(), numpy(), printing and the data-dependent cases
+that say so (boolean-mask indexing).
 """
 import math
 import weakref

@@ -1,4 +1,5 @@
-"""Elementwise math on one tensor: exp, log, sqrt, relu, sigmoid, floor, clamp, lerp, ...
+"""Elementwise math on one tensor through its Function: exp, log, sqrt, abs, sign, relu,
+sigmoid, tanh, erf, sin, cos, floor/ceil/round; and clamp (factories' randint uses it).
 """
 
 from .. import function
