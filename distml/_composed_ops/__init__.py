@@ -12,7 +12,7 @@ import inspect
 
 from .._tensor import Tensor
 from . import aliases, index_ops, inplace_ops, legacy, linalg, pointwise, reductions, sampling
-from . import scans, selection, shaping, shifting, sorting, triangular
+from . import properties, scans, selection, shaping, shifting, sorting, triangular
 from ._util import free_function
 from .einsum import einsum
 from .formatting import FormatOps
@@ -26,7 +26,8 @@ _TOPICS = ((linalg, linalg.LinalgOps), (triangular, triangular.TriangularOps),
            (index_ops, index_ops.IndexPutOps), (aliases, aliases.AliasOps),
            (selection, selection.SelectionOps), (None, NewFactoryOps), (None, FormatOps),
            (None, pointwise.PointwiseOps), (None, reductions.ReductionOps),
-           (None, shaping.ShapingOps), (None, inplace_ops.InplaceOps))
+           (None, shaping.ShapingOps), (None, inplace_ops.InplaceOps),
+           (None, properties.PropertyOps))
 
 
 def attach(cls):

@@ -114,9 +114,6 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
     def ndim(self):
         return len(self.shape)
 
-    def dim(self):
-        return len(self.shape)
-
     def size(self, dim=None):
         if dim is None:
             return self.shape
@@ -125,42 +122,13 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
     def numel(self):
         return math.prod(self.shape)
 
-    def nelement(self):
-        return self.numel()
-
-    def element_size(self):
-        return self.dtype.itemsize
-
     @property
     def is_leaf(self):
         return self._ctx is None
 
     @property
-    def is_cuda(self):
-        return False  # distml has no CUDA device (see distml.cuda)
-
-    @property
-    def is_xpu(self):
-        return False  # nor Intel GPUs (scripts test is_cuda or is_xpu)
-
-    @property
-    def is_mps(self):
-        return False
-
-    @property
-    def is_cpu(self):
-        return self.device.type == "cpu"
-
-    @property
     def grad_fn(self):
         return self._ctx
-
-    @property
-    def is_floating_point_type(self):
-        return self.dtype.is_floating_point
-
-    def is_floating_point(self):
-        return self.dtype.is_floating_point
 
     def __len__(self):
         if self.ndim == 0:
@@ -306,9 +274,6 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
             out = out.type(dtype)
         return out
 
-    def cpu(self):
-        return self.to("cpu")
-
     def type(self, dtype=None):
         if dtype is None:
             return f"distml.{self.dtype.name}"
@@ -333,12 +298,6 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
 
     def clone(self):
         return self + 0 if self.dtype is not bool_ else self._new(self._buf)
-
-    def contiguous(self):
-        return self
-
-    def is_contiguous(self):
-        return True
 
 
 def is_size_args(args):
