@@ -9,11 +9,11 @@ from .random import Generator, default_generator
 from .serialization import load, save
 from .random import manual_seed as _manual_seed
 from ._tensor import (
-    FREE_FUNCTIONS, Size, Tensor, allclose, arange, as_tensor, cat, concat, empty, empty_like,
-    eye, from_numpy, full, full_like, isclose, is_tensor, linspace, matmul, ones, ones_like,
-    rand, rand_like, randint, randn, randn_like, randperm, stack, tensor, where, zeros,
-    zeros_like,
+    Size, Tensor, arange, as_tensor, broadcast_shapes, cat, concat, empty, empty_like, eye,
+    from_numpy, full, full_like, is_tensor, linspace, matmul, ones, ones_like, rand,
+    rand_like, randint, randn, randn_like, randperm, stack, tensor, where, zeros, zeros_like,
 )
+from ._composed_ops import FREE_FUNCTIONS  # also attaches the composed methods to Tensor
 
 float = float32  # noqa: A001
 long = int64
@@ -79,14 +79,3 @@ def __getattr__(name):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'distml' has no attribute {name!r}")
 
-
-def _add_op_functions():
-    import sys
-
-    from ._tensor._ops_util import register_api
-    from ._tensor.op_mixins import op_functions
-    globals().update(op_functions())
-    register_api(sys.modules[__name__])  # the op mixins compose from this namespace
-
-
-_add_op_functions()

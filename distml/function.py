@@ -1,7 +1,9 @@
 """The differentiable primitives: each maps its forward and backward onto backend ops.
 
 Everything else in distml (softmax, losses, BatchNorm, clamp, ...) is composed from
-these in distml/_tensor/ and distml/nn/functional/, so a new backend gets all of it for free.
+these in distml/_tensor/, distml/_composed_ops/ and distml/nn/functional/, so a new backend
+gets all of it for free. (nn's conv and pooling Functions are in
+nn/functional/conv_functions.py, the optimizer steps in optim/step_functions.py.)
 """
 import math
 
@@ -36,114 +38,42 @@ class Unary(Function):
         return self.y
 
 
-class Neg(Unary):
-    op = "neg"
-
-    def backward(self, g):
-        return self.be.unary("neg", g)
-
-
-class Exp(Unary):
-    op = "exp"
-
-    def backward(self, g):
-        return self.be.binary("mul", g, self.y)
+def _unary(op, backward):
+    """The Function (named Exp for "exp", ...) of the backend's unary `op`;
+    backward(be, g, x, y) maps the output's gradient g to the input's."""
+    return type(op.capitalize(), (Unary,), {
+        "op": op, "__module__": __name__, "__doc__": f"y = {op}(x) and its gradient.",
+        "backward": lambda self, g: backward(self.be, g, self.x, self.y)})
 
 
-class Log(Unary):
-    op = "log"
-
-    def backward(self, g):
-        return self.be.binary("div", g, self.x)
+def _times(derivative):
+    """backward for g * derivative(be, x, y)."""
+    return lambda be, g, x, y: be.binary("mul", g, derivative(be, x, y))
 
 
-class Sqrt(Unary):
-    op = "sqrt"
-
-    def backward(self, g):
-        be = self.be
-        return be.binary("div", g, be.binary("mul", self.y, _scalar(be, 2.0, self.y)))
-
-
-class Abs(Unary):
-    op = "abs"
-
-    def backward(self, g):
-        return self.be.binary("mul", g, self.be.unary("sign", self.x))
-
-
-class Relu(Unary):
-    op = "relu"
-
-    def backward(self, g):
-        be = self.be
-        return be.where(be.binary("gt", self.x, _scalar(be, 0.0, self.x)), g,
-                        _scalar(be, 0.0, g))
-
-
-class Sigmoid(Unary):
-    op = "sigmoid"
-
-    def backward(self, g):
-        be = self.be
-        one_minus = be.binary("sub", _scalar(be, 1.0, self.y), self.y)
-        return be.binary("mul", g, be.binary("mul", self.y, one_minus))
-
-
-class Tanh(Unary):
-    op = "tanh"
-
-    def backward(self, g):
-        be = self.be
-        return be.binary("mul", g, be.binary("sub", _scalar(be, 1.0, self.y),
-                                             be.binary("mul", self.y, self.y)))
-
-
-class Erf(Unary):
-    op = "erf"
-
-    def backward(self, g):
-        be = self.be
-        x2 = be.unary("neg", be.binary("mul", self.x, self.x))
-        d = be.binary("mul", be.unary("exp", x2), _scalar(be, 2.0 / math.sqrt(math.pi), g))
-        return be.binary("mul", g, d)
-
-
-class Piecewise(Unary):
+def _zero_grad(be, g, x, y):
     """Piecewise-constant ops (sign, floor, ceil, round): zero gradient, as in torch."""
-
-    def backward(self, g):
-        return self.be.full(self.be.shape(self.x), 0.0, self.be.dtype(g))
+    return be.full(be.shape(x), 0.0, be.dtype(g))
 
 
-class Sign(Piecewise):
-    op = "sign"
-
-
-class Floor(Piecewise):
-    op = "floor"
-
-
-class Ceil(Piecewise):
-    op = "ceil"
-
-
-class Round(Piecewise):
-    op = "round"
-
-
-class Sin(Unary):
-    op = "sin"
-
-    def backward(self, g):
-        return self.be.binary("mul", g, self.be.unary("cos", self.x))
-
-
-class Cos(Unary):
-    op = "cos"
-
-    def backward(self, g):
-        return self.be.unary("neg", self.be.binary("mul", g, self.be.unary("sin", self.x)))
+Neg = _unary("neg", lambda be, g, x, y: be.unary("neg", g))
+Exp = _unary("exp", lambda be, g, x, y: be.binary("mul", g, y))
+Log = _unary("log", lambda be, g, x, y: be.binary("div", g, x))
+Sqrt = _unary("sqrt", lambda be, g, x, y: be.binary(
+    "div", g, be.binary("mul", y, _scalar(be, 2.0, y))))
+Abs = _unary("abs", _times(lambda be, x, y: be.unary("sign", x)))
+Relu = _unary("relu", lambda be, g, x, y: be.where(
+    be.binary("gt", x, _scalar(be, 0.0, x)), g, _scalar(be, 0.0, g)))
+Sigmoid = _unary("sigmoid", _times(lambda be, x, y: be.binary(
+    "mul", y, be.binary("sub", _scalar(be, 1.0, y), y))))
+Tanh = _unary("tanh", _times(lambda be, x, y: be.binary(
+    "sub", _scalar(be, 1.0, y), be.binary("mul", y, y))))
+Erf = _unary("erf", lambda be, g, x, y: be.binary("mul", g, be.binary(  # 2/sqrt(pi) e^-x^2
+    "mul", be.unary("exp", be.unary("neg", be.binary("mul", x, x))),
+    _scalar(be, 2.0 / math.sqrt(math.pi), g))))
+Sin = _unary("sin", _times(lambda be, x, y: be.unary("cos", x)))
+Cos = _unary("cos", lambda be, g, x, y: be.unary("neg", be.binary("mul", g, be.unary("sin", x))))
+Sign, Floor, Ceil, Round = (_unary(op, _zero_grad) for op in ("sign", "floor", "ceil", "round"))
 
 
 # -- elementwise binary --------------------------------------------------------------------
@@ -473,7 +403,7 @@ class ScatterAdd(Function):
         return g, None, gs
 
 
-# -- linear algebra and nn -----------------------------------------------------------------
+# -- linear algebra ------------------------------------------------------------------------
 
 def _swap_last(be, x):
     n = len(be.shape(x))
@@ -490,87 +420,3 @@ class Matmul(Function):
         ga = be.matmul(g, _swap_last(be, self.b)) if self.needs_input_grad[0] else None
         gb = be.matmul(_swap_last(be, self.a), g) if self.needs_input_grad[1] else None
         return ga, gb
-
-
-class Conv2d(Function):
-    def forward(self, x, w, stride, padding, dilation, groups):
-        self.x, self.w = x, w
-        self.args = (stride, padding, dilation, groups)
-        return self.be.conv2d(x, w, *self.args)
-
-    def backward(self, g):
-        be = self.be
-        gx = gw = None
-        if self.needs_input_grad[0]:
-            gx = be.conv2d_grad_input(g, self.w, be.shape(self.x), *self.args)
-        if self.needs_input_grad[1]:
-            gw = be.conv2d_grad_weight(self.x, g, be.shape(self.w), *self.args)
-        return gx, gw
-
-
-class MaxPool2d(Function):
-    """Max pooling; the argmax indices (int64) also go into `indices_out` when given."""
-
-    def forward(self, x, kernel, stride, padding, dilation, ceil_mode, indices_out=None):
-        self.in_shape = self.be.shape(x)
-        y, self.indices = self.be.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
-        if indices_out is not None:
-            indices_out["indices"] = self.indices
-        return y
-
-    def backward(self, g):
-        return self.be.max_pool2d_grad(g, self.indices, self.in_shape)
-
-
-class AvgPool2d(Function):
-    def forward(self, x, kernel, stride, padding, ceil_mode, count_include_pad):
-        self.in_shape = self.be.shape(x)
-        self.args = (kernel, stride, padding, ceil_mode, count_include_pad)
-        return self.be.avg_pool2d(x, *self.args)
-
-    def backward(self, g):
-        return self.be.avg_pool2d_grad(g, self.in_shape, *self.args)
-
-
-def max_pool2d_with_indices(x, kernel, stride, padding, dilation, ceil_mode):
-    """(y, indices) from one pooling pass: y differentiable, indices the int64 flat h*W+w
-    input position of each maximum (torch's max_pool2d_with_indices)."""
-    out = {}
-    y = MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
-                        ceil_mode=ceil_mode, indices_out=out)
-    return y, y._new(out["indices"])
-
-
-# -- optimizer steps -------------------------------------------------------------------------
-# Each runs the backend's update for one parameter (the one written rule is the composed
-# default in backends/base.py; numpy and WebGL fuse it). Not differentiable.
-
-class _OptimizerStep(Function):
-    def backward(self, g):
-        raise RuntimeError(f"{type(self).__name__} is an optimizer step: it has no gradient")
-
-
-class SgdStep(_OptimizerStep):
-    def forward(self, p, grad, *momentum_buffer, hyper, state_out):
-        new_p, state_out["momentum_buffer"] = self.be.sgd_update(
-            p, grad, momentum_buffer[0] if momentum_buffer else None, **hyper)
-        return new_p
-
-
-class AdamStep(_OptimizerStep):
-    def forward(self, p, grad, exp_avg, exp_avg_sq, *max_exp_avg_sq, hyper, state_out):
-        new_p, *state = self.be.adam_update(
-            p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq[0] if max_exp_avg_sq else None,
-            **hyper)
-        state_out.update(zip(("exp_avg", "exp_avg_sq", "max_exp_avg_sq"), state))
-        return new_p
-
-
-def optimizer_step(kind, p, grad, *state, **hyper):
-    """Run an optimizer step Function `kind` (SgdStep, AdamStep) on parameter p: returns the new
-    parameter value and {state name: new Tensor, or None} (state entries given as None
-    are left out of the inputs)."""
-    out = {}
-    new_p = kind.apply(p, grad, *[s for s in state if s is not None], hyper=hyper,
-                       state_out=out)
-    return new_p, {k: None if b is None else new_p._new(b) for k, b in out.items()}

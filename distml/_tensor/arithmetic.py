@@ -1,5 +1,6 @@
-"""Arithmetic and comparison operators (+, -, *, /, //, %, **, @, <, ==, &, ...) and
-their method names (add, mul, lt, maximum, logical_and, ...), with torch's type promotion.
+"""Arithmetic and comparison operators (+, -, *, /, //, %, **, @, <, ==, &, ...),
+maximum and minimum, with torch's type promotion (the method names add, lt, ... are
+composed: distml/_composed_ops/aliases.py).
 """
 from .. import function
 from ..dtypes import bool_, float32, int64, promote
@@ -131,9 +132,6 @@ class ArithmeticOps(TensorBase):
     def __matmul__(self, o):
         return matmul(self, o)
 
-    def matmul(self, o):
-        return matmul(self, o)
-
     def __rmatmul__(self, o):
         return matmul(self._operand(o), self)
 
@@ -166,53 +164,8 @@ class ArithmeticOps(TensorBase):
     def __ne__(self, o):
         return self._compare("ne", o)
 
-    def add(self, other, alpha=1):
-        return self + (other * alpha if alpha != 1 else other)
-
-    def sub(self, other, alpha=1):
-        return self - (other * alpha if alpha != 1 else other)
-
-    def mul(self, other):
-        return self * other
-
-    def div(self, other):
-        return self / other
-
-    def pow(self, other):
-        return self ** other
-
-    def lt(self, o):
-        return self < o
-
-    def le(self, o):
-        return self <= o
-
-    def gt(self, o):
-        return self > o
-
-    def ge(self, o):
-        return self >= o
-
-    def eq(self, o):
-        return self == o
-
-    def ne(self, o):
-        return self != o
-
-    def equal(self, other):
-        return self.shape == other.shape and bool((self == other).all())
-
     def maximum(self, other):
         return self._binary(function.Maximum, other)
 
     def minimum(self, other):
         return self._binary(function.Minimum, other)
-
-    def logical_not(self):
-        return ~self.bool()
-
-    def logical_and(self, o):
-        return self.bool() & o
-
-    def logical_or(self, o):
-        return self.bool() | o

@@ -1,7 +1,7 @@
-"""Free functions over several tensors: where, matmul, cat, stack, isclose, allclose.
+"""Free functions over several tensors: where, matmul, cat, stack.
 
 (The one-tensor free functions, distml.exp(x) and the like, are the methods themselves:
-see passthrough.py.)
+see distml/_composed_ops/passthrough.py.)
 """
 from .. import function
 from ..autograd import check_same_device
@@ -113,15 +113,3 @@ def stack(tensors, dim=0):
                                f"entry {i}")
     dim = _normalize_dim(dim, tensors[0].ndim + 1)
     return cat([t.unsqueeze(dim) for t in tensors], dim)
-
-
-def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return bool(isclose(a, b, rtol, atol, equal_nan).all())
-
-
-def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    a, b = a.float(), b.float()
-    close = (a - b).abs() <= atol + rtol * b.abs()
-    if equal_nan:
-        close = close | (a.isnan() & b.isnan())
-    return close

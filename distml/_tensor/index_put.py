@@ -7,26 +7,30 @@ v's is the gradient gathered at its index). As in torch, which of several values
 to one place wins is unspecified on the device; the host backends keep the last."""
 import math
 
-from ._ops_util import api, is_host_backend
+from ..dtypes import bool_, int64
+from ._ops_util import factories, is_host_backend
+from .base import TensorBase
+from .free_functions import where
+from .shapes import broadcast_shapes
 
 
 def _as_index(k, size, device):
-    d = api()
+    d = factories()
     if isinstance(k, range):
         k = list(k)
     if isinstance(k, bool):
         raise IndexError("bool scalars are not supported as indices")
     if isinstance(k, int):
-        return d.tensor(k, dtype=d.int64, device=device)
-    if not isinstance(k, d.Tensor):
-        k = d.tensor(k, dtype=d.int64 if not _all_bool(k) else d.bool, device=device)
-    if k.dtype is d.bool:  # a mask: its positions (a read-back: the shape depends on data)
+        return d.tensor(k, dtype=int64, device=device)
+    if not isinstance(k, TensorBase):
+        k = d.tensor(k, dtype=int64 if not _all_bool(k) else bool_, device=device)
+    if k.dtype is bool_:  # a mask: its positions (a read-back: the shape depends on data)
         if k.ndim != 1 or k.shape[0] != size:
             raise IndexError(f"The shape of the mask {list(k.shape)} does not match the "
                              f"shape of the indexed dimension of size {size}")
-        return d.tensor([j for j, m in enumerate(k.tolist()) if m], dtype=d.int64,
+        return d.tensor([j for j, m in enumerate(k.tolist()) if m], dtype=int64,
                         device=device).reshape(-1)
-    if k.dtype is not d.int64:
+    if k.dtype is not int64:
         raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, "
                          f"got {k.dtype}")
     return k.to(device)
@@ -41,18 +45,18 @@ def _all_bool(k):
 
 def _keep_last_duplicates(linear):
     """Positions of `linear` to keep so every index appears once (its last write)."""
-    d = api()
+    d = factories()
     flat = linear.tolist()
     last = {v: i for i, v in enumerate(flat)}
     if len(last) == len(flat):
         return None
     keep = sorted(last.values())
-    return d.tensor(keep, dtype=d.int64, device=linear.device).reshape(-1)
+    return d.tensor(keep, dtype=int64, device=linear.device).reshape(-1)
 
 
 def index_put(x, indices, values, accumulate=False):
     """Out-of-place torch.index_put: indices index x's leading dims (broadcast together)."""
-    d = api()
+    d = factories()
     indices = tuple(indices)
     if len(indices) > x.ndim:
         raise IndexError(f"too many indices for tensor of dimension {x.ndim} (got "
@@ -60,16 +64,16 @@ def index_put(x, indices, values, accumulate=False):
     idx = [_as_index(k, x.shape[i], x.device) for i, k in enumerate(indices)]
     shape = ()
     for k in idx:
-        shape = d.broadcast_shapes(shape, tuple(k.shape))
+        shape = broadcast_shapes(shape, tuple(k.shape))
     lead, rest = tuple(x.shape[:len(idx)]), tuple(x.shape[len(idx):])
     linear = None
     for k, size in zip(idx, lead):
         x._check_bounds(k, size)
-        k = d.where(k < 0, k + size, k)
+        k = where(k < 0, k + size, k)
         linear = k if linear is None else linear * size + k
     linear = linear.expand(shape).reshape(-1) if shape else linear.reshape(1)
     count = linear.shape[0]
-    values = values if isinstance(values, d.Tensor) else x._operand(values)
+    values = values if isinstance(values, TensorBase) else x._operand(values)
     values = values.to(x.device).type(x.dtype)
     try:
         values = values.expand(tuple(shape) + rest).reshape((count,) + rest)
@@ -82,25 +86,24 @@ def index_put(x, indices, values, accumulate=False):
         if keep is not None:
             linear, values = linear.index_select(0, keep), values.index_select(0, keep)
             count = linear.shape[0]
-    work = x.long() if x.dtype is d.bool else x
+    work = x.long() if x.dtype is bool_ else x
     flat = work.reshape((math.prod(lead),) + rest)
     values = values.type(work.dtype)
     spread = linear.reshape((count,) + (1,) * len(rest)).expand((count,) + rest)
     if accumulate:
         out = flat.scatter_add(0, spread, values)
     else:
-        hits = d.zeros(flat.shape[0], dtype=d.int64, device=x.device).scatter_add(
-            0, linear, d.ones(count, dtype=d.int64, device=x.device)) > 0
+        hits = d.zeros(flat.shape[0], dtype=int64, device=x.device).scatter_add(
+            0, linear, d.ones(count, dtype=int64, device=x.device)) > 0
         placed = d.zeros(flat.shape, dtype=work.dtype, device=x.device).scatter_add(
             0, spread, values)
-        out = d.where(hits.reshape((flat.shape[0],) + (1,) * len(rest)), placed, flat)
+        out = where(hits.reshape((flat.shape[0],) + (1,) * len(rest)), placed, flat)
     return out.reshape(x.shape).type(x.dtype)
 
 
 def setitem_advanced(x, keys, value):
     """x[keys] = value where keys hold integer-array indices: leading full slices, then
     index tensors / lists / ints, then full slices or ...; other mixes are refused."""
-    d = api()
     keys = list(keys)
     if any(k is Ellipsis for k in keys):
         i = next(j for j, k in enumerate(keys) if k is Ellipsis)  # (== on a Tensor is elementwise)
@@ -125,8 +128,8 @@ def setitem_advanced(x, keys, value):
         # its index dims to the front, as x's were
         index_shape = ()
         for k in idx:
-            index_shape = d.broadcast_shapes(index_shape, tuple(k.shape))
-        value = value if isinstance(value, d.Tensor) else x._operand(value)
+            index_shape = broadcast_shapes(index_shape, tuple(k.shape))
+        value = value if isinstance(value, TensorBase) else x._operand(value)
         value = value.expand(tuple(x.shape[:first]) + tuple(index_shape) +
                              tuple(x.shape[adv_end:]))
         n = len(index_shape)
@@ -134,70 +137,3 @@ def setitem_advanced(x, keys, value):
                               list(range(first + n, value.ndim)))
     out = index_put(moved, idx, value)
     x._assign(out.permute(inverse) if first else out)
-
-
-class IndexPutOps:
-    __slots__ = ()  # a base of Tensor, which has its own slots
-
-    def index_put(self, indices, values, accumulate=False):
-        return index_put(self, indices, values, accumulate)
-
-    def index_put_(self, indices, values, accumulate=False):
-        return self._assign(index_put(self, indices, values, accumulate))
-
-    def index_add(self, dim, index, source, *, alpha=1):
-        d = api()
-        dim = dim % max(self.ndim, 1)
-        moved = self.movedim(dim, 0)
-        src = source.movedim(dim, 0) if source.ndim else source
-        out = index_put(moved, (index,), src * alpha if alpha != 1 else src, accumulate=True)
-        return out.movedim(0, dim) if isinstance(out, d.Tensor) else out
-
-    def index_add_(self, dim, index, source, *, alpha=1):
-        return self._assign(self.index_add(dim, index, source, alpha=alpha))
-
-    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
-        """torch.scatter: self with src (or a number) written at index along dim; where
-        several entries write to one place the result is unspecified, as in torch."""
-        d = api()
-        if reduce is not None:
-            if reduce != "add":
-                raise NotImplementedError(f"scatter(reduce={reduce!r}) is not implemented")
-        if src is None:
-            src = value
-        if not isinstance(src, d.Tensor):
-            src = d.full(tuple(index.shape), src, dtype=self.dtype, device=self.device)
-        src = src[tuple(slice(0, n) for n in index.shape)] if src.shape != index.shape \
-            else src
-        src = src.type(self.dtype)
-        if reduce == "add":
-            return self.scatter_add(dim, index, src)
-        work = self.long() if self.dtype is d.bool else self
-        hits = d.zeros(tuple(self.shape), dtype=d.int64, device=self.device).scatter_add(
-            dim, index, d.ones(tuple(index.shape), dtype=d.int64, device=self.device)) > 0
-        placed = d.zeros(tuple(self.shape), dtype=work.dtype, device=self.device).scatter_add(
-            dim, index, src.type(work.dtype))
-        return d.where(hits, placed, work).type(self.dtype)
-
-    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
-        return self._assign(self.scatter(dim, index, src, value=value, reduce=reduce))
-
-    def scatter_add_(self, dim, index, src):
-        return self._assign(self.scatter_add(dim, index, src))
-
-    def index_fill(self, dim, index, value):
-        moved = self.movedim(dim, 0)
-        return index_put(moved, (index,), value).movedim(0, dim)
-
-    def index_fill_(self, dim, index, value):
-        return self._assign(self.index_fill(dim, index, value))
-
-    def index_copy(self, dim, index, source):
-        moved = self.movedim(dim, 0)
-        return index_put(moved, (index,), source.movedim(dim, 0)).movedim(0, dim)
-
-    def index_copy_(self, dim, index, source):
-        return self._assign(self.index_copy(dim, index, source))
-
-
-FREE = ("index_put", "index_add", "index_fill", "index_copy", "scatter")

@@ -1,5 +1,5 @@
 """Indexing: x[key] and x[key] = v (basic, advanced and boolean-mask indices), gather,
-scatter_add, index_select, masked_fill. The machinery is the functions below the class.
+scatter_add, index_select. The machinery is the functions below the class.
 """
 import math
 
@@ -69,13 +69,6 @@ class IndexingOps(TensorBase):
                 if op is None:
                     raise IndexError(msg)
                 raise RuntimeError(f"{op}(): {msg}")
-
-    def masked_fill(self, mask, value):
-        value = self._operand(value).type(self.dtype)
-        return where(mask, value, self)
-
-    def where(self, condition, other):
-        return where(condition, self, other)
 
     def __getitem__(self, key):
         return _getitem(self, key)

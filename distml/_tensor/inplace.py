@@ -1,4 +1,5 @@
-"""In-place ops (add_, mul_, copy_, fill_, normal_, +=, ...) and views.
+"""The in-place machinery (_assign, views' write-back) and the in-place ops that build a
+buffer themselves: copy_, fill_, uniform_, normal_, bernoulli_.
 
 Buffers are never mutated: an in-place op rebinds the tensor to a new buffer (_assign).
 Graphs built earlier keep their edge to the old value, since edges are fixed when an op
@@ -46,59 +47,14 @@ class InplaceOps(TensorBase):
             write_back(self)
         return self
 
-    def add_(self, other, alpha=1):
-        return self._assign(self.add(other, alpha))
-
-    def sub_(self, other, alpha=1):
-        return self._assign(self.sub(other, alpha))
-
-    def mul_(self, other):
-        return self._assign(self * other)
-
-    def div_(self, other):
-        return self._assign(self / other)
-
-    def pow_(self, other):
-        return self._assign(self ** other)
-
-    def clamp_(self, min=None, max=None):
-        return self._assign(self.clamp(min, max))
-
-    def addcmul_(self, t1, t2, value=1):
-        return self._assign(self.addcmul(t1, t2, value))
-
-    def addcdiv_(self, t1, t2, value=1):
-        return self._assign(self.addcdiv(t1, t2, value))
-
-    def lerp_(self, end, weight):
-        return self._assign(self.lerp(end, weight))
-
-    def sqrt_(self):
-        return self._assign(self.sqrt())
-
-    def relu_(self):
-        return self._assign(self.relu())
-
-    def neg_(self):
-        return self._assign(-self)
-
-    def exp_(self):
-        return self._assign(self.exp())
-
     def copy_(self, src):
         src = src if isinstance(src, TensorBase) else self._from_host(src)
         return self._assign(src.to(self.device))
-
-    def zero_(self):
-        return self.fill_(0)
 
     def fill_(self, value):
         be = self.device.backend
         return self._assign(self._wrap(be.full(tuple(self.shape), value, self.dtype.name),
                                        be, self.device))
-
-    def masked_fill_(self, mask, value):
-        return self._assign(self.masked_fill(mask, value))
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         return self._assign(self._drawn("uniform", generator) * (b - a) + a)
@@ -113,15 +69,3 @@ class InplaceOps(TensorBase):
         """Random numbers of self's shape on self's device (as distml.rand / randn)."""
         be = self.device.backend
         return self._wrap(draw(be, kind, tuple(self.shape), generator), be, self.device)
-
-    def __iadd__(self, o):
-        return self.add_(o)
-
-    def __isub__(self, o):
-        return self.sub_(o)
-
-    def __imul__(self, o):
-        return self.mul_(o)
-
-    def __itruediv__(self, o):
-        return self.div_(o)

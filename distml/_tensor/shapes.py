@@ -50,3 +50,20 @@ def _check_broadcast(a, b):
     if _broadcast_shape(a, b) is None:
         raise RuntimeError(f"The size of tensor a ({list(a)}) must match the size of tensor b "
                            f"({list(b)}): shapes {list(a)} and {list(b)} are not broadcastable")
+
+
+def broadcast_shapes(*shapes):
+    """torch.broadcast_shapes: the shape all the given shapes broadcast to."""
+    out = []
+    for shape in shapes:
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        n = max(len(out), len(shape))
+        a = [1] * (n - len(out)) + out
+        b = [1] * (n - len(shape)) + list(shape)
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y and x != 1 and y != 1:
+                raise RuntimeError(f"shape mismatch: objects cannot be broadcast to a single "
+                                   f"shape.  Mismatch is at dim {i}")
+            a[i] = y if x == 1 else x
+        out = a
+    return Size(out)

@@ -1,10 +1,11 @@
 """Tensor: a backend buffer plus autograd bookkeeping, with PyTorch's API.
 
 This file holds what makes a tensor (construction, properties, the autograd hooks, device
-and dtype conversions, read-back); the ops come from the topic mixins it inherits (see
-__init__.py). Every op is composed from the differentiable primitives in
-distml/function.py; no method reads values back to the host except item(), tolist(),
-numpy(), printing and the data-dependent cases that say so (boolean-mask indexing).
+and dtype conversions, read-back); the core ops come from the topic mixins it inherits (see
+__init__.py), the rest of torch's API is attached from distml/_composed_ops/. Every op is
+composed from the differentiable primitives in distml/function.py; no method reads values
+back to the host except item(), tolist(), numpy(), printing and the data-dependent cases
+that say so (boolean-mask indexing).
 """
 import math
 import weakref
@@ -14,8 +15,6 @@ from .. import function
 from ..autograd import backward as _run_backward
 from ..device import get_device
 from ..dtypes import bool_, dtype as _dtype_cls, float32, get_dtype, int64
-from .op_mixins import OP_MIXINS
-from .legacy import is_size_args, legacy_new
 from .arithmetic import ArithmeticOps
 from .host import (_flatten_nested, _from_numpy, _infer_dtype, _is_numpy_array, _is_plain_data,
                    _nest)
@@ -28,8 +27,7 @@ from .shapes import Size, _normalize_dim
 from .unary import UnaryOps
 
 
-class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, InplaceOps,
-             *OP_MIXINS):
+class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, InplaceOps):
     __slots__ = ("_buf", "_backend", "device", "shape", "dtype", "requires_grad", "grad",
                  "_ctx", "_retains_grad", "__weakref__", "__dict__")
 
@@ -116,9 +114,6 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
     def ndim(self):
         return len(self.shape)
 
-    def dim(self):
-        return len(self.shape)
-
     def size(self, dim=None):
         if dim is None:
             return self.shape
@@ -127,42 +122,13 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
     def numel(self):
         return math.prod(self.shape)
 
-    def nelement(self):
-        return self.numel()
-
-    def element_size(self):
-        return self.dtype.itemsize
-
     @property
     def is_leaf(self):
         return self._ctx is None
 
     @property
-    def is_cuda(self):
-        return False  # distml has no CUDA device (see distml.cuda)
-
-    @property
-    def is_xpu(self):
-        return False  # nor Intel GPUs (scripts test is_cuda or is_xpu)
-
-    @property
-    def is_mps(self):
-        return False
-
-    @property
-    def is_cpu(self):
-        return self.device.type == "cpu"
-
-    @property
     def grad_fn(self):
         return self._ctx
-
-    @property
-    def is_floating_point_type(self):
-        return self.dtype.is_floating_point
-
-    def is_floating_point(self):
-        return self.dtype.is_floating_point
 
     def __len__(self):
         if self.ndim == 0:
@@ -308,9 +274,6 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
             out = out.type(dtype)
         return out
 
-    def cpu(self):
-        return self.to("cpu")
-
     def type(self, dtype=None):
         if dtype is None:
             return f"distml.{self.dtype.name}"
@@ -336,8 +299,29 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
     def clone(self):
         return self + 0 if self.dtype is not bool_ else self._new(self._buf)
 
-    def contiguous(self):
-        return self
 
-    def is_contiguous(self):
+def is_size_args(args):
+    """Whether constructor arguments are a shape: ints (not bools) or one Size."""
+    if len(args) == 1 and isinstance(args[0], Size):
         return True
+    return bool(args) and all(isinstance(a, int) and not isinstance(a, bool) for a in args)
+
+
+def legacy_new(dtype, args, device=None):
+    """torch's legacy constructor (Tensor(2, 3), Tensor([1, 2]), FloatTensor(...)): a shape
+    makes an uninitialised (here zero) tensor, one piece of data a copy of it as dtype."""
+    if not args or is_size_args(args):
+        shape = (0,) if not args else tuple(args[0]) if isinstance(args[0], Size) else args
+        if any(s < 0 for s in shape):
+            raise RuntimeError(f"Trying to create tensor with negative dimension "
+                               f"{min(shape)}: {list(shape)}")
+        dev = get_device(device)
+        shape = tuple(int(s) for s in shape)
+        return Tensor._wrap(dev.backend.full(shape, 0, get_dtype(dtype).name), dev.backend, dev)
+    if len(args) != 1:
+        raise TypeError(f"new(): invalid arguments: expected a shape (ints) or one sequence "
+                        f"of data, got {len(args)} arguments")
+    data = args[0]
+    if isinstance(data, Tensor):
+        return data.detach().to(device=device or data.device, dtype=dtype)
+    return Tensor._from_host(data, dtype, device)

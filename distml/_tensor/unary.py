@@ -1,6 +1,6 @@
-"""Elementwise math on one tensor: exp, log, sqrt, relu, sigmoid, floor, clamp, lerp, ...
+"""Elementwise math on one tensor through its Function: exp, log, sqrt, abs, sign, relu,
+sigmoid, tanh, erf, sin, cos, floor/ceil/round; and clamp (factories' randint uses it).
 """
-import math
 
 from .. import function
 from ..dtypes import float32, promote
@@ -21,28 +21,13 @@ class UnaryOps(TensorBase):
     def log(self):
         return self._unary(function.Log)
 
-    def log2(self):
-        return self.log() * (1 / math.log(2))
-
-    def log1p(self):
-        return (self + 1).log()
-
-    def expm1(self):
-        return self.exp() - 1
-
     def sqrt(self):
         return self._unary(function.Sqrt)
-
-    def rsqrt(self):
-        return 1 / self.sqrt()
 
     def abs(self):
         if not self.dtype.is_floating_point:
             return self._new(self._backend.unary("abs", self._buf))
         return function.Abs.apply(self)
-
-    def neg(self):
-        return -self
 
     def sign(self):
         if self.dtype is float32:
@@ -67,12 +52,6 @@ class UnaryOps(TensorBase):
     def cos(self):
         return self._unary(function.Cos)
 
-    def reciprocal(self):
-        return 1 / self
-
-    def square(self):
-        return self * self
-
     def floor(self):
         if self.dtype.is_floating_point:
             return function.Floor.apply(self)
@@ -87,15 +66,6 @@ class UnaryOps(TensorBase):
         if self.dtype.is_floating_point:
             return function.Round.apply(self)
         return self._new(self._backend.unary("round", self._buf))
-
-    def isnan(self):
-        return self != self
-
-    def isinf(self):
-        return self.abs() == math.inf
-
-    def isfinite(self):
-        return ~(self.isnan() | self.isinf())
 
     def clamp(self, min=None, max=None):
         if min is None and max is None:
@@ -115,12 +85,3 @@ class UnaryOps(TensorBase):
         return out
 
     clip = clamp
-
-    def lerp(self, end, weight):
-        return self + (end - self) * weight
-
-    def addcmul(self, t1, t2, value=1):
-        return self + t1 * t2 * value
-
-    def addcdiv(self, t1, t2, value=1):
-        return self + t1 / t2 * value

@@ -1,5 +1,5 @@
 
-from .. import function as _F
+from . import step_functions as _F
 from .._tensor import zeros_like
 from .optimizer import Optimizer
 

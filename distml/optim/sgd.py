@@ -1,4 +1,4 @@
-from .. import function as _F
+from . import step_functions as _F
 from .optimizer import Optimizer, required
 
 

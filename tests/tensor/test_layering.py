@@ -1,4 +1,5 @@
-"""The floors import downwards only: backends -> autograd/function -> Tensor -> nn/optim.
+"""The floors import downwards only: backends -> autograd/function -> the core Tensor
+(distml/_tensor) -> the composed ops (distml/_composed_ops) -> nn/optim.
 
 Two checks: importing a floor (with a bare `distml` package, so distml/__init__.py does
 not pull everything in) loads no floor above it; and no import statement in a floor, at
@@ -19,20 +20,21 @@ PKG = ROOT / "distml"
 # is the same circle, only deferred
 _TOP = ("distml", "distml.nn", "distml.optim", "distml.serialization", "distml.utils",
         "distml.distributed", "distml.models")
-_ABOVE_BACKENDS = ("distml.autograd", "distml.function", "distml._tensor") + _TOP
+_ABOVE_TENSOR = ("distml._composed_ops",) + _TOP
+_ABOVE_BACKENDS = ("distml.autograd", "distml.function", "distml._tensor") + _ABOVE_TENSOR
 ABOVE = {
     "distml.backends": _ABOVE_BACKENDS,
     "distml.device": _ABOVE_BACKENDS,
     "distml.random": _ABOVE_BACKENDS,
-    "distml.autograd": ("distml.function", "distml._tensor") + _TOP,
-    "distml.function": ("distml._tensor",) + _TOP,
-    "distml._tensor": _TOP,
+    "distml.autograd": ("distml.function", "distml._tensor") + _ABOVE_TENSOR,
+    "distml.function": ("distml._tensor",) + _ABOVE_TENSOR,
+    "distml._tensor": _ABOVE_TENSOR,
+    "distml._composed_ops": _TOP,
 }
 
-# inside the Tensor floor: tensor.py builds Tensor from the mixins, and the factories and
-# the passthrough table build on Tensor; every other module sits below tensor.py
-TENSOR_TOP = ("distml._tensor.tensor", "distml._tensor.factories",
-              "distml._tensor.passthrough")
+# inside the Tensor floor: tensor.py builds Tensor from the mixins, and the factories
+# build on Tensor; every other module sits below tensor.py
+TENSOR_TOP = ("distml._tensor.tensor", "distml._tensor.factories")
 
 
 def _loaded_by(module):
@@ -97,3 +99,37 @@ def test_tensor_mixins_and_helpers_sit_below_tensor_py():
         assert _names(_imports(path), TENSOR_TOP) == [], path
     # and tensor.py does not build on what builds on it
     assert _names(_imports(PKG / "_tensor" / "tensor.py"), TENSOR_TOP[1:]) == []
+
+
+# The composed floor is written from public Tensor methods only: it never reads a
+# tensor's buffer, backend or graph, never builds a tensor around a raw buffer, and never
+# defines or applies a Function (an op that needs one belongs to the core)
+INTERNALS = {"_buf", "_backend", "_ctx", "_wrap", "_new", "_init", "_rebind",
+             "_accumulate_grad", "Function", "apply"}
+BELOW_THE_PUBLIC_API = ("distml.function", "distml.autograd", "distml.backends", "numpy")
+
+
+@pytest.mark.parametrize("path", sorted((PKG / "_composed_ops").glob("*.py")),
+                         ids=lambda p: p.name)
+def test_composed_ops_use_only_the_public_tensor_api(path):
+    tree = ast.parse(path.read_text())
+    used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    used |= {a.name.split(".")[-1] for n in ast.walk(tree)
+             if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    assert sorted(used & INTERNALS) == [], path
+    imported = _imports(path) | {a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+                                 for a in n.names}
+    assert _names(imported, BELOW_THE_PUBLIC_API) == [], path
+
+
+def _lines(paths):
+    return sum(len(p.read_text().splitlines()) for p in paths)
+
+
+def test_core_tensor_and_autograd_fit_the_budget():
+    """Issue 13: the core Tensor + autograd under 2,500 lines, no source file over 700."""
+    core = sorted((PKG / "_tensor").glob("*.py")) + [PKG / "autograd.py", PKG / "function.py"]
+    assert _lines(core) < 2500
+    for path in core + sorted((PKG / "_composed_ops").glob("*.py")):
+        assert _lines([path]) <= 700, path

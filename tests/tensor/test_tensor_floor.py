@@ -1,4 +1,5 @@
-"""The Tensor floor's seams (distml/_tensor/): the mixins and the hooks they build with."""
+"""The Tensor floor's seams: the core's mixins and the hooks they build with (distml/_tensor/),
+and the composed methods attached to Tensor (distml/_composed_ops/)."""
 import pytest
 
 import distml
@@ -55,3 +56,30 @@ def test_ops_on_a_parameter_return_plain_tensors():
     assert type(p * 2) is distml.Tensor
     assert type(p.exp()) is distml.Tensor
     assert type(p[0]) is distml.Tensor
+
+
+def test_composed_methods_are_plain_functions_on_tensor():
+    import inspect
+
+    from distml import _composed_ops
+    topk = distml.Tensor.__dict__["topk"]  # on the class itself: help() and inspect see it
+    assert inspect.isfunction(topk) and topk.__module__ == "distml._composed_ops.sorting"
+    assert "def topk" in inspect.getsource(distml.Tensor.topk)
+    assert str(inspect.signature(distml.Tensor.topk)).startswith("(self, k, dim=-1")
+    x = distml.tensor([3.0, 1.0, 2.0])
+    assert x.topk(2).values.tolist() == distml.topk(x, 2).values.tolist() == [3.0, 2.0]
+    assert distml.sort(x).values.tolist() == [1.0, 2.0, 3.0]
+    assert isinstance(distml.Tensor.is_sparse, property) and not x.is_sparse
+    assert f"{x.sum():.1f}" == "6.0"  # __format__ is attached too
+    assert set(_composed_ops.FREE_FUNCTIONS) <= set(dir(distml))
+
+
+def test_attach_refuses_to_replace_a_core_method():
+    from distml import _composed_ops
+
+    class Core:
+        def sort(self):
+            return "core"
+
+    with pytest.raises(TypeError, match="SortingOps.sort would replace Core.sort"):
+        _composed_ops.attach(Core)

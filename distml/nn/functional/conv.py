@@ -1,6 +1,6 @@
 """Convolution and pooling over (N, C, H, W) or (C, H, W) input."""
 
-from ... import function as _F
+from . import conv_functions as _F
 from ...autograd import no_grad
 from ...backends.base import pool_output_size
 from ..._tensor import cat, tensor

@@ -4,11 +4,13 @@ distml.manual_seed fixes them on every backend.
 With replacement: inverse CDF, composed on the device (count the CDF entries at or below
 each uniform draw). Without replacement: the exponential race (draw E_i / p_i per
 category, keep the num_samples smallest), whose order is one host-side sort."""
-from ._ops_util import api, is_host_backend
+from .._tensor import Tensor, rand, randn
+from .._tensor.shapes import broadcast_shapes
+from ._util import on_host
 
 
 def _check_probs(p):
-    if is_host_backend(p):
+    if on_host(p):
         values = p.detach().reshape(-1).tolist()
         if any(v != v or v in (float("inf"), float("-inf")) or v < 0 for v in values):
             raise RuntimeError("probability tensor contains either `inf`, `nan` or element "
@@ -21,10 +23,8 @@ def _check_probs(p):
 
 
 class SamplingOps:
-    __slots__ = ()  # a base of Tensor, which has its own slots
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
-        d = api()
         if self.ndim not in (1, 2):
             raise RuntimeError(f"prob_dist must be 1 or 2 dim, got {self.ndim}")
         if not self.dtype.is_floating_point:
@@ -42,10 +42,10 @@ class SamplingOps:
         if replacement:
             cdf = p2.cumsum(-1)
             cdf = cdf / cdf[:, -1:]  # the last entry is exactly 1
-            u = d.rand(rows, num_samples, generator=generator, device=self.device)
+            u = rand(rows, num_samples, generator=generator, device=self.device)
             picked = (cdf.unsqueeze(1) <= u.unsqueeze(-1)).long().sum(-1).clamp(max=n - 1)
         else:
-            u = d.rand(rows, n, generator=generator, device=self.device)
+            u = rand(rows, n, generator=generator, device=self.device)
             race = -(1.0 - u).log() / p2  # exponential(1) / p; p == 0 gives +inf: last
             picked = race.topk(num_samples, -1, largest=False).indices
         return picked.reshape(num_samples) if self.ndim == 1 else picked
@@ -53,7 +53,7 @@ class SamplingOps:
     def bernoulli(self, p=None, *, generator=None):
         """torch.bernoulli(input): 1 with probability input (or p), else 0, as input's dtype."""
         prob = self.detach() if p is None else p
-        u = api().rand(tuple(self.shape), generator=generator, device=self.device)
+        u = rand(tuple(self.shape), generator=generator, device=self.device)
         return (u < prob).type(self.dtype)
 
 
@@ -69,13 +69,12 @@ def bernoulli(input, p=None, *, generator=None):
 
 def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None):
     """torch.normal: tensor mean/std (broadcast) or floats with a size."""
-    d = api()
-    if isinstance(mean, d.Tensor) or isinstance(std, d.Tensor):
-        ref = mean if isinstance(mean, d.Tensor) else std
-        shape = d.broadcast_shapes(tuple(getattr(mean, "shape", ())),
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        ref = mean if isinstance(mean, Tensor) else std
+        shape = broadcast_shapes(tuple(getattr(mean, "shape", ())),
                                    tuple(getattr(std, "shape", ())))
-        z = d.randn(shape, generator=generator, device=ref.device)
+        z = randn(shape, generator=generator, device=ref.device)
         return z * std + mean
     if size is None:
         raise TypeError("normal(): with float mean and std, give a size")
-    return d.randn(size, generator=generator, dtype=dtype, device=device) * std + mean
+    return randn(size, generator=generator, dtype=dtype, device=device) * std + mean

@@ -3,7 +3,6 @@ only an empty spec (their repr), as torch."""
 
 
 class FormatOps:
-    __slots__ = ()  # a base of Tensor, which has its own slots
 
     def __format__(self, spec):
         if self.ndim == 0:

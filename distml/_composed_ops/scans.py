@@ -1,12 +1,11 @@
 """cumsum / cumprod as a Hillis-Steele scan: log2(n) steps of "shift by 2**k along the dim
 and combine", each a cat + elementwise op, so every backend and autograd have it (also
 through zeros in cumprod, which a division-based gradient would get wrong)."""
-from ._ops_util import api
-from .shapes import _normalize_dim
+from .._tensor import cat, full, where
+from .._tensor.shapes import _normalize_dim
 
 
 def _scan(x, dim, combine, identity):
-    d = api()
     if x.ndim == 0:
         return x.clone()
     dim = _normalize_dim(dim, x.ndim)
@@ -16,8 +15,8 @@ def _scan(x, dim, combine, identity):
     while step < n:
         pad_shape = list(x.shape)
         pad_shape[dim] = step
-        pad = d.full(pad_shape, identity, dtype=x.dtype, device=x.device)
-        shifted = d.cat([pad, out.narrow(dim, 0, n - step)], dim)
+        pad = full(pad_shape, identity, dtype=x.dtype, device=x.device)
+        shifted = cat([pad, out.narrow(dim, 0, n - step)], dim)
         out = combine(out, shifted)
         step *= 2
     return out
@@ -30,7 +29,6 @@ def _scan_dtype(x, dtype):
 
 
 class ScanOps:
-    __slots__ = ()  # a base of Tensor, which has its own slots
 
     def cumsum(self, dim, dtype=None):
         return _scan(_scan_dtype(self, dtype), dim, lambda a, b: a + b, 0)
@@ -40,7 +38,7 @@ class ScanOps:
 
     def logcumsumexp(self, dim):
         m = self.detach().amax(dim, keepdim=True) if self.numel() else self.detach()
-        m = api().where(m.isinf(), m * 0, m)
+        m = where(m.isinf(), m * 0, m)
         return (self - m).exp().cumsum(dim).log() + m
 
     def cumsum_(self, dim, dtype=None):

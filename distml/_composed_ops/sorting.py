@@ -1,11 +1,13 @@
 """sort, argsort, topk, msort, kthvalue: the order is computed on the host (the one
 read-back, like boolean masks), the values are then gathered on the device, so gradients
 flow through gather to the positions picked."""
+from .._tensor import tensor, zeros
+from ..dtypes import int64
 import math
 from collections import namedtuple
 
-from ._ops_util import api, move_to_last
-from .shapes import _normalize_dim
+from ._util import move_to_last
+from .._tensor.shapes import _normalize_dim
 
 _sorted = namedtuple("return_types", ["values", "indices"])
 
@@ -23,13 +25,12 @@ def _row_orders(x, descending):
     for row in flat:
         keys = [_order_key(v) for v in row]
         rows.append(sorted(range(n), key=keys.__getitem__, reverse=descending))
-    d = api()
-    return d.tensor(rows, dtype=d.int64, device=x.device).reshape(x.shape)
+    return tensor(rows, dtype=int64, device=x.device).reshape(x.shape)
 
 
 def _sort(x, dim, descending):
     if x.ndim == 0:
-        return _sorted(x.clone(), api().zeros((), dtype=api().int64, device=x.device))
+        return _sorted(x.clone(), zeros((), dtype=int64, device=x.device))
     dim = _normalize_dim(dim, x.ndim)
     t, inverse = move_to_last(x, dim)
     idx = _row_orders(t, descending)
@@ -38,7 +39,6 @@ def _sort(x, dim, descending):
 
 
 class SortingOps:
-    __slots__ = ()  # a base of Tensor, which has its own slots
 
     def sort(self, dim=-1, descending=False, stable=False):
         return _sort(self, dim, descending)

@@ -1,10 +1,10 @@
 """Matrix products with torch's argument checks: mm, bmm, mv, dot, outer, addmm, baddbmm,
 addmv. All are matmul (one backend primitive) plus elementwise ops."""
-from ._ops_util import api
+from .._tensor import Tensor, matmul
 
 
 def _check_ndim(t, ndim, what):
-    if not isinstance(t, api().Tensor):
+    if not isinstance(t, Tensor):
         raise TypeError(f"{what} must be a Tensor, got {type(t).__name__}")
     if t.ndim != ndim:
         kind = {1: "a 1D tensor", 2: "a matrix", 3: "a 3D tensor"}[ndim]
@@ -21,12 +21,11 @@ def _scaled_sum(input, product, beta, alpha):
 
 
 class LinalgOps:
-    __slots__ = ()  # a base of Tensor, which has its own slots
 
     def mm(self, mat2):
         _check_ndim(self, 2, "self")
         _check_ndim(mat2, 2, "mat2")
-        return api().matmul(self, mat2)
+        return matmul(self, mat2)
 
     def bmm(self, mat2):
         _check_ndim(self, 3, "batch1")
@@ -35,7 +34,7 @@ class LinalgOps:
         if tuple(mat2.shape[:2]) != (b, k):
             raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to "
                                f"be: [{b}, {k}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
-        return api().matmul(self, mat2)
+        return matmul(self, mat2)
 
     def spmm(self, mat2):
         """torch.spmm with dense operands (distml has no sparse tensors): mm."""
@@ -44,7 +43,7 @@ class LinalgOps:
     def mv(self, vec):
         _check_ndim(self, 2, "self")
         _check_ndim(vec, 1, "vec")
-        return api().matmul(self, vec)
+        return matmul(self, vec)
 
     def dot(self, other):
         _check_ndim(self, 1, "self")

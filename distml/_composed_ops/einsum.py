@@ -1,8 +1,9 @@
 """distml.einsum: composed from permute, reshape, sum and one batched matmul per pair of
 operands (left to right), so it has every backend and autograd for free."""
+from .._tensor import eye, matmul
+from .aliases import promote_types
 import math
 
-from ._ops_util import api
 
 _ELLIPSIS_LABELS = [chr(0x400 + i) for i in range(32)]  # stand-ins for the dims of "..."
 
@@ -71,10 +72,10 @@ def _take_diagonals(t, labels):
         i = labels.index(c)
         j = labels.index(c, i + 1)
         n = t.shape[i]
-        eye = api().eye(n, dtype=t.dtype, device=t.device)
+        diagonal = eye(n, dtype=t.dtype, device=t.device)
         shape = [1] * t.ndim
         shape[i] = shape[j] = n
-        t = (t * eye.reshape(shape)).sum(j)
+        t = (t * diagonal.reshape(shape)).sum(j)
         labels = labels[:j] + labels[j + 1:]
     return t, labels
 
@@ -109,9 +110,9 @@ def _contract(a, la, b, lb, keep):
     am = arrange(a, la, [batch, a_only, summed])
     bm = arrange(b, lb, [batch, summed, b_only])
     if am.dtype is not bm.dtype:
-        dtype = api().promote_types(am.dtype, bm.dtype)
+        dtype = promote_types(am.dtype, bm.dtype)
         am, bm = am.type(dtype), bm.type(dtype)
-    out = api().matmul(am, bm)
+    out = matmul(am, bm)
     labels = batch + a_only + b_only
     return out.reshape([sizes[c] for c in labels]), labels
 

@@ -1,8 +1,6 @@
-"""The free-function twins of Tensor methods: distml.exp(x) is Tensor.exp(x), and so on."""
-from ._ops_util import free_function
-from .tensor import Tensor
+"""The core methods that distml also has as free functions: distml.exp(x) is Tensor.exp(x)."""
 
-_PASSTHROUGH = [
+PASSTHROUGH = (
     "exp", "log", "sqrt", "rsqrt", "abs", "neg", "sign", "relu", "sigmoid", "tanh", "erf",
     "sin", "cos", "reciprocal", "square", "floor", "ceil", "round", "clamp", "clip",
     "isnan", "isinf", "isfinite", "sum", "mean", "var", "std", "prod", "max", "min", "amax",
@@ -13,7 +11,4 @@ _PASSTHROUGH = [
     "add", "sub", "mul", "div", "pow", "lt", "le", "gt", "ge", "eq", "ne", "equal",
     "logical_not", "logical_and", "logical_or", "numel", "log2", "log1p", "expm1", "detach",
     "clone", "repeat",
-]
-
-
-FREE_FUNCTIONS = {name: free_function(getattr(Tensor, name), name) for name in _PASSTHROUGH}
+)

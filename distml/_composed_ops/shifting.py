@@ -1,14 +1,13 @@
 """roll, movedim, tile, repeat_interleave: composed from narrow + cat and
 permute / expand / reshape."""
-from ._ops_util import api
-from .shapes import _normalize_dim
+from .._tensor import Tensor, cat, tensor
+from ..dtypes import int64
+from .._tensor.shapes import _normalize_dim
 
 
 class ShiftingOps:
-    __slots__ = ()  # a base of Tensor, which has its own slots
 
     def roll(self, shifts, dims=None):
-        d = api()
         if dims is None:
             if not isinstance(shifts, int):
                 if len(shifts) != 1:
@@ -27,7 +26,7 @@ class ShiftingOps:
             n = self.shape[dim]
             s = shift % n if n else 0
             if s:
-                out = d.cat([out.narrow(dim, n - s, s), out.narrow(dim, 0, n - s)], dim)
+                out = cat([out.narrow(dim, n - s, s), out.narrow(dim, 0, n - s)], dim)
         return out
 
     def movedim(self, source, destination):
@@ -55,10 +54,9 @@ class ShiftingOps:
         return self.repeat(dims)
 
     def repeat_interleave(self, repeats, dim=None, *, output_size=None):
-        d = api()
         x = self.reshape(-1) if dim is None else self
         dim = 0 if dim is None else _normalize_dim(dim, x.ndim)
-        if isinstance(repeats, d.Tensor) and repeats.numel() == 1:
+        if isinstance(repeats, Tensor) and repeats.numel() == 1:
             repeats = int(repeats.item())
         if isinstance(repeats, int):
             shape = list(x.shape)
@@ -69,7 +67,7 @@ class ShiftingOps:
         if len(counts) != x.shape[dim]:
             raise RuntimeError("repeats must have the same size as input along dim")
         idx = [i for i, c in enumerate(counts) for _ in range(c)]
-        return x.index_select(dim, d.tensor(idx, dtype=d.int64, device=x.device)
+        return x.index_select(dim, tensor(idx, dtype=int64, device=x.device)
                               .reshape(len(idx)))
 
 

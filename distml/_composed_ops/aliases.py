@@ -1,10 +1,10 @@
 """torch's other names for existing ops (true_divide, multiply, clamp_min, ...), and the
 small dtype/shape helpers scripts call (broadcast_shapes, promote_types)."""
-from ._ops_util import api
+from .._tensor import Tensor, matmul, where
+from ..dtypes import bool_, float32, int64
 
 
 class AliasOps:
-    __slots__ = ()  # a base of Tensor, which has its own slots
 
     def double(self):
         return self.type("float64")
@@ -24,9 +24,9 @@ class AliasOps:
             return self // other
         if rounding_mode == "trunc":
             q = self / other
-            q = api().where(q < 0, q.ceil(), q.floor())
+            q = where(q < 0, q.ceil(), q.floor())
             return q if self.dtype.is_floating_point or getattr(
-                other, "dtype", api().int64).is_floating_point else q.long()
+                other, "dtype", int64).is_floating_point else q.long()
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                          f"but found '{rounding_mode}'")
 
@@ -75,12 +75,11 @@ class AliasOps:
     def fmod(self, other):
         """C's fmod: the remainder takes the dividend's sign (% takes the divisor's)."""
         r = self % other
-        return api().where((r != 0) & ((r < 0) != (self < 0)), r - other, r)
+        return where((r != 0) & ((r < 0) != (self < 0)), r - other, r)
 
     def xlogy(self, other):
-        d = api()
-        other = other if isinstance(other, d.Tensor) else self._operand(other)
-        return d.where(self == 0, self * 0, self * other.log())
+        other = other if isinstance(other, Tensor) else self._operand(other)
+        return where(self == 0, self * 0, self * other.log())
 
     def to_sparse(self, *args, **kwargs):
         return sparse_coo_tensor()
@@ -97,13 +96,61 @@ class AliasOps:
     def log10(self):
         return self.log() * 0.4342944819032518
 
+    def matmul(self, o):
+        return matmul(self, o)
+
+    def add(self, other, alpha=1):
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other, alpha=1):
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def pow(self, other):
+        return self ** other
+
+    def lt(self, o):
+        return self < o
+
+    def le(self, o):
+        return self <= o
+
+    def gt(self, o):
+        return self > o
+
+    def ge(self, o):
+        return self >= o
+
+    def eq(self, o):
+        return self == o
+
+    def ne(self, o):
+        return self != o
+
+    def equal(self, other):
+        return self.shape == other.shape and bool((self == other).all())
+
+    def logical_not(self):
+        return ~self.bool()
+
+    def logical_and(self, o):
+        return self.bool() & o
+
+    def logical_or(self, o):
+        return self.bool() | o
+
 
 def get_default_dtype():
-    return api().float32
+    return float32
 
 
 def set_default_dtype(d):
-    if d is not api().float32:
+    if d is not float32:
         raise NotImplementedError(f"set_default_dtype({d}): distml's default dtype is float32 "
                                   "(create float64 tensors with dtype=distml.float64)")
 
@@ -112,34 +159,16 @@ def sparse_coo_tensor(*args, **kwargs):
     raise NotImplementedError("sparse tensors are out of scope in distml: use dense tensors")
 
 
-def broadcast_shapes(*shapes):
-    """torch.broadcast_shapes: the shape all the given shapes broadcast to."""
-    out = []
-    for shape in shapes:
-        shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        n = max(len(out), len(shape))
-        a = [1] * (n - len(out)) + out
-        b = [1] * (n - len(shape)) + list(shape)
-        for i, (x, y) in enumerate(zip(a, b)):
-            if x != y and x != 1 and y != 1:
-                raise RuntimeError(f"shape mismatch: objects cannot be broadcast to a single "
-                                   f"shape.  Mismatch is at dim {i}")
-            a[i] = y if x == 1 else x
-        out = a
-    return api().Size(out)
-
-
 def promote_types(type1, type2):
     from ..dtypes import get_dtype, promote
     return promote(get_dtype(type1), get_dtype(type2))
 
 
 def result_type(a, b):
-    d = api()
-    ta = a.dtype if isinstance(a, d.Tensor) else \
-        d.bool if isinstance(a, bool) else d.int64 if isinstance(a, int) else d.float32
-    tb = b.dtype if isinstance(b, d.Tensor) else \
-        d.bool if isinstance(b, bool) else d.int64 if isinstance(b, int) else d.float32
+    ta = a.dtype if isinstance(a, Tensor) else \
+        bool_ if isinstance(a, bool) else int64 if isinstance(a, int) else float32
+    tb = b.dtype if isinstance(b, Tensor) else \
+        bool_ if isinstance(b, bool) else int64 if isinstance(b, int) else float32
     return promote_types(ta, tb)
 
 

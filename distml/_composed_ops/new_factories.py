@@ -1,6 +1,6 @@
 """Tensor.new_zeros / new_ones / new_full / new_empty / new_tensor: factories that default
 to this tensor's dtype and device."""
-from ._ops_util import api
+from .._tensor import Tensor, empty, full, ones, tensor, zeros
 
 
 def _size(size):
@@ -10,30 +10,28 @@ def _size(size):
 
 
 class NewFactoryOps:
-    __slots__ = ()  # a base of Tensor, which has its own slots
 
     def _new_kw(self, dtype, device):
         return {"dtype": self.dtype if dtype is None else dtype,
                 "device": self.device if device is None else device}
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return api().zeros(_size(size), requires_grad=requires_grad,
+        return zeros(_size(size), requires_grad=requires_grad,
                            **self._new_kw(dtype, device))
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return api().ones(_size(size), requires_grad=requires_grad,
+        return ones(_size(size), requires_grad=requires_grad,
                           **self._new_kw(dtype, device))
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return api().empty(_size(size), requires_grad=requires_grad,
+        return empty(_size(size), requires_grad=requires_grad,
                            **self._new_kw(dtype, device))
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-        return api().full(tuple(size), fill_value, requires_grad=requires_grad,
+        return full(tuple(size), fill_value, requires_grad=requires_grad,
                           **self._new_kw(dtype, device))
 
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
-        d = api()
-        if isinstance(data, d.Tensor):
+        if isinstance(data, Tensor):
             data = data.detach()
-        return d.tensor(data, requires_grad=requires_grad, **self._new_kw(dtype, device))
+        return tensor(data, requires_grad=requires_grad, **self._new_kw(dtype, device))
