@@ -41,6 +41,17 @@ class device:
     def __str__(self):
         return self.type
 
+    def __enter__(self):
+        """`with distml.device("webgl"):` makes it the default device inside the block,
+        as in PyTorch: a model built there draws its initial weights on that device."""
+        self._outer = getattr(self, "_outer", [])
+        self._outer.append(_default["device"])
+        _default["device"] = get_device(self)
+        return self
+
+    def __exit__(self, *exc):
+        _default["device"] = self._outer.pop()
+
 
 _CPU = device("cpu")
 _CACHE = {"cpu": _CPU}

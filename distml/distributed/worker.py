@@ -27,6 +27,7 @@ import sys
 import time
 
 from . import codec
+from ..device import device as on_device
 from .experiment import float_buffers, load_experiment, source_hash
 from .protocol import BUFFER_PREFIX, DEFAULT_MAX_SIZE, TransportClosed  # noqa: F401
 from .topk import ErrorFeedback
@@ -252,7 +253,9 @@ class Worker:
         self.experiment = load_experiment(source)
         self.experiment.hyperparameters.update(self.hyperparameters)  # the server's overrides
         self.device = getattr(self.experiment, "device", "cpu")
-        self.model = self.experiment.make_model().to(self.device)
+        with on_device(self.device):  # initial weights drawn there (the server's replace
+            self.model = self.experiment.make_model()  # them): no host-side init to upload
+        self.model.to(self.device)
         self.dataset = self.experiment.make_dataset(True)
         log.info("worker %s joined (version %d)", self.worker_id, frame.fields["version"])
 

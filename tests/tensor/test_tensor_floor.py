@@ -83,3 +83,24 @@ def test_attach_refuses_to_replace_a_core_method():
 
     with pytest.raises(TypeError, match="SortingOps.sort would replace Core.sort"):
         _composed_ops.attach(Core)
+
+
+def test_device_context_sets_the_default_device_inside_the_block():
+    """`with distml.device(D):` as in PyTorch: factories and new modules land on D (the
+    worker builds its model so, drawing the initial weights on the device), nested
+    blocks restore their outer default."""
+    import distml
+    import minimal_backend
+    minimal_backend.install("ctxdev", cpu=False)
+    try:
+        outer = distml.get_default_device()
+        with distml.device("ctxdev") as d:
+            assert d.type == "ctxdev" and distml.get_default_device() == "ctxdev"
+            assert distml.nn.Linear(2, 3).weight.device == "ctxdev"
+            with distml.device("cpu"):
+                assert distml.zeros(2).device == "cpu"
+            assert distml.zeros(2).device == "ctxdev"
+        assert distml.get_default_device() == outer
+        assert distml.zeros(2).device == outer
+    finally:
+        minimal_backend.uninstall("ctxdev")
