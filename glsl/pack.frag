@@ -3,6 +3,8 @@
 // r = band * u_H + y (zero past u_K or u_R). A dot product along K is then one vec4 op.
 //   BANDS   defined when the panel has more than one band
 //   MODE 0  a strided view: r and k each over up to 3 dims (shape, strides)
+//   ALIGNED (MODE 0) the 4 k of every texel are consecutive elements starting at a multiple
+//           of 4 (k contiguous, u_K, u_k0, offset and row strides multiples of 4): one fetch
 //   MODE 1  im2col of x (N, C, H, W): r = (n, oh, ow), k = (c, kh, kw), zero padding;
 //           with TRANS defined the roles swap: r = (c, kh, kw), k = (n, oh, ow)
 // The 4 k of a texel are consecutive: the k index is split into dims once and then
@@ -75,6 +77,10 @@ void main() {
 #else
     rowIdx = split3(r, u_OH, u_OW);
     int s1 = u_KH, s2 = u_KW;
+#endif
+#ifdef ALIGNED
+    outColor = fetch4(u_in0, u_w0, (base + u_k0 + kk) >> 2);
+    return;
 #endif
     ivec3 k = split3(u_k0 + kk, s1, s2);
     v.x = valueAt(k);
