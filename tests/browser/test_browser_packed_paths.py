@@ -1,7 +1,8 @@
 """The webgl backend's cheaper packed-matmul paths (issue 14), in headless Chromium: a pack
-that reads whole texels (ALIGNED), an unpack that writes them (WHOLE), the packed product for
-small matmuls, and a Linear's weight gradient computed in its own (contiguous) layout. Each
-must equal the general path bit for bit and torch within float32 error."""
+that reads whole texels (ALIGNED; TALIGNED for a transposed matrix), an unpack that writes
+them (WHOLE), the packed product for small matmuls, and a Linear's weight gradient
+computed in its own (contiguous) layout. Each must equal the general path bit for bit and
+torch within float32 error."""
 import pytest
 
 PRELUDE = """
@@ -27,7 +28,9 @@ distml.manual_seed(5)
 a = distml.randn(64, 784)
 b = distml.randn(784, 32)
 cases = {'aligned': (a, b), 'offset': (a[:, 4:], b[4:]), 'odd_k': (a[:, 1:], b[1:]),
-         'n_not_4': (a, b[:, :10]), 'transposed': (b.t(), a.t())}
+         'n_not_4': (a, b[:, :10]), 'transposed': (b.t(), a.t()),
+         'transposed_offset': (a[:, 1:].t(), a[:, :31]), 'gram': (a.t(), a),
+         'transposed_k_30': (a[:30].t(), a[:30, :5])}
 res = {}
 for name, (x, y) in cases.items():
     xg, yg = x.to('webgl'), y.to('webgl')
@@ -46,6 +49,7 @@ res
     kernels = out.pop("kernels")
     assert any("pack" in k and "ALIGNED" in k for k in kernels), kernels
     assert any("unpack" in k and "WHOLE" in k for k in kernels), kernels
+    assert any("pack" in k and "TALIGNED" in k for k in kernels), kernels
     for name, (same, err) in out.items():
         assert same, f"{name}: the fast paths changed the result"
         assert err < 1e-4, (name, err)  # 784 float32 products summed: ~1e-5 relative

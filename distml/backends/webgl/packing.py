@@ -136,9 +136,19 @@ class PackedOps:
         # rows start 4-aligned and k is contiguous: a texel of the panel is one of x
         aligned = self.packed_fast_paths and kshape[:2] == [1, 1] and kst[2] == 1 \
             and x.offset % 4 == 0 and all(s % 4 == 0 for n, s in zip(rshape, rst) if n > 1)
-        return lambda k0, k: self._pack(x, rows, k, k0, {"MODE": 0, "ALIGNED": 1} if aligned
-                                        and k0 % 4 == 0 and k % 4 == 0 else {"MODE": 0}, {
-            "u_rshape": rshape, "u_rst": rst, "u_kshape": kshape, "u_kst": kst})
+        # a transposed contiguous matrix: the 4 k of a texel sit in one component of 4
+        trans = self.packed_fast_paths and rshape[:2] == [1, 1] and rst[2] == 1 \
+            and kshape[:2] == [1, 1] and kst[2] % 4 == 0 and x.offset % 4 == 0
+
+        def source(k0, k):
+            defines = {"MODE": 0}
+            if aligned and k0 % 4 == 0 and k % 4 == 0:
+                defines["ALIGNED"] = 1
+            elif trans:
+                defines["TALIGNED"] = 1
+            return self._pack(x, rows, k, k0, defines, {
+                "u_rshape": rshape, "u_rst": rst, "u_kshape": kshape, "u_kst": kst})
+        return source
 
     def _im2col_pack(self, x, u, transposed):
         """pack_source(k0, k) of x's im2col matrix: rows (n, oh, ow) and columns (c, kh, kw),
