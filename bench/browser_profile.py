@@ -23,7 +23,7 @@ PAGE = r'''
 import json as _json, statistics as _st, time as _time
 from pyodide.ffi import to_js
 
-def profile_step(model, batch, replays):
+def profile_step(model, batch, replays, prefix=True):
     distml.manual_seed(0)
     net, shape = _model(model)
     net = net.to(DEV).train()
@@ -47,10 +47,11 @@ def profile_step(model, batch, replays):
                                  for s, k in graph.arg_slots], "patches": [], "outs": []})
     rows = []
     n_ops = _json.loads(_be._gl.replayTimed(graph.handle, spec, 0))[4]
-    for upto in range(0, n_ops + 1):
+    for upto in range(0, n_ops + 1 if prefix else 0):
         runs = [_json.loads(_be._gl.replayTimed(graph.handle, spec, upto))
                 for _ in range(replays)]
         rows.append([runs[0][1], runs[0][2], runs[0][3], min(r[0] for r in runs)])
+    names = _json.loads(_be._gl.graphOps(graph.handle))
     per_op = []
     for k in range(n_ops):
         base = min(_be._gl.timeOp(graph.handle, spec, k, 0) for _ in range(3))
@@ -66,7 +67,7 @@ def profile_step(model, batch, replays):
     for _ in range(10):
         t0 = _time.perf_counter(); l2 = core(x, y); t1 = _time.perf_counter(); l2.item()
         split.append((t1 - t0, _time.perf_counter() - t1))
-    return {"draws": rows, "per_op_ms": per_op, "n_draws": graph.n_draws,
+    return {"draws": rows, "per_op_ms": per_op, "ops": names, "n_draws": graph.n_draws,
             "step_ms": timed(lambda: core(x, y).item()),
             "replay_only_ms": timed(lambda: core(x, y)),
             "read_back_only_ms": timed(lambda: loss.item()),
@@ -81,6 +82,8 @@ def main():
     ap.add_argument("--model", default="mlp")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--replays", type=int, default=5)
+    ap.add_argument("--no-prefix", action="store_true",
+                    help="skip the prefix replays (slow for a ResNet's ~1000 ops)")
     ap.add_argument("-o", "--output")
     a = ap.parse_args()
     from browser.harness import BrowserPython
@@ -88,17 +91,28 @@ def main():
         with open(os.path.join(HERE, "page", "distml_setup.py"), encoding="utf-8") as fh:
             py.run(fh.read())
         py.run(PAGE)
-        out = py.run(f"profile_step({a.model!r}, {a.batch}, {a.replays})")
+        out = py.run(f"profile_step({a.model!r}, {a.batch}, {a.replays}, {not a.no_prefix})")
+    by_kernel = {}
+    for (name, w, h), ms in zip(out["ops"], out["per_op_ms"]):
+        key = name.split(" OP")[0]
+        e = by_kernel.setdefault(key, [0, 0.0])
+        e[0] += 1
+        e[1] += ms
+    print("per kernel: count, ms (ops alone)")
+    for key, (n, ms) in sorted(by_kernel.items(), key=lambda kv: -kv[1][1])[:25]:
+        print(f"{ms:8.2f} ms {n:5d}x  {key[:100]}")
+    if a.output:
+        with open(a.output, "w", encoding="utf-8") as fh:
+            json.dump(out, fh, indent=1)
+    print(f"{out['n_draws']} draws, ops alone sum to {sum(out['per_op_ms']):.2f} ms")
+    for k in ("split_replay_ms", "split_read_ms", "step_ms", "replay_only_ms", "read_back_only_ms"):
+        print(k, out[k])
+    if not out["draws"]:
+        return
     print("prefix ms (ops 0..k replayed, then a sync), one op alone (ms, run 20x in a row)")
     for k, (name, w, h, ms) in enumerate(out["draws"]):
         alone = f"{out['per_op_ms'][k - 1]:8.3f}" if k else "prologue"
         print(f"{ms:8.3f} {alone:>9}  {w:5d}x{h:<5d} {name[:100]}")
-    print(f"{out['n_draws']} draws, ops alone sum to {sum(out['per_op_ms']):.2f} ms")
-    for k in ("split_replay_ms", "split_read_ms", "step_ms", "replay_only_ms", "read_back_only_ms"):
-        print(k, out[k])
-    if a.output:
-        with open(a.output, "w", encoding="utf-8") as fh:
-            json.dump(out, fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -379,6 +379,16 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     return performance.now() - t0;
   }
 
+  // For profiling only: [kernel name, out w, out h] of each op of a graph
+  function graphOps(h) {
+    const g = graphs.get(h);
+    return JSON.stringify(g.ops.map((op) => {
+      if (op[0] !== "d") return [op[0] === "f" ? "fill" : "copy", 0, 0];
+      const t = textures.get(g.table[Array.isArray(op[2]) ? op[2][0] : op[2]]);
+      return [programs.get(op[1]).name, t ? t.w : 0, t ? t.h : 0];
+    }));
+  }
+
   function replayOps(g, args, patches, outs) {
     const t = g.table;
     for (const [slot, handle] of args) t[slot] = handle;
@@ -418,5 +428,5 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
   }
 
   return { init, compile, createTexture, deleteTexture, upload, fill, download, run,
-           defineGraph, dropGraph, replay, replayTimed, timeOp, isContextLost, loseContext, stats };
+           defineGraph, dropGraph, replay, replayTimed, timeOp, graphOps, isContextLost, loseContext, stats };
 })();
