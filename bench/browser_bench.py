@@ -245,7 +245,7 @@ def run(args):
         bench = Bench(py, args)
         result["page"] = py.info
         result["user_agent"] = py.page.evaluate("navigator.userAgent")
-        if "distml" in args.libs:
+        if any(lib.startswith("distml") for lib in args.libs):  # distml_captured alone too
             bench.distml(_read(DISTML_PAGE_CODE))
             result["distml_info"] = bench.distml("info()")
         if "tfjs" in args.libs or "tfjs_wasm" in args.libs:

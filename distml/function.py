@@ -410,6 +410,12 @@ def _swap_last(be, x):
     return be.permute(x, tuple(range(n - 2)) + (n - 1, n - 2))
 
 
+def _transposed(x):
+    """Whether a 2-D view is a transposed contiguous matrix (strides (1, rows))."""
+    st = getattr(x, "strides", None)
+    return st is not None and len(st) == 2 and st[0] == 1 and st[1] > 1
+
+
 class Matmul(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -418,5 +424,11 @@ class Matmul(Function):
     def backward(self, g):
         be = self.be
         ga = be.matmul(g, _swap_last(be, self.b)) if self.needs_input_grad[0] else None
-        gb = be.matmul(_swap_last(be, self.a), g) if self.needs_input_grad[1] else None
+        gb = None
+        if self.needs_input_grad[1]:
+            if getattr(be, "grad_in_operand_layout", False) and _transposed(self.b):
+                # b = w.t() (Linear): (g^T a)^T, the same sums, makes w's gradient contiguous
+                gb = _swap_last(be, be.matmul(_swap_last(be, g), self.a))
+            else:
+                gb = be.matmul(_swap_last(be, self.a), g)
         return ga, gb

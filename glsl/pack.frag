@@ -3,6 +3,10 @@
 // r = band * u_H + y (zero past u_K or u_R). A dot product along K is then one vec4 op.
 //   BANDS   defined when the panel has more than one band
 //   MODE 0  a strided view: r and k each over up to 3 dims (shape, strides)
+//   ALIGNED (MODE 0) the 4 k of every texel are consecutive elements starting at a multiple
+//           of 4 (k contiguous, u_K, u_k0, offset and row strides multiples of 4): one fetch
+//   TALIGNED (MODE 0) rows contiguous, k strided by a multiple of 4, offset a multiple of 4
+//           (a transposed contiguous matrix): the 4 k are one component of 4 texels
 //   MODE 1  im2col of x (N, C, H, W): r = (n, oh, ow), k = (c, kh, kw), zero padding;
 //           with TRANS defined the roles swap: r = (c, kh, kw), k = (n, oh, ow)
 // The 4 k of a texel are consecutive: the k index is split into dims once and then
@@ -65,6 +69,17 @@ void main() {
     vec4 v = vec4(0.0);
     int kk = 4 * k4;
     if (r >= u_R || kk >= u_K) { outColor = v; return; }
+#ifdef TALIGNED
+    int q = (u_off0 + r + (u_k0 + kk) * u_kst[2]) >> 2;
+    int dq = u_kst[2] >> 2;
+    int comp = r & 3;
+    v.x = pick(fetch4(u_in0, u_w0, q), comp);
+    if (kk + 1 < u_K) v.y = pick(fetch4(u_in0, u_w0, q + dq), comp);
+    if (kk + 2 < u_K) v.z = pick(fetch4(u_in0, u_w0, q + 2 * dq), comp);
+    if (kk + 3 < u_K) v.w = pick(fetch4(u_in0, u_w0, q + 3 * dq), comp);
+    outColor = v;
+    return;
+#endif
 #if MODE == 0
     ivec3 ri = split3(r, u_rshape[1], u_rshape[2]);
     base = u_off0 + ri.x * u_rst[0] + ri.y * u_rst[1] + ri.z * u_rst[2];
@@ -75,6 +90,10 @@ void main() {
 #else
     rowIdx = split3(r, u_OH, u_OW);
     int s1 = u_KH, s2 = u_KW;
+#endif
+#ifdef ALIGNED
+    outColor = fetch4(u_in0, u_w0, (base + u_k0 + kk) >> 2);
+    return;
 #endif
     ivec3 k = split3(u_k0 + kk, s1, s2);
     v.x = valueAt(k);

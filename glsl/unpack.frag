@@ -2,6 +2,7 @@
 // per row, u_HC rows per band when BANDS is defined; in 4 parts with MRT4).
 //   MODE 0  out index over up to 4 dims (u_oshape): row = sum idx * u_rs, col = sum idx * u_cs
 //           (a matmul's (B, M, N), or a conv's (N, O, OH, OW) from rows (n, oh, ow))
+//           WHOLE: out is C itself, (rows, cols) contiguous with cols % 4 == 0: one texel
 //   MODE 1  col2im, a conv's input gradient: x (N, C, H, W) sums C[(n, oh, ow), (c, kh, kw)]
 //           over the taps that read it (STRIDE1: both strides are 1)
 uniform sampler2D u_in0;
@@ -16,7 +17,7 @@ uniform int u_oshape[4], u_rs[4], u_cs[4];
 uniform int u_C, u_IH, u_IW, u_KH, u_KW, u_OH, u_OW, u_sh, u_sw, u_ph, u_pw, u_dh, u_dw;
 #endif
 
-float at(int r, int c) {
+vec4 texelAt(int r, int c) {
 #ifdef MRT4
     int part = r < u_Mq ? 0 : (r < 2 * u_Mq ? 1 : (r < 3 * u_Mq ? 2 : 3));
     r -= part * u_Mq;
@@ -33,7 +34,11 @@ float at(int r, int c) {
 #else
     vec4 v = texelFetch(u_in0, t, 0);
 #endif
-    return pick(v, c & 3);
+    return v;
+}
+
+float at(int r, int c) {
+    return pick(texelAt(r, c), c & 3);
 }
 
 #if MODE == 0
@@ -42,6 +47,11 @@ float at(int r, int c) {
 void main() {
     int i = outIndex();
     if (i >= u_n) { outColor = vec4(0.0); return; }
+#ifdef WHOLE
+    int row = i / u_oshape[3];
+    outColor = texelAt(row, i - row * u_oshape[3]);
+    return;
+#endif
     int idx[4];
     int r = 0, c = 0, rem = i;
     for (int d = 3; d >= 0; d--) {

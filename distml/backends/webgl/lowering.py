@@ -34,6 +34,7 @@ from distml.backends.base import broadcast_shape as _broadcast_shape
 from distml.backends.base import contiguous_strides as _contig
 from distml.backends.base import promote_names as _promote
 
+from .cross_entropy import CrossEntropyOps
 from .packing import PackedOps
 from .resources import GLBuffer, GPUResources, WebGLError, _as_dtype, _numel
 
@@ -74,7 +75,7 @@ def _is_contiguous(buf):
     return not shp or (len(shp) == 1 and st[0] == 1)
 
 
-class WebGLBackend(GPUResources, PackedOps, Backend):
+class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
     """The primitives lowered to GLSL kernels (elementwise, reductions, movement,
     indexing) and the fused BatchNorm and optimizer steps."""
     name = "webgl"

@@ -7,7 +7,10 @@ from distml.backends.base import promote_names as _promote
 
 from .resources import GLBuffer, _numel
 
-_PACKED_MIN_WORK = 1 << 15  # smaller matmuls run the naive kernel: one draw, not four
+# smaller matmuls run the naive kernel: one draw, not four. SwiftShader's cost is its texel
+# fetches (~20-40 ns each), a draw's own only ~20 us: the naive kernel's 2 fetches per
+# multiply-add lose to the packed 3 extra draws from ~8k multiply-adds (bench/browser_profile.py)
+_PACKED_MIN_WORK = 1 << 13
 
 
 class _Panel:
@@ -45,6 +48,11 @@ def _dims3(shape, strides):
 
 class PackedOps:
     """matmul, conv2d and its gradients, max/avg pooling of a WebGLBackend."""
+
+    # function.Matmul: a transposed operand's gradient is computed transposed, so that a
+    # Linear's weight gradient is contiguous and the optimizer's update reads whole texels
+    grad_in_operand_layout = True
+    packed_fast_paths = True  # pack.frag ALIGNED, unpack.frag WHOLE (False: tests compare)
 
     # -- linear algebra and nn ---------------------------------------------------------------
     def _batched(self, x, nbatch):
@@ -106,10 +114,10 @@ class PackedOps:
             acc = out
         return _Panel(acc, rows, N, n4, band, part_rows)
 
-    def _unpack(self, c, shape, mode, uniforms):
+    def _unpack(self, c, shape, mode, uniforms, whole=False):
         out = self._out(shape, "float32")
         uniforms.update({"u_N4": c.k4, "u_HC": c.h, "u_n": _numel(shape), "u_Mq": c.part_rows})
-        defines = {"MODE": mode}
+        defines = {"MODE": mode, "WHOLE": 1} if whole else {"MODE": mode}
         if mode == 1 and uniforms["u_sh"] == uniforms["u_sw"] == 1:
             defines["STRIDE1"] = 1
         if len(c.parts) == 4:
@@ -125,8 +133,22 @@ class PackedOps:
         rshape, rst = _dims3([x.shape[d] for d in row_dims], [x.strides[d] for d in row_dims])
         kshape, kst = _dims3([x.shape[d] for d in col_dims], [x.strides[d] for d in col_dims])
         rows = _numel(rshape)
-        return lambda k0, k: self._pack(x, rows, k, k0, {"MODE": 0}, {
-            "u_rshape": rshape, "u_rst": rst, "u_kshape": kshape, "u_kst": kst})
+        # rows start 4-aligned and k is contiguous: a texel of the panel is one of x
+        aligned = self.packed_fast_paths and kshape[:2] == [1, 1] and kst[2] == 1 \
+            and x.offset % 4 == 0 and all(s % 4 == 0 for n, s in zip(rshape, rst) if n > 1)
+        # a transposed contiguous matrix: the 4 k of a texel sit in one component of 4
+        trans = self.packed_fast_paths and rshape[:2] == [1, 1] and rst[2] == 1 \
+            and kshape[:2] == [1, 1] and kst[2] % 4 == 0 and x.offset % 4 == 0
+
+        def source(k0, k):
+            defines = {"MODE": 0}
+            if aligned and k0 % 4 == 0 and k % 4 == 0:
+                defines["ALIGNED"] = 1
+            elif trans:
+                defines["TALIGNED"] = 1
+            return self._pack(x, rows, k, k0, defines, {
+                "u_rshape": rshape, "u_rst": rst, "u_kshape": kshape, "u_kst": kst})
+        return source
 
     def _im2col_pack(self, x, u, transposed):
         """pack_source(k0, k) of x's im2col matrix: rows (n, oh, ow) and columns (c, kh, kw),
@@ -158,7 +180,8 @@ class PackedOps:
                                      self._strided_pack(bv, (0, 1), (2,)), nb, M, N, K)
             if c is not None:
                 return self._unpack(c, shape, 0, {"u_oshape": [1, 1, nb * M, N],
-                                                   "u_rs": [0, 0, 1, 0], "u_cs": [0, 0, 0, 1]})
+                                                   "u_rs": [0, 0, 1, 0], "u_cs": [0, 0, 0, 1]},
+                                    whole=self.packed_fast_paths and N % 4 == 0)
         out = self._out(shape, dt)
         uniforms = {"u_M": M, "u_N": N, "u_K": K, "u_off0": a.offset, "u_st0": ast,
                     "u_off1": b.offset, "u_st1": bst}

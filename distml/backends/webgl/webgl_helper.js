@@ -341,6 +341,54 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     check("replay");
   }
 
+  // For profiling only (bench/browser_profile.py): replay ops [0, upto) of a graph, then
+  // read one texel of the last output (readPixels waits for the GPU: gl.finish() does not
+  // in Chromium); returns [ms, kernel name of op upto - 1, its output w, h, ops in the graph]
+  function replayTimed(h, spec, upto) {
+    counters.calls++;
+    const g = graphs.get(h);
+    const { args, patches } = JSON.parse(spec);
+    const px = new Float32Array(4);
+    const t0 = performance.now();
+    replayOps({ table: g.table, prologue: g.prologue, ops: g.ops.slice(0, upto) }, args,
+              patches, []);
+    const last = upto > 0 ? g.ops[upto - 1] : null;
+    const slot = last && last[0] === "d" ? (Array.isArray(last[2]) ? last[2][0] : last[2])
+      : last ? last[1] : g.prologue.length ? g.prologue[0][1] : args[0][0];
+    const tex = textures.get(g.table[slot]);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, tex.fbo);
+    gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, px);
+    const ms = performance.now() - t0;
+    const name = last && last[0] === "d" ? programs.get(last[1]).name : "";
+    return JSON.stringify([ms, name, tex.w, tex.h, g.ops.length]);
+  }
+
+  // For profiling only: op k of a graph run n times in a row, then one texel read back
+  // (a sync point); returns the ms of it all (the caller subtracts n = 0)
+  function timeOp(h, spec, k, n) {
+    counters.calls++;
+    const g = graphs.get(h);
+    const { args } = JSON.parse(spec);
+    for (const [slot, handle] of args) g.table[slot] = handle;
+    const px = new Float32Array(4);
+    const op = g.ops[k];
+    gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, px);
+    const t0 = performance.now();
+    for (let r = 0; r < n; r++) replayOps({ table: g.table, prologue: [], ops: [op] }, [], [], []);
+    gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, px);
+    return performance.now() - t0;
+  }
+
+  // For profiling only: [kernel name, out w, out h] of each op of a graph
+  function graphOps(h) {
+    const g = graphs.get(h);
+    return JSON.stringify(g.ops.map((op) => {
+      if (op[0] !== "d") return [op[0] === "f" ? "fill" : "copy", 0, 0];
+      const t = textures.get(g.table[Array.isArray(op[2]) ? op[2][0] : op[2]]);
+      return [programs.get(op[1]).name, t ? t.w : 0, t ? t.h : 0];
+    }));
+  }
+
   function replayOps(g, args, patches, outs) {
     const t = g.table;
     for (const [slot, handle] of args) t[slot] = handle;
@@ -380,5 +428,5 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
   }
 
   return { init, compile, createTexture, deleteTexture, upload, fill, download, run,
-           defineGraph, dropGraph, replay, isContextLost, loseContext, stats };
+           defineGraph, dropGraph, replay, replayTimed, timeOp, graphOps, isContextLost, loseContext, stats };
 })();

@@ -108,6 +108,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         input, target = input.unsqueeze(0), target.unsqueeze(0)
     n_classes = input.shape[1]
     _check_class_target(input, target, weight, ignore_index, n_classes)
+    if weight is None and label_smoothing <= 0.0 and input.ndim == 2:
+        from ._fused_loss import fused_cross_entropy
+        fused = fused_cross_entropy(input, target, ignore_index, reduction)
+        if fused is not None:
+            return fused
     logp = input.log_softmax(1)
     if label_smoothing <= 0.0:
         return _nll(logp, target, weight, ignore_index, reduction, unbatched)

@@ -1,0 +1,119 @@
+"""Where a captured training step's time goes on the webgl device (a profiling aid, not a
+benchmark of record): one page, the step of bench/browser_bench.py wrapped in
+distml.compile, then replays with gl.finish() after every draw (the JS helper's
+replayTimed), so each draw's time includes SwiftShader running it.
+
+    python bench/browser_profile.py --model mlp --batch 64 [--replays 5]
+
+Prints the ops of one step: the least ms over the replays of ops 0..k followed by a sync
+(a one-texel readPixels; gl.finish() does not wait in Chromium), and op k alone run 20 times
+in a row (ms per run); also step, replay and read-back times.
+"""
+import argparse
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+PAGE = r'''
+import json as _json, statistics as _st, time as _time
+from pyodide.ffi import to_js
+
+def profile_step(model, batch, replays, prefix=True):
+    distml.manual_seed(0)
+    net, shape = _model(model)
+    net = net.to(DEV).train()
+    opt = distml.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    x = distml.randn(batch, *shape, device=DEV)
+    y = distml.randint(0, 10, (batch,), device=DEV)
+
+    def fb(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    core = distml.compile(fb)
+    for _ in range(6):
+        core(x, y).item()
+    graph = core._capture.graph
+    assert graph is not None, core.reason
+    spec = _json.dumps({"args": [[s, [x, y][k]._buf.storage.handle]
+                                 for s, k in graph.arg_slots], "patches": [], "outs": []})
+    rows = []
+    n_ops = _json.loads(_be._gl.replayTimed(graph.handle, spec, 0))[4]
+    for upto in range(0, n_ops + 1 if prefix else 0):
+        runs = [_json.loads(_be._gl.replayTimed(graph.handle, spec, upto))
+                for _ in range(replays)]
+        rows.append([runs[0][1], runs[0][2], runs[0][3], min(r[0] for r in runs)])
+    names = _json.loads(_be._gl.graphOps(graph.handle))
+    per_op = []
+    for k in range(n_ops):
+        base = min(_be._gl.timeOp(graph.handle, spec, k, 0) for _ in range(3))
+        t = min(_be._gl.timeOp(graph.handle, spec, k, 20) for _ in range(3))
+        per_op.append(round((t - base) / 20, 4))
+    def timed(fn, n=10):
+        out = []
+        for _ in range(n):
+            t0 = _time.perf_counter(); fn(); out.append(_time.perf_counter() - t0)
+        return round(_st.median(out) * 1e3, 3)
+    loss = core(x, y)
+    split = []
+    for _ in range(10):
+        t0 = _time.perf_counter(); l2 = core(x, y); t1 = _time.perf_counter(); l2.item()
+        split.append((t1 - t0, _time.perf_counter() - t1))
+    return {"draws": rows, "per_op_ms": per_op, "ops": names, "n_draws": graph.n_draws,
+            "step_ms": timed(lambda: core(x, y).item()),
+            "replay_only_ms": timed(lambda: core(x, y)),
+            "read_back_only_ms": timed(lambda: loss.item()),
+            "split_replay_ms": round(_st.median(a for a, _ in split) * 1e3, 3),
+            "split_read_ms": round(_st.median(b for _, b in split) * 1e3, 3),
+}
+'''
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="mlp")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--replays", type=int, default=5)
+    ap.add_argument("--no-prefix", action="store_true",
+                    help="skip the prefix replays (slow for a ResNet's ~1000 ops)")
+    ap.add_argument("-o", "--output")
+    a = ap.parse_args()
+    from browser.harness import BrowserPython
+    with BrowserPython(start_timeout=180, call_timeout=900) as py:
+        with open(os.path.join(HERE, "page", "distml_setup.py"), encoding="utf-8") as fh:
+            py.run(fh.read())
+        py.run(PAGE)
+        out = py.run(f"profile_step({a.model!r}, {a.batch}, {a.replays}, {not a.no_prefix})")
+    by_kernel = {}
+    for (name, w, h), ms in zip(out["ops"], out["per_op_ms"]):
+        key = name.split(" OP")[0]
+        e = by_kernel.setdefault(key, [0, 0.0])
+        e[0] += 1
+        e[1] += ms
+    print("per kernel: count, ms (ops alone)")
+    for key, (n, ms) in sorted(by_kernel.items(), key=lambda kv: -kv[1][1])[:25]:
+        print(f"{ms:8.2f} ms {n:5d}x  {key[:100]}")
+    if a.output:
+        with open(a.output, "w", encoding="utf-8") as fh:
+            json.dump(out, fh, indent=1)
+    print(f"{out['n_draws']} draws, ops alone sum to {sum(out['per_op_ms']):.2f} ms")
+    for k in ("split_replay_ms", "split_read_ms", "step_ms", "replay_only_ms", "read_back_only_ms"):
+        print(k, out[k])
+    if not out["draws"]:
+        return
+    print("prefix ms (ops 0..k replayed, then a sync), one op alone (ms, run 20x in a row)")
+    for k, (name, w, h, ms) in enumerate(out["draws"]):
+        alone = f"{out['per_op_ms'][k - 1]:8.3f}" if k else "prologue"
+        print(f"{ms:8.3f} {alone:>9}  {w:5d}x{h:<5d} {name[:100]}")
+
+
+if __name__ == "__main__":
+    main()

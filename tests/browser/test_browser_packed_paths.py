@@ -1,0 +1,98 @@
+"""The webgl backend's cheaper packed-matmul paths (issue 14), in headless Chromium: a pack
+that reads whole texels (ALIGNED; TALIGNED for a transposed matrix), an unpack that writes
+them (WHOLE), the packed product for small matmuls, and a Linear's weight gradient
+computed in its own (contiguous) layout. Each must equal the general path bit for bit and
+torch within float32 error."""
+import pytest
+
+PRELUDE = """
+import distml
+import distml.nn.functional as F
+from distml.backends import get_backend
+be = get_backend('webgl')
+
+def kernels():
+    return {k[0] + ''.join(f' {a}' for a, _ in k[1:]) for k in be._programs}
+"""
+
+
+@pytest.fixture(scope="module")
+def page(browser_python):
+    browser_python.run(PRELUDE)
+    return browser_python
+
+
+def test_aligned_pack_and_whole_unpack_match_the_general_path_bit_for_bit(page):
+    out = page.run("""
+distml.manual_seed(5)
+a = distml.randn(64, 784)
+b = distml.randn(784, 32)
+cases = {'aligned': (a, b), 'offset': (a[:, 4:], b[4:]), 'odd_k': (a[:, 1:], b[1:]),
+         'n_not_4': (a, b[:, :10]), 'transposed': (b.t(), a.t()),
+         'transposed_offset': (a[:, 1:].t(), a[:, :31]), 'gram': (a.t(), a),
+         'transposed_k_30': (a[:30].t(), a[:30, :5])}
+res = {}
+for name, (x, y) in cases.items():
+    xg, yg = x.to('webgl'), y.to('webgl')
+    fast = (xg @ yg).flatten().tolist()
+    be.packed_fast_paths = False
+    try:
+        slow = (xg @ yg).flatten().tolist()
+    finally:
+        be.packed_fast_paths = True
+    want = (x.double() @ y.double()).flatten().tolist()
+    err = max(abs(p - q) / (1 + abs(q)) for p, q in zip(fast, want))
+    res[name] = [fast == slow, err]
+res['kernels'] = sorted(k for k in kernels() if 'ALIGNED' in k or 'WHOLE' in k)
+res
+""")
+    kernels = out.pop("kernels")
+    assert any("pack" in k and "ALIGNED" in k for k in kernels), kernels
+    assert any("unpack" in k and "WHOLE" in k for k in kernels), kernels
+    assert any("pack" in k and "TALIGNED" in k for k in kernels), kernels
+    for name, (same, err) in out.items():
+        assert same, f"{name}: the fast paths changed the result"
+        assert err < 1e-4, (name, err)  # 784 float32 products summed: ~1e-5 relative
+
+
+def test_small_matmul_runs_packed_and_matches_torch(page):
+    import torch
+    out = page.run("""
+distml.manual_seed(6)
+a, b = distml.randn(64, 32), distml.randn(32, 10)
+before = set(be._programs)
+got = (a.to('webgl') @ b.to('webgl')).tolist()
+used = sorted(k[0] for k in set(be._programs) - before)
+{'a': a.tolist(), 'b': b.tolist(), 'got': got, 'new_kernels': used}
+""")
+    want = torch.tensor(out["a"], dtype=torch.float64) @ torch.tensor(out["b"], dtype=torch.float64)
+    got = torch.tensor(out["got"], dtype=torch.float64)
+    # 32 float32 products summed: each term rounded once, |error| <= 32 * 2^-24 * sum |a b|
+    bound = 32 * 2.0 ** -24 * (torch.tensor(out["a"]).abs() @ torch.tensor(out["b"]).abs())
+    assert ((got - want).abs() <= bound.double() + 1e-12).all()
+
+
+def test_linear_weight_gradient_is_contiguous_and_unchanged(page):
+    """(g^T x)^T instead of x^T g: the same products summed in the same order."""
+    out = page.run("""
+def grads():
+    distml.manual_seed(7)
+    x = distml.randn(64, 784, device='webgl')
+    w = distml.randn(32, 784, device='webgl', requires_grad=True)
+    g = distml.randn(64, 32, device='webgl')
+    F.linear(x, w).backward(g)
+    return w.grad, x, g
+gw, x, g = grads()
+be.grad_in_operand_layout = False
+try:
+    gw_old, _, _ = grads()
+finally:
+    del be.grad_in_operand_layout
+want = (g.cpu().double().t() @ x.cpu().double())
+err = ((gw.cpu().double() - want).abs() / (1 + want.abs())).max().item()
+{'strides': list(gw._buf.strides), 'old_strides': list(gw_old._buf.strides),
+ 'same': gw.flatten().tolist() == gw_old.flatten().tolist(), 'err': err}
+""")
+    assert out["strides"] == [784, 1] and out["old_strides"] == [1, 32], out
+    assert out["same"], out
+    assert out["err"] < 1e-4, out
