@@ -426,7 +426,7 @@ class Matmul(Function):
         ga = be.matmul(g, _swap_last(be, self.b)) if self.needs_input_grad[0] else None
         gb = None
         if self.needs_input_grad[1]:
-            if getattr(be, "grad_in_operand_layout", False) and _transposed(self.b):
+            if be.grad_in_operand_layout and _transposed(self.b):
                 # b = w.t() (Linear): (g^T a)^T, the same sums, makes w's gradient contiguous
                 gb = _swap_last(be, be.matmul(_swap_last(be, g), self.a))
             else:

@@ -80,6 +80,9 @@ class Backend(abc.ABC):
     # from_numpy/to_numpy hand numpy arrays over without a byte copy (else they go
     # through to_bytes/from_bytes)
     host_arrays = False
+    # a Linear's weight gradient comes out contiguous when computed as (g^T a)^T (the
+    # same sums): worth it where a strided read costs a texel fetch per value (webgl)
+    grad_in_operand_layout = False
     # names in COMPOSED_OPS this backend implements itself (set for every subclass)
     overrides = frozenset()
 
@@ -265,6 +268,12 @@ class Backend(abc.ABC):
                                         count_include_pad)
 
     # -- fused ops -------------------------------------------------------------------------
+    def cross_entropy_fits(self, logits):
+        """Whether this backend has a fused cross-entropy kernel (cross_entropy and
+        cross_entropy_backward) for these logits; the default is no, and F.cross_entropy
+        composes log_softmax and the gather instead."""
+        return False
+
     # Each has a default composed from the primitives above, so every backend gets it;
     # a backend overrides it with a fused kernel where that is faster (numpy does).
 

@@ -15,8 +15,7 @@ class FusedCrossEntropy(Function):
 def fused_cross_entropy(input, target, ignore_index, reduction):
     """The fused loss, or None where the backend has none for these arguments."""
     be = input._backend
-    if reduction == "none" or not getattr(be, "fused_cross_entropy", False) \
-            or not be.cross_entropy_fits(input._buf):
+    if reduction == "none" or not be.cross_entropy_fits(input._buf):
         return None
     return FusedCrossEntropy.apply(input, target, ignore_index=ignore_index,
                                    mean=reduction == "mean")
