@@ -504,6 +504,9 @@ def plot(result, path):
                     "headless Chromium workers (WebGL on SwiftShader)"
                 where = "loopback" if link == "loopback" else \
                     f"shaped: {a['link_rate_mbps']:g} Mbit/s + {a['link_delay_ms']:g} ms"
+                batches = result.get("batches", {}).get(kind)  # a merged run's own batches
+                if batches:
+                    where += f"; global {batches[0]}, local {batches[1]}"
                 ax.set_title(f"{what}, {where}", fontsize=10)
                 ax.legend(fontsize=6, ncol=2)
                 ax.grid(alpha=0.3)
