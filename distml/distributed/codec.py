@@ -55,8 +55,11 @@ def _payload(values, dtype):
     """Raw little-endian bytes (and the int8 scale) for a flat sequence of numbers, an
     `array`, a numpy array or a distml Tensor."""
     if isinstance(values, Tensor):  # read its values back once
-        values = values.detach().float().numpy() if _has_numpy() else \
-            array("f", values.float().to_bytes())
+        if dtype == "I64":  # integers stay integers (BatchNorm's num_batches_tracked)
+            values = values.detach().reshape(-1).tolist()
+        else:
+            values = values.detach().float().numpy() if _has_numpy() else \
+                array("f", values.float().to_bytes())
     np = _numpy()
     if np is not None:
         arr = np.asarray(values, dtype=np.float64 if dtype != "I64" else np.int64).ravel()

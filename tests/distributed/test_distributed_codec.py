@@ -138,3 +138,15 @@ def test_mutated_frames_never_crash():
             decode(bytes(f))
         except FrameError:
             pass
+
+
+def test_int64_tensor_encodes_without_numpy(monkeypatch):
+    """A worker without numpy (the browser) encodes an int64 Tensor as integers: it used to
+    read every Tensor back as float32 and then fail to pack floats as int64."""
+    import distml
+    from distml.distributed import codec
+    monkeypatch.setattr(codec, "_numpy", lambda: None)
+    t = distml.tensor([[3, -2], [2 ** 40, 0]])
+    frame = codec.decode(codec.encode("gradient", {"round": 1, "version": 1, "batch_size": 1},
+                                      [("n", (2, 2), t)]))
+    assert list(frame.values("n")) == [3, -2, 2 ** 40, 0]
