@@ -4,9 +4,22 @@ pooling by whole-array passes over the taps. avg_pool2d itself is Backend's comp
 default (measured faster than a window view's sum)."""
 import numpy as np
 
-from ..base import avg_pool_divisors, conv_output_size, pool_geometry, useful_taps
+from ..base import Backend, avg_pool_divisors, conv_output_size, pool_geometry, useful_taps
 from . import blas
 from .blas import GEMM_WORK, POOL, _contiguous, _in_parts, _matmul, _sgemm
+
+
+def float32_paths(method):
+    """The GEMM and pooling paths below are written for float32; another dtype (float64)
+    takes Backend's composed default, which keeps its precision."""
+    composed = getattr(Backend, method.__name__)
+
+    def dispatch(self, first, *args):
+        if first.dtype != np.float32:
+            return composed(self, first, *args)
+        return method(self, first, *args)
+    dispatch.__name__, dispatch.__doc__ = method.__name__, method.__doc__
+    return dispatch
 
 
 class ConvPoolOps:
@@ -214,6 +227,7 @@ class ConvPoolOps:
     def _use_rows(stride, groups, oh, ow):
         return stride == (1, 1) and groups == 1 and oh * ow > 256
 
+    @float32_paths
     def conv2d(self, x, w, stride, padding, dilation, groups):
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
@@ -268,6 +282,7 @@ class ConvPoolOps:
             _matmul(wg[g], cols[g * k:(g + 1) * k], out=y[g * og:(g + 1) * og])
         return _contiguous(y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
 
+    @float32_paths
     def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
         n, c, h, wd = x_shape
         o, cg, kh, kw = w.shape
@@ -336,6 +351,7 @@ class ConvPoolOps:
             dxp[:, :, ti, tj] += dcols[:, :, i, j]
         return _contiguous(dxp[:, :, ph:ph + h, pw:pw + wd])
 
+    @float32_paths
     def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
         n = x.shape[0]
         o, cg, kh, kw = w_shape
@@ -395,6 +411,7 @@ class ConvPoolOps:
                       out=out[g * og:(g + 1) * og])
         return out.reshape(w_shape)
 
+    @float32_paths
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
         n, c, h, w = x.shape
         oh, ow, extra = pool_geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
@@ -443,6 +460,7 @@ class ConvPoolOps:
         np.take(offsets, k, out=arg)
         arg += origin
 
+    @float32_paths
     def max_pool2d_grad(self, gy, indices, x_shape):
         n = x_shape[0]
         if gy.dtype != np.float32:
@@ -473,6 +491,7 @@ class ConvPoolOps:
         dx = np.bincount(flat, weights=gy.reshape(-1), minlength=size)
         return dx.astype(np.float32).reshape(x_shape)
 
+    @float32_paths
     def avg_pool2d_grad(self, gy, x_shape, kernel, stride, padding, ceil_mode, count_include_pad):
         n, c, h, w = x_shape
         oh, ow, extra = pool_geometry(x_shape, kernel, stride, padding, (1, 1), ceil_mode)

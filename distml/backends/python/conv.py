@@ -86,7 +86,7 @@ class ConvPool:
                     rows = _im2col(xp, g * Cg, Cg, Hp, Wp, KH, KW, sh, sw, dh, dw, OH, OW)
                     patches = list(zip(*rows)) if R else [()] * (OH * OW)
                     out += _mm_rows(wrows[g * Og:(g + 1) * Og], patches)
-        return PyBuffer(array("f", out), (N, CO, max(OH, 0), max(OW, 0)), "float32")
+        return PyBuffer(_make(out, x.dtype), (N, CO, max(OH, 0), max(OW, 0)), x.dtype)
 
     def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
         crop = useful_taps(tuple(x_shape), w.shape[2:], stride, padding, dilation)
@@ -136,7 +136,7 @@ class ConvPool:
                             gx[dst:dst + W] = gxp[src:src + W]
                             dst += W
                             src += Wp
-        return PyBuffer(array("f", gx), (N, C, H, W), "float32")
+        return PyBuffer(_make(gx, gy.dtype), (N, C, H, W), gy.dtype)
 
     def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
         crop = useful_taps(x.shape, tuple(w_shape)[2:], stride, padding, dilation)
@@ -145,7 +145,7 @@ class ConvPool:
             o, cg = w_shape[0], w_shape[1]
             inner = self.conv2d_grad_weight(x, gy, (o, cg, i1 - i0, j1 - j0), stride, pad,
                                             dilation, groups)
-            return self.slice_assign(self.full(tuple(w_shape), 0.0, "float32"),
+            return self.slice_assign(self.full(tuple(w_shape), 0.0, x.dtype),
                                      (0, 0, i0, j0), (o, cg, i1, j1), (1, 1, 1, 1), inner)
         (N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW) = conv_geometry(
             x.shape, tuple(w_shape), stride, padding, dilation, groups)
@@ -154,7 +154,7 @@ class ConvPool:
         P = OH * OW
         Hp, Wp = H + 2 * ph, W + 2 * pw
         if P <= 0 or N == 0:
-            return PyBuffer(array("f", [0.0]) * (CO * R), (CO, Cg, KH, KW), "float32")
+            return PyBuffer(_make([0.0] * (CO * R), x.dtype), (CO, Cg, KH, KW), x.dtype)
         xl = x.data.tolist()
         gyl = gy.data.tolist()
         colrows = [[[] for _ in range(R)] for _ in range(groups)]
@@ -174,7 +174,7 @@ class ConvPool:
                     row += gyl[(n * CO + o) * P:(n * CO + o + 1) * P]
                 gyrows.append(row)
             out += _mm_rows(gyrows, colrows[g])
-        return PyBuffer(array("f", out), (CO, Cg, KH, KW), "float32")
+        return PyBuffer(_make(out, x.dtype), (CO, Cg, KH, KW), x.dtype)
 
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
         KH, KW = _pair(kernel)
@@ -231,7 +231,7 @@ class ConvPool:
                     vals.append(m)
                     idxs.append(idx)
         shape = tuple(lead) + (OH, OW)
-        return PyBuffer(array("f", vals), shape, "float32"), PyBuffer(array("q", idxs), shape,
+        return PyBuffer(_make(vals, x.dtype), shape, x.dtype), PyBuffer(array("q", idxs), shape,
                                                                       "int64")
 
     def max_pool2d_grad(self, gy, indices, x_shape):
@@ -247,7 +247,7 @@ class ConvPool:
             o = p * P
             for i, g in zip(idx[o:o + P], gyl[o:o + P]):
                 gx[base + i] += g
-        return PyBuffer(array("f", gx), tuple(x_shape), "float32")
+        return PyBuffer(_make(gx, gy.dtype), tuple(x_shape), gy.dtype)
 
     def _avg_geometry(self, x_shape, kernel, stride, padding, ceil_mode, count_include_pad):
         KH, KW = _pair(kernel)
@@ -285,6 +285,6 @@ class ConvPool:
                     s += sum(xl[a + ws:a + we])
                     a += W
                 out.append(s / div)
-        return PyBuffer(array("f", out), tuple(lead) + (OH, OW), "float32")
+        return PyBuffer(_make(out, x.dtype), tuple(lead) + (OH, OW), x.dtype)
 
     # avg_pool2d_grad: the composed default (backends/composed.py) measured faster here
