@@ -58,7 +58,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from common import names, save_figure, write_json  # noqa: E402 (bench/ is the script's folder)
+from common import names, pyplot, save_figure, write_json  # noqa: E402 (bench/ is the script's folder)
 
 TFJS_URL = "/vendor/tfjs/tf.min.js"
 TFJS_FILE = os.path.join(ROOT, ".cache", "tfjs", "dist", "tf.min.js")
@@ -352,13 +352,9 @@ NAMES = {"distml": 'distml "webgl"', "distml_captured": 'distml "webgl", distml.
 
 
 def plot(result, path):
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib is missing (pip install -e .[dev]): no plot", file=sys.stderr)
+    plt = pyplot()
+    if plt is None:
         return None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     has_ops = bool(result["matmul"] or result["conv"])
     models = [m for m in MODELS if any(e["model"] == m for e in result["train"])]

@@ -2,6 +2,7 @@
 import argparse
 import json
 import os
+import sys
 
 
 def names(choices):
@@ -31,3 +32,16 @@ def save_figure(fig, path):
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, or None (said on stderr) where matplotlib is
+    missing: a benchmark still writes its JSON without it."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("matplotlib is missing (pip install -e .[dev]): no plot", file=sys.stderr)
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt

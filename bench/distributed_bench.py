@@ -71,7 +71,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from common import names, save_figure, write_json  # noqa: E402 (bench/ is the script's folder)
+from common import names, pyplot, save_figure, write_json  # noqa: E402 (bench/ is the script's folder)
 
 EXPERIMENT = os.path.join(ROOT, "examples", "mnist_distributed.py")
 MODELS = {"mnist": (EXPERIMENT, "MNIST CNN"),
@@ -446,13 +446,9 @@ TOPK_STYLE = ("D", "-.")
 
 
 def plot(result, path):
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib is missing (pip install -e .[dev]): no plot", file=sys.stderr)
+    plt = pyplot()
+    if plt is None:
         return []
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     written = []
     # x_quick -> x_throughput_quick.png (git-ignored like every *_quick.* result)

@@ -50,7 +50,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from common import save_figure, write_json  # noqa: E402 (bench/ is the script's folder)
+from common import pyplot, save_figure, write_json  # noqa: E402 (bench/ is the script's folder)
 from distributed_bench import MODELS, frame_sizes  # noqa: E402
 
 TOKEN = "ray-bench"
@@ -140,13 +140,9 @@ def predict(p, frames, args):
 
 def plot(result, path):
     """samples/s against workers, one line per gateway count, the link model faded."""
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib is missing (pip install -e .[dev]): no plot", file=sys.stderr)
+    plt = pyplot()
+    if plt is None:
         return None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     a, pts = result["args"], result["points"]
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for i, g in enumerate(sorted({p["gateways"] for p in pts})):
