@@ -150,3 +150,29 @@ def test_int64_tensor_encodes_without_numpy(monkeypatch):
     frame = codec.decode(codec.encode("gradient", {"round": 1, "version": 1, "batch_size": 1},
                                       [("n", (2, 2), t)]))
     assert list(frame.values("n")) == [3, -2, 2 ** 40, 0]
+
+
+@pytest.mark.parametrize("compression", [None, "float16", "int8"])
+def test_stdlib_path_matches_numpy_byte_for_byte(monkeypatch, compression):
+    """The browser (no numpy) and the server encode the same frame, rounding ties included
+    (the int8 values below sit exactly on .5 steps of the scale), and decode it alike."""
+    w = np.array([127.0, -127.0, 0.5, 1.5, 2.5, -0.5, -2.5, 3.25, 1e-8, 0.0], np.float32)
+    t = distml.tensor(w)
+    with_numpy = encode("gradient", GRAD, [("w", w.shape, w)], compression)
+    monkeypatch.setattr(codec, "_numpy", lambda: None)
+    for values in (t, list(w.tolist())):  # a Tensor (read back as array('f')) and a list
+        assert encode("gradient", GRAD, [("w", w.shape, values)], compression) == with_numpy
+    without = list(decode(with_numpy).values("w"))
+    monkeypatch.undo()
+    assert without == decode(with_numpy).values("w").tolist()
+
+
+def test_stdlib_finiteness_check_rejects_inf_and_nan(monkeypatch):
+    monkeypatch.setattr(codec, "_numpy", lambda: None)
+    for bad in (float("inf"), float("-inf"), float("nan")):
+        for compression in (None, "float16"):
+            frame = encode("gradient", GRAD, [("w", (3,), [1.0, bad, -1.0])], compression)
+            with pytest.raises(FrameError, match="w"):
+                decode(frame)
+    big = [3.0e38] * 8 + [-3.0e38] * 3  # finite float32 values whose sum is still finite
+    decode(encode("gradient", GRAD, [("w", (11,), big)]))
