@@ -23,8 +23,6 @@ Conventions
 """
 import abc
 import math
-import sys
-from array import array
 
 from . import composed
 from .geometry import (  # noqa: F401 - re-exported: the backends' shared shape arithmetic
@@ -41,6 +39,7 @@ from .geometry import (  # noqa: F401 - re-exported: the backends' shared shape 
     promote_names,
     useful_taps,
 )
+from .hostvalues import array_from_bytes, array_to_bytes, check_count, typed_array
 
 UNARY_OPS = (
     "neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "relu", "sigmoid", "tanh",
@@ -65,9 +64,6 @@ CONV_POOL_OPS = ("conv2d", "conv2d_grad_input", "conv2d_grad_weight", "max_pool2
 # every method with a composed default a backend may override (see Backend.overrides)
 COMPOSED_OPS = FUSED_OPS + CONV_POOL_OPS + (
     "from_bytes", "to_bytes", "arange", "random", "from_numpy", "to_numpy")
-
-_TYPECODES = {"float32": "f", "int64": "q", "bool": "B"}
-_BIG_ENDIAN = sys.byteorder == "big"
 
 
 class Backend(abc.ABC):
@@ -113,18 +109,13 @@ class Backend(abc.ABC):
 
     def from_bytes(self, data, shape, dtype):
         """Buffer from little-endian raw bytes (float32: 4 bytes, int64: 8, bool: 1)."""
-        values = array(_TYPECODES[dtype])
-        values.frombytes(data)
-        if _BIG_ENDIAN:
-            values.byteswap()
+        values = array_from_bytes(data, dtype)
+        check_count("from_bytes", len(values), shape)
         return self.from_list(values, tuple(shape), dtype)
 
     def to_bytes(self, buf):
         """Little-endian raw bytes, row-major (the read-back point for files and sockets)."""
-        values = array(_TYPECODES[self.dtype(buf)], self.to_list(buf))
-        if _BIG_ENDIAN:
-            values.byteswap()
-        return values.tobytes()
+        return array_to_bytes(typed_array(self.to_list(buf), self.dtype(buf)))
 
     def from_numpy(self, arr, dtype):
         """Buffer from a C-contiguous numpy array of dtype's type (owned by the buffer)."""

@@ -17,9 +17,15 @@ from distml import random as _rnd
 from distml.backends.base import COMPARISON_OPS, FLOAT_UNARY_OPS, Backend
 from distml.backends.base import broadcast_shape as _broadcast_shape
 from distml.backends.base import promote_names as _promote
+from distml.backends.hostvalues import (
+    array_from_bytes,
+    array_to_bytes,
+    array_to_list,
+    check_count,
+    typed_array,
+)
 
 from .buffer import (
-    _BIG_ENDIAN,
     _INV24,
     _MASK,
     _NAN,
@@ -35,7 +41,6 @@ from .buffer import (
     _offsets,
     _strided,
     _strided_assign,
-    _to_q,
 )
 from .conv import ConvPool
 from .elementwise import _binary_float, _binary_int, _compare, _unary_float, _unary_int
@@ -54,48 +59,21 @@ class PythonBackend(ConvPool, Backend):
 
     def from_list(self, flat, shape, dtype):
         shape = tuple(int(s) for s in shape)
-        tc = _TC[dtype]
-        if isinstance(flat, array) and flat.typecode == tc and dtype != "bool":
-            data = array(tc, flat)
-        elif dtype in ("float32", "float64"):
-            try:
-                data = array(tc, flat)
-            except TypeError:
-                data = array(tc, [float(v) for v in flat])
-        elif dtype == "int64":
-            try:
-                data = array("q", flat)
-            except (TypeError, OverflowError):
-                data = _to_q([int(v) for v in flat])
-        else:
-            data = array("B", [1 if v else 0 for v in flat])
-        if len(data) != _numel(shape):
-            raise ValueError(f"from_list: {len(data)} values for shape {shape}")
+        data = typed_array(flat, dtype)
+        check_count("from_list", len(data), shape)
         return PyBuffer(data, shape, dtype)
 
     def from_bytes(self, data, shape, dtype):
         shape = tuple(int(s) for s in shape)
-        arr = array(_TC[dtype])
-        arr.frombytes(bytes(data))
-        if _BIG_ENDIAN and arr.itemsize > 1:
-            arr.byteswap()
-        if dtype == "bool":
-            arr = array("B", [1 if v else 0 for v in arr])
-        if len(arr) != _numel(shape):
-            raise ValueError(f"from_bytes: {len(arr)} values for shape {shape}")
+        arr = array_from_bytes(data, dtype)
+        check_count("from_bytes", len(arr), shape)
         return PyBuffer(arr, shape, dtype)
 
     def to_list(self, buf):
-        if buf.dtype == "bool":
-            return [v != 0 for v in buf.data]
-        return buf.data.tolist()
+        return array_to_list(buf.data, buf.dtype)
 
     def to_bytes(self, buf):
-        if _BIG_ENDIAN and buf.data.itemsize > 1:
-            arr = array(buf.data.typecode, buf.data)
-            arr.byteswap()
-            return arr.tobytes()
-        return buf.data.tobytes()
+        return array_to_bytes(buf.data)
 
     # -- creation ----------------------------------------------------------------------------
     def full(self, shape, value, dtype):

@@ -15,7 +15,9 @@ import re
 from distml.backends.capture import producer, readers_of, without
 
 _LETTERS = "abcd"
-_NO_ARITHMETIC = re.compile(r"(f_relu|f_bool|[abcd]\b|[\s().<>=!?:]|\d)*")
+# expressions that only compare or select (f_<op> are glsl/elementwise.frag's op functions)
+_NO_ARITHMETIC = re.compile(
+    r"(f_(relu|bool|lt|le|gt|ge|eq|ne|logical_not)\b|[abcd]\b|[\s().,<>=!?:]|\d)*")
 
 
 def _defines(program_keys, op):

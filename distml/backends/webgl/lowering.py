@@ -25,18 +25,19 @@ raises `WebGLError` (naming the kernel, with the GLSL log) and the backend then 
 every further op instead of computing on garbage.
 """
 import math
-import sys
 from array import array
 
 from distml import random as _rnd
-from distml.backends.base import COMPARISON_OPS, FLOAT_UNARY_OPS, Backend, collapse
+from distml.backends.base import BINARY_OPS, COMPARISON_OPS, FLOAT_UNARY_OPS, UNARY_OPS
+from distml.backends.base import Backend, collapse
 from distml.backends.base import broadcast_shape as _broadcast_shape
 from distml.backends.base import contiguous_strides as _contig
 from distml.backends.base import promote_names as _promote
+from distml.backends.hostvalues import array_to_bytes, array_to_list, check_count, typed_array
 
 from .cross_entropy import CrossEntropyOps
 from .packing import PackedOps
-from .resources import GLBuffer, GPUResources, WebGLError, _as_dtype, _numel
+from .resources import GLBuffer, GPUResources, WebGLError, _numel
 
 
 def _check_dtype(dtype):
@@ -44,30 +45,17 @@ def _check_dtype(dtype):
         raise TypeError(f"the webgl device has no {dtype} tensors (WebGL2 computes in float32); "
                         f"keep {dtype} tensors on the cpu device")
 
-_BIG_ENDIAN = sys.byteorder == "big"
-
-# GLSL expressions of a, b, c (see glsl/elementwise.frag)
-_UNARY = {
-    "neg": "(-a)", "exp": "f_exp(a)", "log": "f_log(a)", "sqrt": "f_sqrt(a)",
-    "rsqrt": "f_rsqrt(a)", "abs": "abs(a)", "sign": "f_sign(a)", "relu": "f_relu(a)",
-    "sigmoid": "f_sigmoid(a)", "tanh": "f_tanh(a)", "erf": "f_erf(a)",
-    "sin": "f_trig(a, true)", "cos": "f_trig(a, false)", "reciprocal": "f_recip(a)",
-    "floor": "(abs(a) < 8388608.0 ? floor(a) : a)", "ceil": "(abs(a) < 8388608.0 ? ceil(a) : a)",
-    "round": "f_round(a)", "logical_not": "f_bool(a == 0.0)",
-}
-_BINARY = {
-    "add": "(a + b)", "sub": "(a - b)", "mul": "(a * b)", "div": "f_div(a, b)",
-    "pow": "f_pow(a, b)", "maximum": "f_max(a, b)", "minimum": "f_min(a, b)",
-    "floordiv": "f_floordiv(a, b)", "mod": "f_mod(a, b)",
-    "lt": "f_bool(a < b)", "le": "f_bool(a <= b)", "gt": "f_bool(a > b)",
-    "ge": "f_bool(a >= b)", "eq": "f_bool(a == b)", "ne": "f_bool(a != b)",
-    "logical_and": "f_bool(a != 0.0 && b != 0.0)", "logical_or": "f_bool(a != 0.0 || b != 0.0)",
-}
-_BINARY_INT = dict(_BINARY, pow="f_ipow(a, b)", mod="f_imod(a, b)",
-                   maximum="max(a, b)", minimum="min(a, b)")
+# every op of unary / binary is the function of glsl/elementwise.frag named after it,
+# f_<op>; these binary ops have an int64 variant i_<op> (exact integer pow, mod, max, min)
+_INT_VARIANT = ("pow", "mod", "maximum", "minimum")
 _REDUCE_MODE = {"sum": 0, "prod": 1, "max": 2, "min": 3, "argmax": 4, "argmin": 5}
 _CHUNK = 1024  # reductions longer than this run in two (or more) passes
 _CHUNK_MIN = 64
+
+
+def _as_dtype(expr, dtype):
+    """The GLSL expression with its value stored as `dtype` (bool: 0.0 or 1.0)."""
+    return f"f_bool({expr} != 0.0)" if dtype == "bool" else expr
 
 
 def _is_contiguous(buf):
@@ -102,29 +90,9 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
     def from_list(self, flat, shape, dtype):
         _check_dtype(dtype)
         shape = tuple(int(s) for s in shape)
-        if dtype == "bool":
-            values = array("f", [1.0 if v else 0.0 for v in flat])
-        else:
-            try:
-                values = array("f", flat)
-            except TypeError:
-                values = array("f", [float(v) for v in flat])
-        if len(values) != _numel(shape):
-            raise ValueError(f"from_list: {len(values)} values for shape {shape}")
-        return self._upload(values, shape, dtype)
-
-    def from_bytes(self, data, shape, dtype):
-        _check_dtype(dtype)
-        shape = tuple(int(s) for s in shape)
-        arr = array({"float32": "f", "int64": "q", "bool": "B"}[dtype])
-        arr.frombytes(bytes(data))
-        if arr.itemsize > 1 and _BIG_ENDIAN:
-            arr.byteswap()
-        if len(arr) != _numel(shape):
-            raise ValueError(f"from_bytes: {len(arr)} values for shape {shape}")
-        if dtype != "float32":
-            arr = array("f", [1.0 if v else 0.0 for v in arr] if dtype == "bool" else arr)
-        return self._upload(arr, shape, dtype)
+        values = typed_array(flat, dtype)
+        check_count("from_list", len(values), shape)
+        return self._upload(values if dtype == "float32" else array("f", values), shape, dtype)
 
     def _download(self, buf):
         """array('f') of the buffer's values, row-major."""
@@ -141,23 +109,16 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         out.frombytes(data.to_bytes())
         return out[buf.offset:] if buf.offset else out
 
-    def to_list(self, buf):
+    def _host_values(self, buf):
+        """The buffer's values as an array of its dtype (converted from the float32 read)."""
         values = self._download(buf)
-        if buf.dtype == "float32":
-            return values.tolist()
-        if buf.dtype == "bool":
-            return [v != 0 for v in values]
-        return [int(v) for v in values]
+        return values if buf.dtype == "float32" else typed_array(values, buf.dtype)
+
+    def to_list(self, buf):
+        return array_to_list(self._host_values(buf), buf.dtype)
 
     def to_bytes(self, buf):
-        values = self._download(buf)
-        if buf.dtype == "int64":
-            values = array("q", [int(v) for v in values])
-        elif buf.dtype == "bool":
-            return bytes(1 if v else 0 for v in values)
-        if _BIG_ENDIAN:
-            values.byteswap()
-        return values.tobytes()
+        return array_to_bytes(self._host_values(buf))
 
     # -- elementwise machinery ---------------------------------------------------------------
     def _map(self, expr, inputs, out_shape, dtype, consts=None, more=()):
@@ -266,28 +227,29 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
 
     # -- elementwise -------------------------------------------------------------------------
     def unary(self, op, x):
-        if op not in _UNARY:
+        if op not in UNARY_OPS:
             raise ValueError(f"unknown unary op {op!r}")
         if op == "logical_not":
-            dt = "bool"
-        elif op in FLOAT_UNARY_OPS or x.dtype == "float32":
+            return self._map("f_logical_not(a)", [x], x.shape, "bool")
+        if op in FLOAT_UNARY_OPS or x.dtype == "float32":
             dt = "float32"
         else:
             dt = x.dtype
             if op in ("floor", "ceil", "round"):
                 return x
-        return self._map(_as_dtype(_UNARY[op], dt), [x], x.shape, dt)
+        return self._map(_as_dtype(f"f_{op}(a)", dt), [x], x.shape, dt)
 
     def binary(self, op, x, y):
-        if op not in _BINARY:
+        if op not in BINARY_OPS:
             raise ValueError(f"unknown binary op {op!r}")
         out_shape = _broadcast_shape(x.shape, y.shape)
         if op in COMPARISON_OPS:
-            return self._map(_BINARY[op], [x, y], out_shape, "bool")
+            return self._map(f"f_{op}(a, b)", [x, y], out_shape, "bool")
         dt = _promote(x.dtype, y.dtype)
         if dt == "float32" or op == "div":
-            return self._map(_BINARY[op], [x, y], out_shape, "float32")
-        return self._map(_as_dtype(_BINARY_INT[op], dt), [x, y], out_shape, dt)
+            return self._map(f"f_{op}(a, b)", [x, y], out_shape, "float32")
+        fn = ("i_" if op in _INT_VARIANT else "f_") + op
+        return self._map(_as_dtype(f"{fn}(a, b)", dt), [x, y], out_shape, dt)
 
     def where(self, cond, x, y):
         out_shape = _broadcast_shape(cond.shape, x.shape, y.shape)

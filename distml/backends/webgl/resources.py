@@ -12,12 +12,6 @@ class WebGLError(RuntimeError):
     """The WebGL device failed (context lost, kernel failed to compile); it is unusable."""
 
 
-def _as_dtype(expr, dtype):
-    """The GLSL expression with its value stored as `dtype` (bool: 0.0 or 1.0)."""
-    return f"f_bool(({expr}) != 0.0)" if dtype == "bool" and not expr.startswith("f_bool(") \
-        else expr
-
-
 def _numel(shape):
     return math.prod(shape)
 
