@@ -16,6 +16,7 @@ from array import array
 from distml import random as _rnd
 from distml.backends.base import COMPARISON_OPS, FLOAT_UNARY_OPS, Backend
 from distml.backends.base import broadcast_shape as _broadcast_shape
+from distml.backends.base import reduced_shapes
 from distml.backends.base import promote_names as _promote
 from distml.backends.hostvalues import (
     array_from_bytes,
@@ -160,7 +161,7 @@ class PythonBackend(ConvPool, Backend):
 
     # -- reductions --------------------------------------------------------------------------
     def _chunks(self, x, axes):
-        """(data laid out as kept dims then reduced dims, kept shape, reduced size)."""
+        """(data laid out as kept dims then reduced dims, reduced size, kept size, axes)."""
         nd = len(x.shape)
         axes = tuple(sorted(set(axes)))
         kept = [d for d in range(nd) if d not in axes]
@@ -170,23 +171,16 @@ class PythonBackend(ConvPool, Backend):
             data = x.data
         else:
             data = _strided(x.data, 0, [x.shape[d] for d in order], [st[d] for d in order])
-        kept_shape = tuple(x.shape[d] for d in kept)
         R = _numel([x.shape[d] for d in axes])
-        M = _numel(kept_shape)
-        return data, kept_shape, R, M, axes
-
-    @staticmethod
-    def _out_shape(shape, axes, kept_shape, keepdim):
-        if keepdim:
-            return tuple(1 if d in axes else n for d, n in enumerate(shape))
-        return kept_shape
+        M = _numel([x.shape[d] for d in kept])
+        return data, R, M, axes
 
     def reduce(self, op, x, axes, keepdim):
         axes = tuple(axes)
         if not axes:
             return x
-        data, kept_shape, R, M, axes = self._chunks(x, axes)
-        out_shape = self._out_shape(x.shape, axes, kept_shape, keepdim)
+        data, R, M, axes = self._chunks(x, axes)
+        out_shape = reduced_shapes(x.shape, axes, keepdim)[1]
         dt = x.dtype
         if R == 1:
             values = data
@@ -214,8 +208,8 @@ class PythonBackend(ConvPool, Backend):
     def argreduce(self, op, x, axis, keepdim):
         if not x.shape:
             return PyBuffer(array("q", [0]), (), "int64")
-        data, kept_shape, R, M, axes = self._chunks(x, (axis,))
-        out_shape = self._out_shape(x.shape, axes, kept_shape, keepdim)
+        data, R, M, axes = self._chunks(x, (axis,))
+        out_shape = reduced_shapes(x.shape, axes, keepdim)[1]
         if R == 0:
             raise ValueError(f"{op} over an empty dimension")
         fn = max if op == "argmax" else min

@@ -6,7 +6,7 @@ import math
 import operator
 from array import array
 
-from distml.backends.base import collapse, contiguous_strides
+from distml.backends.base import broadcast_strides, collapse, contiguous_strides
 from distml.backends.hostvalues import TYPECODES as _TC
 from distml.backends.hostvalues import int64_array
 
@@ -135,9 +135,7 @@ def _bdata(buf, out_shape):
     n = _numel(out_shape)
     if len(data) == 1:
         return [data[0]] * n
-    shape = (1,) * (len(out_shape) - len(buf.shape)) + tuple(buf.shape)
-    st = _contig_strides(shape)
-    st = [0 if (shape[d] == 1 and out_shape[d] != 1) else st[d] for d in range(len(shape))]
+    st = broadcast_strides(buf.shape, contiguous_strides(buf.shape), out_shape)
     return _strided(data, 0, out_shape, st)
 
 

@@ -29,8 +29,9 @@ from array import array
 
 from distml import random as _rnd
 from distml.backends.base import BINARY_OPS, COMPARISON_OPS, FLOAT_UNARY_OPS, UNARY_OPS
-from distml.backends.base import Backend, collapse
+from distml.backends.base import Backend, collapse, reduced_shapes
 from distml.backends.base import broadcast_shape as _broadcast_shape
+from distml.backends.base import broadcast_strides
 from distml.backends.base import contiguous_strides as _contig
 from distml.backends.base import promote_names as _promote
 from distml.backends.hostvalues import array_to_bytes, array_to_list, check_count, typed_array
@@ -127,13 +128,7 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         each written in the same pass (render targets 1, 2)."""
         self._check()
         out_shape = tuple(out_shape)
-        nd = len(out_shape)
-        strides = []
-        for b in inputs:
-            pad = nd - len(b.shape)
-            st = [0] * pad + [0 if (n == 1 and out_shape[pad + d] != 1) else s
-                              for d, (n, s) in enumerate(zip(b.shape, b.strides))]
-            strides.append(st)
+        strides = [broadcast_strides(b.shape, b.strides, out_shape) for b in inputs]
         shp, sts = collapse(out_shape, strides + [list(_contig(out_shape))])
         sts = sts[:-1]
         if not shp:
@@ -300,9 +295,7 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
             return x
         if op not in ("sum", "prod", "max", "min"):
             raise ValueError(f"unknown reduce op {op!r}")
-        kept_shape = tuple(n for d, n in enumerate(x.shape) if d not in axes)
-        out_shape = (tuple(1 if d in axes else n for d, n in enumerate(x.shape))
-                     if keepdim else kept_shape)
+        kept_shape, out_shape = reduced_shapes(x.shape, axes, keepdim)
         R = _numel([x.shape[d] for d in axes])
         dt = "int64" if x.dtype == "bool" and op in ("sum", "prod") else x.dtype
         if R == 0 and op in ("max", "min"):
@@ -326,38 +319,17 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         if y.strides != x.strides:
             y = self.contiguous(y)
             x = self.contiguous(x)
-        out_shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape))
+        out_shape = reduced_shapes(x.shape, axes, True)[1]
         return GLBuffer(self._reduced(0, x, axes, "float32", y).storage, out_shape, "float32")
 
-    # -- fused batch norm: fewer passes over the activations than the composed default ----
-    def batch_norm_train(self, x, weight, bias, axes, eps):
-        if weight is None or bias is None or x.dtype != "float32":
-            return super().batch_norm_train(x, weight, bias, axes, eps)
-        inv_n = self.full((), 1.0 / _numel([x.shape[a] for a in axes]), "float32")
-        mean = self.binary("mul", self.reduce("sum", x, axes, True), inv_n)
-        centered = self.binary("sub", x, mean)
-        var = self.binary("mul", self._sum_of_products(centered, centered, axes), inv_n)
-        invstd = self.unary("rsqrt", self.binary("add", var, self.full((), eps, "float32")))
-        scale = self.binary("mul", invstd, weight)
-        y = self._map("(a * b + c)", [centered, scale, bias], x.shape, "float32")
-        return y, centered, mean, var, invstd
+    # -- Backend's elementwise helpers in one pass (its batch norm default uses them) ------
+    def _mul_add(self, x, y, z):
+        shape = _broadcast_shape(x.shape, y.shape, z.shape)
+        return self._map("(a * b + c)", [x, y, z], shape, "float32")
 
-    def batch_norm_train_backward(self, g, centered, invstd, weight, axes):
-        if weight is None or g.dtype != "float32":
-            return super().batch_norm_train_backward(g, centered, invstd, weight, axes)
-        # gx = scale * (g - mean(g) - centered * invstd^2 * mean(g * centered))
-        #    = g * scale + centered * k1 + k0, with per-channel scale, k1, k0
-        inv_n = self.full((), 1.0 / _numel([g.shape[a] for a in axes]), "float32")
-        gbias = self.reduce("sum", g, axes, True)
-        gcs = self._sum_of_products(g, centered, axes)
-        gweight = self.binary("mul", gcs, invstd)
-        scale = self.binary("mul", invstd, weight)
-        k1 = self._map("(-(a * b) * c)", [scale, invstd, gweight], scale.shape, "float32")
-        k1 = self.binary("mul", k1, inv_n)
-        k0 = self._map("(-(a * b) * c)", [scale, gbias, inv_n], scale.shape, "float32")
-        gx = self._map("(a * b + c)", [g, scale, k0], g.shape, "float32")
-        gx = self._map("(a + b * c)", [gx, centered, k1], g.shape, "float32")
-        return gx, gweight, gbias
+    def _mul3(self, x, y, z):
+        shape = _broadcast_shape(x.shape, y.shape, z.shape)
+        return self._map("(a * b * c)", [x, y, z], shape, "float32")
 
     # -- fused SGD: one or two draws per parameter instead of the composed default's five --
     def sgd_update(self, p, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
@@ -404,33 +376,30 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
             return super().adam_update(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1,
                                        beta2, eps, weight_decay, decoupled, amsgrad, maximize,
                                        step)
-        # three draws (four with amsgrad), the composed default's arithmetic op for op;
-        # a = p, b = grad, c = the state being updated; constants are uniforms u_k
-        k_avg, k_sq, k_p, k_all = update_consts("adam", dict(
+        # one pass (three with amsgrad), the composed default's arithmetic op for op;
+        # a = p, b = grad, c = exp_avg, d = exp_avg_sq; constants are the uniforms u_k
+        k_p, k_all = update_consts("adam", dict(
             lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, step=step))
         g = "(-b)" if maximize else "b"
         if weight_decay and not decoupled:
             g = f"({g} + a * u_k[0])"
-        if not amsgrad:  # one pass: the parameter, exp_avg and exp_avg_sq (targets 0, 1, 2)
-            avg = f"(c + ({g} - c) * u_k[1])"
-            sq = f"(d * u_k[2] + ({g} * {g}) * u_k[3])"
+        avg = f"(c + ({g} - c) * u_k[1])"
+        sq = f"(d * u_k[2] + ({g} * {g}) * u_k[3])"
+        inputs = [p, grad, exp_avg, exp_avg_sq]
+        if not amsgrad:  # the parameter, exp_avg and exp_avg_sq (targets 0, 1, 2)
             p_in = "(a * u_k[7])" if weight_decay and decoupled else "a"
             new_p, new_avg, new_sq = self._update_map(
-                "adam", 3, f"({p_in} - ({avg} / (f_sqrt({sq}) / u_k[4] + u_k[5])) * u_k[6])",
-                [p, grad, exp_avg, exp_avg_sq], k_all, (avg, sq))
+                "adam", 1, f"({p_in} - ({avg} / (f_sqrt({sq}) / u_k[4] + u_k[5])) * u_k[6])",
+                inputs, k_all, (avg, sq))
             return new_p, new_avg, new_sq, None
-        new_avg = self._update_map("adam", 0, f"(c + ({g} - c) * u_k[1])", [p, grad, exp_avg],
-                                   k_avg)
-        new_sq = self._update_map("adam", 1, f"(c * u_k[1] + ({g} * {g}) * u_k[2])",
-                                  [p, grad, exp_avg_sq], k_sq)
-        v = new_sq
-        if amsgrad:
-            v = max_exp_avg_sq = self.binary("maximum", max_exp_avg_sq, new_sq)
+        # amsgrad: the two states (targets 0, 1), their maximum, then the parameter
+        new_avg, new_sq = self._update_map("adam", 1, avg, inputs, k_all, (sq,))
+        max_sq = self.binary("maximum", max_exp_avg_sq, new_sq)
         p_in = "(a * u_k[3])" if weight_decay and decoupled else "a"
-        new_p = self._update_map("adam", 2,
+        new_p = self._update_map("adam", 0,
                                  f"({p_in} - (b / (f_sqrt(c) / u_k[0] + u_k[1])) * u_k[2])",
-                                 [p, new_avg, v], k_p)
-        return new_p, new_avg, new_sq, max_exp_avg_sq if amsgrad else None
+                                 [p, new_avg, max_sq], k_p)
+        return new_p, new_avg, new_sq, max_sq
 
     def argreduce(self, op, x, axis, keepdim):
         if op not in ("argmax", "argmin"):
@@ -439,9 +408,7 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
             return self.full((), 0, "int64")
         if x.shape[axis] == 0:
             raise ValueError(f"{op} over an empty dimension")
-        kept_shape = tuple(n for d, n in enumerate(x.shape) if d != axis)
-        out_shape = (tuple(1 if d == axis else n for d, n in enumerate(x.shape))
-                     if keepdim else kept_shape)
+        kept_shape, out_shape = reduced_shapes(x.shape, (axis,), keepdim)
         if _numel(kept_shape) == 0:
             return GLBuffer(None, out_shape, "int64")
         part = self._reduce(_REDUCE_MODE[op], x, (axis,), "int64", False)
@@ -467,11 +434,8 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         shape = tuple(int(s) for s in shape)
         if shape == x.shape:
             return x
-        pad = len(shape) - len(x.shape)
-        xs = (1,) * pad + x.shape
-        st = (0,) * pad + x.strides
-        strides = tuple(0 if (n == 1 and m != 1) else s for n, m, s in zip(xs, shape, st))
-        return GLBuffer(x.storage, shape, x.dtype, strides, x.offset)
+        return GLBuffer(x.storage, shape, x.dtype, broadcast_strides(x.shape, x.strides, shape),
+                        x.offset)
 
     def slice(self, x, starts, stops, steps):
         shape = tuple(len(range(a, b, c)) for a, b, c in zip(starts, stops, steps))
@@ -503,30 +467,6 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         if _numel(x.shape) == 0:
             return x
         return self._assign(x, starts, steps, counts, src)
-
-    def cat(self, xs, axis):
-        xs = list(xs)
-        dt = xs[0].dtype
-        for b in xs[1:]:
-            dt = _promote(dt, b.dtype) if b.dtype != dt else dt
-        shape = list(xs[0].shape)
-        shape[axis] = sum(b.shape[axis] for b in xs)
-        shape = tuple(shape)
-        live = [b for b in xs if _numel(b.shape)]
-        if _numel(shape) == 0 or not live:
-            return GLBuffer(None, shape, dt)
-        if len(live) == 1:
-            return self.cast(live[0], dt)
-        out = self.full(shape, 0, dt)
-        pos = 0
-        for b in xs:
-            k = b.shape[axis]
-            if _numel(b.shape):
-                starts = [0] * len(shape)
-                starts[axis] = pos
-                out = self._assign(out, starts, [1] * len(shape), list(b.shape), b)
-            pos += k
-        return out
 
     # -- indexing ----------------------------------------------------------------------------
     @staticmethod
@@ -560,10 +500,9 @@ def update_consts(kind, hyper):
                  hyper["lr"])]
     lr, beta1, beta2, step, wd = (hyper[k] for k in ("lr", "beta1", "beta2", "step",
                                                      "weight_decay"))
-    k_avg, k_sq = (wd, 1 - beta1), (wd, beta2, 1 - beta2)
     k_p = (math.sqrt(1 - beta2 ** step), hyper["eps"], lr / (1 - beta1 ** step), 1 - lr * wd)
-    # the three draws (amsgrad), then the one-pass update's u_k[8]
-    return [k_avg, k_sq, k_p, (wd, 1 - beta1, beta2, 1 - beta2) + k_p]
+    # amsgrad's parameter draw, then the u_k[8] of the one pass (amsgrad's states' pass)
+    return [k_p, (wd, 1 - beta1, beta2, 1 - beta2) + k_p]
 
 
 def u_k(consts):
