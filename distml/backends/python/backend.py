@@ -79,13 +79,7 @@ class PythonBackend(ConvPool, Backend):
     # -- creation ----------------------------------------------------------------------------
     def full(self, shape, value, dtype):
         shape = tuple(int(s) for s in shape)
-        if dtype in ("float32", "float64"):
-            v = float(value)
-        elif dtype == "int64":
-            v = int(value)
-        else:
-            v = 1 if value else 0
-        return PyBuffer(array(_TC[dtype], [v]) * _numel(shape), shape, dtype)
+        return PyBuffer(typed_array([value], dtype) * _numel(shape), shape, dtype)
 
     def arange(self, start, stop, step, dtype):
         if step == 0:

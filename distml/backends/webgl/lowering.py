@@ -156,14 +156,9 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
             if all(modes):
                 defines["VEC"] = 1
                 defines.update((f"VEC{k}", m) for k, m in enumerate(modes))
-        if not more:
-            return self._run("elementwise", defines, out, inputs, uniforms)
-        outs = [out] + [self._out(out_shape, dtype) for _ in more]
-        if out.storage is not None:
-            uniforms["u_n"] = _numel(out_shape)
-            self._draw("elementwise", defines, [b.storage for b in outs],
-                       [b.storage for b in inputs], uniforms)
-        return tuple(outs)
+        if more:
+            out = (out,) + tuple(self._out(out_shape, dtype) for _ in more)
+        return self._run("elementwise", defines, out, inputs, uniforms)
 
     def contiguous(self, x):
         """A contiguous copy of a view (x itself when it already is)."""
@@ -175,12 +170,7 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
     def full(self, shape, value, dtype):
         _check_dtype(dtype)
         shape = tuple(int(s) for s in shape)
-        if dtype == "float32":
-            v = float(value)
-        elif dtype == "int64":
-            v = float(int(value))
-        else:
-            v = 1.0 if value else 0.0
+        v = float(typed_array([value], dtype)[0])  # as the dtype converts it, stored as float
         if _numel(shape) == 0:
             return GLBuffer(None, shape, dtype)
         st = self._alloc(1)
@@ -300,9 +290,7 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         dt = "int64" if x.dtype == "bool" and op in ("sum", "prod") else x.dtype
         if R == 0 and op in ("max", "min"):
             raise ValueError(f"reduce {op} over an empty dimension")
-        if _numel(kept_shape) == 0:
-            return GLBuffer(None, out_shape, dt)
-        if R == 0:
+        if R == 0 or _numel(kept_shape) == 0:  # an empty result or sum/prod over nothing
             return self.full(out_shape, 1 if op == "prod" else 0, dt)
         return GLBuffer(self._reduced(_REDUCE_MODE[op], x, axes, dt).storage, out_shape, dt)
 
@@ -445,28 +433,22 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         strides = tuple(s * c for s, c in zip(x.strides, steps))
         return GLBuffer(x.storage, shape, x.dtype, strides, offset)
 
-    def _assign(self, x, starts, steps, counts, src):
-        """x with the strided region (starts, steps, counts) replaced by src (broadcast)."""
-        if src.dtype != x.dtype:
-            src = self.cast(src, x.dtype)
+    def slice_assign(self, x, starts, stops, steps, src):
+        counts = tuple(len(range(a, b, c)) for a, b, c in zip(starts, stops, steps))
         if _numel(counts) == 0:
             return x
+        if src.dtype != x.dtype:
+            src = self.cast(src, x.dtype)
         nd = len(x.shape)
         if nd == 0:
             return self._map("a", [src], (), x.dtype)
-        src = self.expand(src, tuple(counts)) if src.shape != tuple(counts) else src
+        src = self.expand(src, counts)  # src broadcasts to the region
         out = self._out(x.shape, x.dtype)
         uniforms = {"u_shape": list(x.shape), "u_off0": x.offset, "u_st0": list(x.strides),
                     "u_off1": src.offset, "u_st1": list(src.strides), "u_start": list(starts),
                     "u_step": list(steps), "u_count": list(counts)}
         return self._run("strided", {"RANK": nd, "STEP1": int(all(s == 1 for s in steps))},
                          out, [x, src], uniforms)
-
-    def slice_assign(self, x, starts, stops, steps, src):
-        counts = [len(range(a, b, c)) for a, b, c in zip(starts, stops, steps)]
-        if _numel(x.shape) == 0:
-            return x
-        return self._assign(x, starts, steps, counts, src)
 
     # -- indexing ----------------------------------------------------------------------------
     @staticmethod
