@@ -245,18 +245,14 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
     def _reduce(self, mode, x, axes, out_dtype, chunked, y=None):
         """(M,) or (M, nchunks) buffer: reduce x (sum: x * y when y is given, y with x's
         strides) over `axes` (kept dims row-major)."""
-        nd = len(x.shape)
-        kept = [d for d in range(nd) if d not in axes]
-        kshape = [x.shape[d] for d in kept] or [1]
-        kst = [x.strides[d] for d in kept] or [0]
-        rshape = [x.shape[d] for d in axes] or [1]
-        rst = [x.strides[d] for d in axes] or [0]
-        kshp, (kst,) = collapse(kshape, [kst])
-        rshp, (rst,) = collapse(rshape, [rst])
-        kshp, kst = kshp or [1], kst or [0]
-        rshp, rst = rshp or [1], rst or [0]
-        R = _numel(rshape)
-        M = _numel(kshape)
+        def collapsed(dims):  # (shape, strides) of x over dims, collapsed, at least 1-D
+            shp, (st,) = collapse([x.shape[d] for d in dims], [[x.strides[d] for d in dims]])
+            return shp or [1], st or [0]
+        kept = [d for d in range(len(x.shape)) if d not in axes]
+        kshp, kst = collapsed(kept)
+        rshp, rst = collapsed(axes)
+        R = _numel([x.shape[d] for d in axes])
+        M = _numel([x.shape[d] for d in kept])
         # about sqrt(R) chunks of sqrt(R): enough fragments to keep every core busy, and
         # short serial sums (the partial sums are reduced by a second pass)
         chunk = min(max(math.isqrt(R), _CHUNK_MIN), _CHUNK) if chunked else R
