@@ -106,7 +106,7 @@ float f_div(float a, float b) {
     }
     return a / b;
 }
-float f_recip(float x) { return f_div(1.0, x); }
+float f_reciprocal(float x) { return f_div(1.0, x); }
 bool f_oddint(float b) { return abs(b) < 16777216.0 && b == floor(b) && mod(b, 2.0) == 1.0; }
 float f_pow(float a, float b) {
     if (b == 0.0) return 1.0;
@@ -127,7 +127,7 @@ float f_pow(float a, float b) {
     return r;
 }
 // integer pow: exact by repeated squaring (b >= 0)
-float f_ipow(float a, float b) {
+float i_pow(float a, float b) {
     float r = 1.0;
     int e = int(b);
     float p = a;
@@ -139,8 +139,8 @@ float f_ipow(float a, float b) {
     }
     return r;
 }
-float f_max(float a, float b) { return (a > b || isNaN(a)) ? a : b; }
-float f_min(float a, float b) { return (a < b || isNaN(a)) ? a : b; }
+float f_maximum(float a, float b) { return (a > b || isNaN(a)) ? a : b; }
+float f_minimum(float a, float b) { return (a < b || isNaN(a)) ? a : b; }
 float f_floordiv(float a, float b) {
     if (b == 0.0) return f_div(a, b);
     float q = floor(a / b);
@@ -157,7 +157,7 @@ float f_mod(float a, float b) {
     else if (b > 0.0 ? r >= b : r <= b) r -= b;
     return r;
 }
-float f_imod(float a, float b) { return a - f_floordiv(a, b) * b; }
+float i_mod(float a, float b) { return a - f_floordiv(a, b) * b; }
 // float -> int64: truncation; NaN, inf and out-of-range values give INT64_MIN like torch
 float f_trunc(float x) {
     if (isNaN(x) || abs(x) >= 9.223372036854775808e18) return -9.223372036854775808e18;
@@ -165,6 +165,28 @@ float f_trunc(float x) {
 }
 float f_round(float x) { return abs(x) < 8388608.0 ? roundEven(x) : x; }
 float f_bool(bool v) { return v ? 1.0 : 0.0; }
+// the remaining ops, so that every op of the backend's unary / binary is the function named
+// after it: f_<op>(a) or f_<op>(a, b), i_<op>(a, b) the int64 variant where one differs
+float f_neg(float x) { return -x; }
+float f_abs(float x) { return abs(x); }
+float f_floor(float x) { return abs(x) < 8388608.0 ? floor(x) : x; }
+float f_ceil(float x) { return abs(x) < 8388608.0 ? ceil(x) : x; }
+float f_sin(float x) { return f_trig(x, true); }
+float f_cos(float x) { return f_trig(x, false); }
+float f_logical_not(float x) { return f_bool(x == 0.0); }
+float f_add(float a, float b) { return a + b; }
+float f_sub(float a, float b) { return a - b; }
+float f_mul(float a, float b) { return a * b; }
+float f_lt(float a, float b) { return f_bool(a < b); }
+float f_le(float a, float b) { return f_bool(a <= b); }
+float f_gt(float a, float b) { return f_bool(a > b); }
+float f_ge(float a, float b) { return f_bool(a >= b); }
+float f_eq(float a, float b) { return f_bool(a == b); }
+float f_ne(float a, float b) { return f_bool(a != b); }
+float f_logical_and(float a, float b) { return f_bool(a != 0.0 && b != 0.0); }
+float f_logical_or(float a, float b) { return f_bool(a != 0.0 || b != 0.0); }
+float i_maximum(float a, float b) { return max(a, b); }
+float i_minimum(float a, float b) { return min(a, b); }
 
 #ifdef VEC
 // Every input is either contiguous and 4-aligned over a texel's four elements (VECk 1: one

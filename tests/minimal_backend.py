@@ -1,6 +1,6 @@
 """A backend that implements only Backend's abstract primitives: the proof that a new
 backend is one file plus `register`. Everything else (bytes, arange, random, conv2d and
-its gradients, pooling, batch norm, the optimizer steps) comes from the composed defaults
+its gradients, pooling, cat, batch norm, the optimizer steps) comes from the composed defaults
 in distml/backends/base.py and composed.py.
 
 To stay short it keeps its data in the pure-Python backend's buffers (flat `array.array`
@@ -65,9 +65,6 @@ class MinimalBackend(Backend):
 
     def slice_assign(self, x, starts, stops, steps, src):
         return _lists.slice_assign(x, starts, stops, steps, src)
-
-    def cat(self, xs, axis):
-        return _lists.cat(xs, axis)
 
     def gather(self, x, axis, index):
         return _lists.gather(x, axis, index)

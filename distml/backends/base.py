@@ -23,8 +23,6 @@ Conventions
 """
 import abc
 import math
-import sys
-from array import array
 
 from . import composed
 from .geometry import (  # noqa: F401 - re-exported: the backends' shared shape arithmetic
@@ -32,6 +30,7 @@ from .geometry import (  # noqa: F401 - re-exported: the backends' shared shape 
     avg_pool_divisors,
     avg_pool_ranges,
     broadcast_shape,
+    broadcast_strides,
     collapse,
     contiguous_strides,
     conv_geometry,
@@ -39,8 +38,10 @@ from .geometry import (  # noqa: F401 - re-exported: the backends' shared shape 
     pool_geometry,
     pool_output_size,
     promote_names,
+    reduced_shapes,
     useful_taps,
 )
+from .hostvalues import array_from_bytes, array_to_bytes, check_count, typed_array
 
 UNARY_OPS = (
     "neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "relu", "sigmoid", "tanh",
@@ -64,10 +65,7 @@ CONV_POOL_OPS = ("conv2d", "conv2d_grad_input", "conv2d_grad_weight", "max_pool2
                  "max_pool2d_grad", "avg_pool2d", "avg_pool2d_grad")
 # every method with a composed default a backend may override (see Backend.overrides)
 COMPOSED_OPS = FUSED_OPS + CONV_POOL_OPS + (
-    "from_bytes", "to_bytes", "arange", "random", "from_numpy", "to_numpy")
-
-_TYPECODES = {"float32": "f", "int64": "q", "bool": "B"}
-_BIG_ENDIAN = sys.byteorder == "big"
+    "cat", "from_bytes", "to_bytes", "arange", "random", "from_numpy", "to_numpy")
 
 
 class Backend(abc.ABC):
@@ -113,18 +111,13 @@ class Backend(abc.ABC):
 
     def from_bytes(self, data, shape, dtype):
         """Buffer from little-endian raw bytes (float32: 4 bytes, int64: 8, bool: 1)."""
-        values = array(_TYPECODES[dtype])
-        values.frombytes(data)
-        if _BIG_ENDIAN:
-            values.byteswap()
+        values = array_from_bytes(data, dtype)
+        check_count("from_bytes", len(values), shape)
         return self.from_list(values, tuple(shape), dtype)
 
     def to_bytes(self, buf):
         """Little-endian raw bytes, row-major (the read-back point for files and sockets)."""
-        values = array(_TYPECODES[self.dtype(buf)], self.to_list(buf))
-        if _BIG_ENDIAN:
-            values.byteswap()
-        return values.tobytes()
+        return array_to_bytes(typed_array(self.to_list(buf), self.dtype(buf)))
 
     def from_numpy(self, arr, dtype):
         """Buffer from a C-contiguous numpy array of dtype's type (owned by the buffer)."""
@@ -214,9 +207,10 @@ class Backend(abc.ABC):
     def slice_assign(self, x, starts, stops, steps, src):
         """Copy of x with x[slices] replaced by src (src has the slice's shape)."""
 
-    @abc.abstractmethod
     def cat(self, xs, axis):
-        """Concatenation of same-dtype buffers along axis."""
+        """Concatenation of buffers along axis (dtypes promoted); composed from full and
+        slice_assign by default."""
+        return composed.cat(self, xs, axis)
 
     # -- indexing --------------------------------------------------------------------------
     @abc.abstractmethod
@@ -284,6 +278,20 @@ class Backend(abc.ABC):
         return all(self.dtype(b) == "float32" and self.shape(b) == shape
                    for b in (first,) + others if b is not None)
 
+    # two elementwise helpers of the defaults below (not primitives): a backend that runs
+    # one kernel per op overrides them with a single pass (webgl)
+    def _mul_add(self, x, y, z):
+        """x * y + z, broadcast."""
+        return self.binary("add", self.binary("mul", x, y), z)
+
+    def _mul3(self, x, y, z):
+        """(x * y) * z, broadcast."""
+        return self.binary("mul", self.binary("mul", x, y), z)
+
+    def _sum_of_products(self, x, y, axes):
+        """sum(x * y) over axes, keepdim (x and y of one shape)."""
+        return self.reduce("sum", self.binary("mul", x, y), axes, True)
+
     def batch_norm_train(self, x, weight, bias, axes, eps):
         """Training-mode batch normalization of float32 x over `axes` (all but the channel
         dim): y = (x - mean) * rsqrt(var + eps) * weight + bias, var biased.
@@ -291,19 +299,14 @@ class Backend(abc.ABC):
         weight and bias are None or buffers in the statistics' keepdim shape (size 1 on
         `axes`). Returns (y, centered, mean, var, invstd): centered = x - mean (what the
         backward needs), and mean, var, invstd = rsqrt(var + eps) in the keepdim shape."""
-        count = 1
-        for a in axes:
-            count *= self.shape(x)[a]
-        inv_n = self.full((), 1.0 / count, "float32")
+        inv_n = self.full((), 1.0 / math.prod(self.shape(x)[a] for a in axes), "float32")
         mean = self.binary("mul", self.reduce("sum", x, axes, True), inv_n)
         centered = self.binary("sub", x, mean)
-        var = self.binary("mul", self.reduce("sum", self.binary("mul", centered, centered),
-                                             axes, True), inv_n)
+        var = self.binary("mul", self._sum_of_products(centered, centered, axes), inv_n)
         invstd = self.unary("rsqrt", self.binary("add", var, self.full((), eps, "float32")))
         scale = invstd if weight is None else self.binary("mul", invstd, weight)
-        y = self.binary("mul", centered, scale)
-        if bias is not None:
-            y = self.binary("add", y, bias)
+        y = self.binary("mul", centered, scale) if bias is None \
+            else self._mul_add(centered, scale, bias)
         return y, centered, mean, var, invstd
 
     def batch_norm_train_backward(self, g, centered, invstd, weight, axes):
@@ -312,17 +315,17 @@ class Backend(abc.ABC):
         Returns (gx, gweight, gbias); gweight and gbias in the statistics' keepdim shape
         (the backward of torch's fused kernel: with xhat = centered * invstd,
         gx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat)))."""
-        count = 1
-        for a in axes:
-            count *= self.shape(g)[a]
-        inv_n = self.full((), 1.0 / count, "float32")
-        xhat = self.binary("mul", centered, invstd)
+        # = g * scale + centered * k1 + k0, with per-channel scale = weight * invstd,
+        # k1 = -scale * invstd * mean(g * xhat), k0 = -scale * mean(g): two passes over g
+        minus_inv_n = self.full((), -1.0 / math.prod(self.shape(g)[a] for a in axes),
+                                "float32")
         gbias = self.reduce("sum", g, axes, True)
-        gweight = self.reduce("sum", self.binary("mul", g, xhat), axes, True)
-        dx = self.binary("sub", self.binary("sub", g, self.binary("mul", gbias, inv_n)),
-                         self.binary("mul", xhat, self.binary("mul", gweight, inv_n)))
+        gweight = self.binary("mul", self._sum_of_products(g, centered, axes), invstd)
         scale = invstd if weight is None else self.binary("mul", invstd, weight)
-        return self.binary("mul", dx, scale), gweight, gbias
+        k1 = self.binary("mul", self._mul3(scale, invstd, gweight), minus_inv_n)
+        k0 = self._mul3(scale, gbias, minus_inv_n)
+        gx = self._mul_add(g, scale, k0)
+        return self._mul_add(centered, k1, gx), gweight, gbias
 
     def sgd_update(self, p, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
                    nesterov, maximize):

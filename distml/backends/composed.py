@@ -1,16 +1,17 @@
-"""Convolution and pooling composed from the primitives: Backend's defaults for them.
+"""Convolution, pooling and cat composed from the primitives: Backend's defaults for them.
 
-A new backend gets conv2d, its two gradients and max/avg pooling (with gradients) from
-these; numpy and WebGL override them with fused kernels. Every function takes the
+A new backend gets conv2d, its two gradients, max/avg pooling (with gradients) and cat from
+these; numpy and WebGL override the convs and pools with fused kernels. Every function takes the
 backend as `be` and uses only its primitive methods. The idea is im2col by slicing: the
 input is padded once, each of the KH*KW kernel taps reads a strided (OH, OW) grid of it,
 and the taps are stacked on a new axis; a matmul (conv) or a reduction (pooling) then
 consumes that axis. Gradients go the other way: each tap's share is added back into its
 grid of a zero-filled padded input, which is cropped at the end.
 """
+import functools
 import math
 
-from .geometry import as_pair, avg_pool_divisors, conv_output_size, pool_geometry
+from .geometry import as_pair, avg_pool_divisors, conv_output_size, pool_geometry, promote_names
 
 
 def _pad(be, x, before, after, fill):
@@ -67,6 +68,24 @@ def _add_taps(be, padded_shape, dtype, taps, out_hw, stride, share):
         grid = _grid(lead, t, out_hw, stride)
         gxp = be.slice_assign(gxp, *grid, be.binary("add", be.slice(gxp, *grid), share(n)))
     return gxp
+
+
+def cat(be, xs, axis):
+    """Zeros of the joined shape (the promoted dtype) with each piece slice_assigned in."""
+    xs = list(xs)
+    dt = functools.reduce(promote_names, [be.dtype(b) for b in xs])
+    shape = list(be.shape(xs[0]))
+    shape[axis] = sum(be.shape(b)[axis] for b in xs)
+    live = [b for b in xs if math.prod(be.shape(b))]
+    if len(live) == 1:  # the others are empty: it is the whole result
+        return be.cast(live[0], dt)
+    out = be.full(tuple(shape), 0, dt)
+    starts, stops = [0] * len(shape), list(shape)
+    for b in live:
+        stops[axis] = starts[axis] + be.shape(b)[axis]
+        out = be.slice_assign(out, tuple(starts), tuple(stops), (1,) * len(shape), b)
+        starts[axis] = stops[axis]
+    return out
 
 
 # -- convolution ---------------------------------------------------------------------------

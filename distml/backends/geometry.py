@@ -64,6 +64,20 @@ def contiguous_strides(shape):
     return tuple(reversed(strides))
 
 
+def broadcast_strides(shape, strides, out_shape):
+    """The strides that read a (shape, strides) view broadcast to out_shape: leading dims
+    added and size-1 dims stretched read with stride 0."""
+    pad = len(out_shape) - len(shape)
+    return (0,) * pad + tuple(0 if n == 1 and m != 1 else s
+                              for n, m, s in zip(shape, out_shape[pad:], strides))
+
+
+def reduced_shapes(shape, axes, keepdim):
+    """(kept dims' shape, output shape) of a reduction of `shape` over `axes`."""
+    kept = tuple(n for d, n in enumerate(shape) if d not in axes)
+    return kept, tuple(1 if d in axes else n for d, n in enumerate(shape)) if keepdim else kept
+
+
 def as_pair(v):
     """An int or a pair as an (h, w) pair."""
     return (v, v) if isinstance(v, int) else tuple(v)

@@ -52,3 +52,23 @@ def test_a_registered_cpu_variant_serves_the_cpu_device():
         distml.set_cpu_backend("numpy")
         minimal_backend.uninstall()
     assert "minimal" not in backends.cpu_backends()
+
+
+def test_composed_cat_matches_torch_with_promotion_and_empty_pieces():
+    import torch
+    be = minimal_backend.MinimalBackend()
+    pieces = [([[1.0, 2.0]], "float32"), ([[3, 4], [5, 6]], "int64"), ([], "bool"),
+              ([[True, False]], "bool")]
+    bufs, refs = [], []
+    for values, dtype in pieces:
+        t = torch.tensor(values, dtype=getattr(torch, dtype)).reshape(-1, 2)
+        refs.append(t)
+        bufs.append(be.from_list(t.flatten().tolist(), tuple(t.shape), dtype))
+    out = be.cat(bufs, 0)
+    expect = torch.cat(refs, 0)
+    assert be.dtype(out) == "float32" and be.shape(out) == tuple(expect.shape)
+    assert be.to_list(out) == expect.flatten().tolist()
+    one = be.cat([bufs[2], bufs[1]], 0)  # only one piece has elements: cast, no copy loop
+    assert be.dtype(one) == "int64" and be.to_list(one) == [3, 4, 5, 6]
+    cols = be.cat([bufs[1], bufs[1]], 1)
+    assert be.to_list(cols) == torch.cat([refs[1], refs[1]], 1).flatten().tolist()

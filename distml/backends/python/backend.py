@@ -16,10 +16,17 @@ from array import array
 from distml import random as _rnd
 from distml.backends.base import COMPARISON_OPS, FLOAT_UNARY_OPS, Backend
 from distml.backends.base import broadcast_shape as _broadcast_shape
+from distml.backends.base import reduced_shapes
 from distml.backends.base import promote_names as _promote
+from distml.backends.hostvalues import (
+    array_from_bytes,
+    array_to_bytes,
+    array_to_list,
+    check_count,
+    typed_array,
+)
 
 from .buffer import (
-    _BIG_ENDIAN,
     _INV24,
     _MASK,
     _NAN,
@@ -35,7 +42,6 @@ from .buffer import (
     _offsets,
     _strided,
     _strided_assign,
-    _to_q,
 )
 from .conv import ConvPool
 from .elementwise import _binary_float, _binary_int, _compare, _unary_float, _unary_int
@@ -54,59 +60,26 @@ class PythonBackend(ConvPool, Backend):
 
     def from_list(self, flat, shape, dtype):
         shape = tuple(int(s) for s in shape)
-        tc = _TC[dtype]
-        if isinstance(flat, array) and flat.typecode == tc and dtype != "bool":
-            data = array(tc, flat)
-        elif dtype in ("float32", "float64"):
-            try:
-                data = array(tc, flat)
-            except TypeError:
-                data = array(tc, [float(v) for v in flat])
-        elif dtype == "int64":
-            try:
-                data = array("q", flat)
-            except (TypeError, OverflowError):
-                data = _to_q([int(v) for v in flat])
-        else:
-            data = array("B", [1 if v else 0 for v in flat])
-        if len(data) != _numel(shape):
-            raise ValueError(f"from_list: {len(data)} values for shape {shape}")
+        data = typed_array(flat, dtype)
+        check_count("from_list", len(data), shape)
         return PyBuffer(data, shape, dtype)
 
     def from_bytes(self, data, shape, dtype):
         shape = tuple(int(s) for s in shape)
-        arr = array(_TC[dtype])
-        arr.frombytes(bytes(data))
-        if _BIG_ENDIAN and arr.itemsize > 1:
-            arr.byteswap()
-        if dtype == "bool":
-            arr = array("B", [1 if v else 0 for v in arr])
-        if len(arr) != _numel(shape):
-            raise ValueError(f"from_bytes: {len(arr)} values for shape {shape}")
+        arr = array_from_bytes(data, dtype)
+        check_count("from_bytes", len(arr), shape)
         return PyBuffer(arr, shape, dtype)
 
     def to_list(self, buf):
-        if buf.dtype == "bool":
-            return [v != 0 for v in buf.data]
-        return buf.data.tolist()
+        return array_to_list(buf.data, buf.dtype)
 
     def to_bytes(self, buf):
-        if _BIG_ENDIAN and buf.data.itemsize > 1:
-            arr = array(buf.data.typecode, buf.data)
-            arr.byteswap()
-            return arr.tobytes()
-        return buf.data.tobytes()
+        return array_to_bytes(buf.data)
 
     # -- creation ----------------------------------------------------------------------------
     def full(self, shape, value, dtype):
         shape = tuple(int(s) for s in shape)
-        if dtype in ("float32", "float64"):
-            v = float(value)
-        elif dtype == "int64":
-            v = int(value)
-        else:
-            v = 1 if value else 0
-        return PyBuffer(array(_TC[dtype], [v]) * _numel(shape), shape, dtype)
+        return PyBuffer(typed_array([value], dtype) * _numel(shape), shape, dtype)
 
     def arange(self, start, stop, step, dtype):
         if step == 0:
@@ -182,7 +155,7 @@ class PythonBackend(ConvPool, Backend):
 
     # -- reductions --------------------------------------------------------------------------
     def _chunks(self, x, axes):
-        """(data laid out as kept dims then reduced dims, kept shape, reduced size)."""
+        """(data laid out as kept dims then reduced dims, reduced size, kept size, axes)."""
         nd = len(x.shape)
         axes = tuple(sorted(set(axes)))
         kept = [d for d in range(nd) if d not in axes]
@@ -192,23 +165,16 @@ class PythonBackend(ConvPool, Backend):
             data = x.data
         else:
             data = _strided(x.data, 0, [x.shape[d] for d in order], [st[d] for d in order])
-        kept_shape = tuple(x.shape[d] for d in kept)
         R = _numel([x.shape[d] for d in axes])
-        M = _numel(kept_shape)
-        return data, kept_shape, R, M, axes
-
-    @staticmethod
-    def _out_shape(shape, axes, kept_shape, keepdim):
-        if keepdim:
-            return tuple(1 if d in axes else n for d, n in enumerate(shape))
-        return kept_shape
+        M = _numel([x.shape[d] for d in kept])
+        return data, R, M, axes
 
     def reduce(self, op, x, axes, keepdim):
         axes = tuple(axes)
         if not axes:
             return x
-        data, kept_shape, R, M, axes = self._chunks(x, axes)
-        out_shape = self._out_shape(x.shape, axes, kept_shape, keepdim)
+        data, R, M, axes = self._chunks(x, axes)
+        out_shape = reduced_shapes(x.shape, axes, keepdim)[1]
         dt = x.dtype
         if R == 1:
             values = data
@@ -236,8 +202,8 @@ class PythonBackend(ConvPool, Backend):
     def argreduce(self, op, x, axis, keepdim):
         if not x.shape:
             return PyBuffer(array("q", [0]), (), "int64")
-        data, kept_shape, R, M, axes = self._chunks(x, (axis,))
-        out_shape = self._out_shape(x.shape, axes, kept_shape, keepdim)
+        data, R, M, axes = self._chunks(x, (axis,))
+        out_shape = reduced_shapes(x.shape, axes, keepdim)[1]
         if R == 0:
             raise ValueError(f"{op} over an empty dimension")
         fn = max if op == "argmax" else min

@@ -4,12 +4,12 @@ row-by-row dot products of matmul and conv. Only the standard library (it runs i
 without numpy)."""
 import math
 import operator
-import sys
 from array import array
 
-from distml.backends.base import collapse, contiguous_strides
+from distml.backends.base import broadcast_strides, collapse, contiguous_strides
+from distml.backends.hostvalues import TYPECODES as _TC
+from distml.backends.hostvalues import int64_array
 
-_TC = {"float32": "f", "int64": "q", "bool": "B", "float64": "d"}
 _INF = float("inf")
 _NINF = float("-inf")
 _NAN = float("nan")
@@ -19,7 +19,6 @@ _TWO63 = 9.223372036854775808e18  # 2**63 as a float
 _BIG = 4503599627370496.0  # 2**52: floats at least this large are integers already
 _MASK = 0xFFFFFFFF
 _INV24 = 1.0 / 16777216.0
-_BIG_ENDIAN = sys.byteorder == "big"
 
 _sumprod = getattr(math, "sumprod", None)
 _mul = operator.mul
@@ -47,14 +46,6 @@ def _contig_strides(shape):
     return list(contiguous_strides(shape))  # a list: callers zero one stride in place
 
 
-def _to_q(values):
-    """int64 array from a list of Python ints, wrapping on overflow like torch."""
-    try:
-        return array("q", values)
-    except OverflowError:
-        return array("q", [((v + (1 << 63)) & _M64) - (1 << 63) for v in values])
-
-
 def _make(values, dtype):
     """Array of `dtype` from a list of Python numbers already of the right kind."""
     if dtype == "float32":
@@ -62,7 +53,7 @@ def _make(values, dtype):
     if dtype == "float64":
         return array("d", values)
     if dtype == "int64":
-        return _to_q(values)
+        return int64_array(values)
     return array("B", [1 if v else 0 for v in values])
 
 
@@ -144,9 +135,7 @@ def _bdata(buf, out_shape):
     n = _numel(out_shape)
     if len(data) == 1:
         return [data[0]] * n
-    shape = (1,) * (len(out_shape) - len(buf.shape)) + tuple(buf.shape)
-    st = _contig_strides(shape)
-    st = [0 if (shape[d] == 1 and out_shape[d] != 1) else st[d] for d in range(len(shape))]
+    st = broadcast_strides(buf.shape, contiguous_strides(buf.shape), out_shape)
     return _strided(data, 0, out_shape, st)
 
 

@@ -12,10 +12,13 @@ A texture a Python tensor holds, a state output or a returned value is always wr
 """
 import re
 
+from distml.backends.base import contiguous_strides
 from distml.backends.capture import producer, readers_of, without
 
 _LETTERS = "abcd"
-_NO_ARITHMETIC = re.compile(r"(f_relu|f_bool|[abcd]\b|[\s().<>=!?:]|\d)*")
+# expressions that only compare or select (f_<op> are glsl/elementwise.frag's op functions)
+_NO_ARITHMETIC = re.compile(
+    r"(f_(relu|bool|lt|le|gt|ge|eq|ne|logical_not)\b|[abcd]\b|[\s().,<>=!?:]|\d)*")
 
 
 def _defines(program_keys, op):
@@ -31,20 +34,12 @@ def _expr(defines):
     return defines["OP" + _args(defines)]
 
 
-def _contiguous(shape):
-    st, acc = [], 1
-    for n in reversed(shape):
-        st.append(acc)
-        acc *= n
-    return st[::-1]
-
-
 def _reads_whole(op, k):
     """Whether input k of the elementwise op reads its texture element i at output i."""
     u = op[4]
     st = u.get(f"u_st{k}")
     return u.get(f"u_off{k}") == 0 and st is not None \
-        and list(st) == _contiguous(list(u["u_shape"]))
+        and tuple(st) == contiguous_strides(u["u_shape"])
 
 
 def _rename(expr, letters):

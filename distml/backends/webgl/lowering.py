@@ -25,18 +25,20 @@ raises `WebGLError` (naming the kernel, with the GLSL log) and the backend then 
 every further op instead of computing on garbage.
 """
 import math
-import sys
 from array import array
 
 from distml import random as _rnd
-from distml.backends.base import COMPARISON_OPS, FLOAT_UNARY_OPS, Backend, collapse
+from distml.backends.base import BINARY_OPS, COMPARISON_OPS, FLOAT_UNARY_OPS, UNARY_OPS
+from distml.backends.base import Backend, collapse, reduced_shapes
 from distml.backends.base import broadcast_shape as _broadcast_shape
+from distml.backends.base import broadcast_strides
 from distml.backends.base import contiguous_strides as _contig
 from distml.backends.base import promote_names as _promote
+from distml.backends.hostvalues import array_to_bytes, array_to_list, check_count, typed_array
 
 from .cross_entropy import CrossEntropyOps
 from .packing import PackedOps
-from .resources import GLBuffer, GPUResources, WebGLError, _as_dtype, _numel
+from .resources import GLBuffer, GPUResources, WebGLError, _numel
 
 
 def _check_dtype(dtype):
@@ -44,30 +46,17 @@ def _check_dtype(dtype):
         raise TypeError(f"the webgl device has no {dtype} tensors (WebGL2 computes in float32); "
                         f"keep {dtype} tensors on the cpu device")
 
-_BIG_ENDIAN = sys.byteorder == "big"
-
-# GLSL expressions of a, b, c (see glsl/elementwise.frag)
-_UNARY = {
-    "neg": "(-a)", "exp": "f_exp(a)", "log": "f_log(a)", "sqrt": "f_sqrt(a)",
-    "rsqrt": "f_rsqrt(a)", "abs": "abs(a)", "sign": "f_sign(a)", "relu": "f_relu(a)",
-    "sigmoid": "f_sigmoid(a)", "tanh": "f_tanh(a)", "erf": "f_erf(a)",
-    "sin": "f_trig(a, true)", "cos": "f_trig(a, false)", "reciprocal": "f_recip(a)",
-    "floor": "(abs(a) < 8388608.0 ? floor(a) : a)", "ceil": "(abs(a) < 8388608.0 ? ceil(a) : a)",
-    "round": "f_round(a)", "logical_not": "f_bool(a == 0.0)",
-}
-_BINARY = {
-    "add": "(a + b)", "sub": "(a - b)", "mul": "(a * b)", "div": "f_div(a, b)",
-    "pow": "f_pow(a, b)", "maximum": "f_max(a, b)", "minimum": "f_min(a, b)",
-    "floordiv": "f_floordiv(a, b)", "mod": "f_mod(a, b)",
-    "lt": "f_bool(a < b)", "le": "f_bool(a <= b)", "gt": "f_bool(a > b)",
-    "ge": "f_bool(a >= b)", "eq": "f_bool(a == b)", "ne": "f_bool(a != b)",
-    "logical_and": "f_bool(a != 0.0 && b != 0.0)", "logical_or": "f_bool(a != 0.0 || b != 0.0)",
-}
-_BINARY_INT = dict(_BINARY, pow="f_ipow(a, b)", mod="f_imod(a, b)",
-                   maximum="max(a, b)", minimum="min(a, b)")
+# every op of unary / binary is the function of glsl/elementwise.frag named after it,
+# f_<op>; these binary ops have an int64 variant i_<op> (exact integer pow, mod, max, min)
+_INT_VARIANT = ("pow", "mod", "maximum", "minimum")
 _REDUCE_MODE = {"sum": 0, "prod": 1, "max": 2, "min": 3, "argmax": 4, "argmin": 5}
 _CHUNK = 1024  # reductions longer than this run in two (or more) passes
 _CHUNK_MIN = 64
+
+
+def _as_dtype(expr, dtype):
+    """The GLSL expression with its value stored as `dtype` (bool: 0.0 or 1.0)."""
+    return f"f_bool({expr} != 0.0)" if dtype == "bool" else expr
 
 
 def _is_contiguous(buf):
@@ -102,29 +91,9 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
     def from_list(self, flat, shape, dtype):
         _check_dtype(dtype)
         shape = tuple(int(s) for s in shape)
-        if dtype == "bool":
-            values = array("f", [1.0 if v else 0.0 for v in flat])
-        else:
-            try:
-                values = array("f", flat)
-            except TypeError:
-                values = array("f", [float(v) for v in flat])
-        if len(values) != _numel(shape):
-            raise ValueError(f"from_list: {len(values)} values for shape {shape}")
-        return self._upload(values, shape, dtype)
-
-    def from_bytes(self, data, shape, dtype):
-        _check_dtype(dtype)
-        shape = tuple(int(s) for s in shape)
-        arr = array({"float32": "f", "int64": "q", "bool": "B"}[dtype])
-        arr.frombytes(bytes(data))
-        if arr.itemsize > 1 and _BIG_ENDIAN:
-            arr.byteswap()
-        if len(arr) != _numel(shape):
-            raise ValueError(f"from_bytes: {len(arr)} values for shape {shape}")
-        if dtype != "float32":
-            arr = array("f", [1.0 if v else 0.0 for v in arr] if dtype == "bool" else arr)
-        return self._upload(arr, shape, dtype)
+        values = typed_array(flat, dtype)
+        check_count("from_list", len(values), shape)
+        return self._upload(values if dtype == "float32" else array("f", values), shape, dtype)
 
     def _download(self, buf):
         """array('f') of the buffer's values, row-major."""
@@ -141,23 +110,16 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         out.frombytes(data.to_bytes())
         return out[buf.offset:] if buf.offset else out
 
-    def to_list(self, buf):
+    def _host_values(self, buf):
+        """The buffer's values as an array of its dtype (converted from the float32 read)."""
         values = self._download(buf)
-        if buf.dtype == "float32":
-            return values.tolist()
-        if buf.dtype == "bool":
-            return [v != 0 for v in values]
-        return [int(v) for v in values]
+        return values if buf.dtype == "float32" else typed_array(values, buf.dtype)
+
+    def to_list(self, buf):
+        return array_to_list(self._host_values(buf), buf.dtype)
 
     def to_bytes(self, buf):
-        values = self._download(buf)
-        if buf.dtype == "int64":
-            values = array("q", [int(v) for v in values])
-        elif buf.dtype == "bool":
-            return bytes(1 if v else 0 for v in values)
-        if _BIG_ENDIAN:
-            values.byteswap()
-        return values.tobytes()
+        return array_to_bytes(self._host_values(buf))
 
     # -- elementwise machinery ---------------------------------------------------------------
     def _map(self, expr, inputs, out_shape, dtype, consts=None, more=()):
@@ -166,13 +128,7 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         each written in the same pass (render targets 1, 2)."""
         self._check()
         out_shape = tuple(out_shape)
-        nd = len(out_shape)
-        strides = []
-        for b in inputs:
-            pad = nd - len(b.shape)
-            st = [0] * pad + [0 if (n == 1 and out_shape[pad + d] != 1) else s
-                              for d, (n, s) in enumerate(zip(b.shape, b.strides))]
-            strides.append(st)
+        strides = [broadcast_strides(b.shape, b.strides, out_shape) for b in inputs]
         shp, sts = collapse(out_shape, strides + [list(_contig(out_shape))])
         sts = sts[:-1]
         if not shp:
@@ -200,14 +156,9 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
             if all(modes):
                 defines["VEC"] = 1
                 defines.update((f"VEC{k}", m) for k, m in enumerate(modes))
-        if not more:
-            return self._run("elementwise", defines, out, inputs, uniforms)
-        outs = [out] + [self._out(out_shape, dtype) for _ in more]
-        if out.storage is not None:
-            uniforms["u_n"] = _numel(out_shape)
-            self._draw("elementwise", defines, [b.storage for b in outs],
-                       [b.storage for b in inputs], uniforms)
-        return tuple(outs)
+        if more:
+            out = (out,) + tuple(self._out(out_shape, dtype) for _ in more)
+        return self._run("elementwise", defines, out, inputs, uniforms)
 
     def contiguous(self, x):
         """A contiguous copy of a view (x itself when it already is)."""
@@ -219,12 +170,7 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
     def full(self, shape, value, dtype):
         _check_dtype(dtype)
         shape = tuple(int(s) for s in shape)
-        if dtype == "float32":
-            v = float(value)
-        elif dtype == "int64":
-            v = float(int(value))
-        else:
-            v = 1.0 if value else 0.0
+        v = float(typed_array([value], dtype)[0])  # as the dtype converts it, stored as float
         if _numel(shape) == 0:
             return GLBuffer(None, shape, dtype)
         st = self._alloc(1)
@@ -266,28 +212,29 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
 
     # -- elementwise -------------------------------------------------------------------------
     def unary(self, op, x):
-        if op not in _UNARY:
+        if op not in UNARY_OPS:
             raise ValueError(f"unknown unary op {op!r}")
         if op == "logical_not":
-            dt = "bool"
-        elif op in FLOAT_UNARY_OPS or x.dtype == "float32":
+            return self._map("f_logical_not(a)", [x], x.shape, "bool")
+        if op in FLOAT_UNARY_OPS or x.dtype == "float32":
             dt = "float32"
         else:
             dt = x.dtype
             if op in ("floor", "ceil", "round"):
                 return x
-        return self._map(_as_dtype(_UNARY[op], dt), [x], x.shape, dt)
+        return self._map(_as_dtype(f"f_{op}(a)", dt), [x], x.shape, dt)
 
     def binary(self, op, x, y):
-        if op not in _BINARY:
+        if op not in BINARY_OPS:
             raise ValueError(f"unknown binary op {op!r}")
         out_shape = _broadcast_shape(x.shape, y.shape)
         if op in COMPARISON_OPS:
-            return self._map(_BINARY[op], [x, y], out_shape, "bool")
+            return self._map(f"f_{op}(a, b)", [x, y], out_shape, "bool")
         dt = _promote(x.dtype, y.dtype)
         if dt == "float32" or op == "div":
-            return self._map(_BINARY[op], [x, y], out_shape, "float32")
-        return self._map(_as_dtype(_BINARY_INT[op], dt), [x, y], out_shape, dt)
+            return self._map(f"f_{op}(a, b)", [x, y], out_shape, "float32")
+        fn = ("i_" if op in _INT_VARIANT else "f_") + op
+        return self._map(_as_dtype(f"{fn}(a, b)", dt), [x, y], out_shape, dt)
 
     def where(self, cond, x, y):
         out_shape = _broadcast_shape(cond.shape, x.shape, y.shape)
@@ -298,18 +245,14 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
     def _reduce(self, mode, x, axes, out_dtype, chunked, y=None):
         """(M,) or (M, nchunks) buffer: reduce x (sum: x * y when y is given, y with x's
         strides) over `axes` (kept dims row-major)."""
-        nd = len(x.shape)
-        kept = [d for d in range(nd) if d not in axes]
-        kshape = [x.shape[d] for d in kept] or [1]
-        kst = [x.strides[d] for d in kept] or [0]
-        rshape = [x.shape[d] for d in axes] or [1]
-        rst = [x.strides[d] for d in axes] or [0]
-        kshp, (kst,) = collapse(kshape, [kst])
-        rshp, (rst,) = collapse(rshape, [rst])
-        kshp, kst = kshp or [1], kst or [0]
-        rshp, rst = rshp or [1], rst or [0]
-        R = _numel(rshape)
-        M = _numel(kshape)
+        def collapsed(dims):  # (shape, strides) of x over dims, collapsed, at least 1-D
+            shp, (st,) = collapse([x.shape[d] for d in dims], [[x.strides[d] for d in dims]])
+            return shp or [1], st or [0]
+        kept = [d for d in range(len(x.shape)) if d not in axes]
+        kshp, kst = collapsed(kept)
+        rshp, rst = collapsed(axes)
+        R = _numel([x.shape[d] for d in axes])
+        M = _numel([x.shape[d] for d in kept])
         # about sqrt(R) chunks of sqrt(R): enough fragments to keep every core busy, and
         # short serial sums (the partial sums are reduced by a second pass)
         chunk = min(max(math.isqrt(R), _CHUNK_MIN), _CHUNK) if chunked else R
@@ -338,16 +281,12 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
             return x
         if op not in ("sum", "prod", "max", "min"):
             raise ValueError(f"unknown reduce op {op!r}")
-        kept_shape = tuple(n for d, n in enumerate(x.shape) if d not in axes)
-        out_shape = (tuple(1 if d in axes else n for d, n in enumerate(x.shape))
-                     if keepdim else kept_shape)
+        kept_shape, out_shape = reduced_shapes(x.shape, axes, keepdim)
         R = _numel([x.shape[d] for d in axes])
         dt = "int64" if x.dtype == "bool" and op in ("sum", "prod") else x.dtype
         if R == 0 and op in ("max", "min"):
             raise ValueError(f"reduce {op} over an empty dimension")
-        if _numel(kept_shape) == 0:
-            return GLBuffer(None, out_shape, dt)
-        if R == 0:
+        if R == 0 or _numel(kept_shape) == 0:  # an empty result or sum/prod over nothing
             return self.full(out_shape, 1 if op == "prod" else 0, dt)
         return GLBuffer(self._reduced(_REDUCE_MODE[op], x, axes, dt).storage, out_shape, dt)
 
@@ -364,38 +303,17 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         if y.strides != x.strides:
             y = self.contiguous(y)
             x = self.contiguous(x)
-        out_shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape))
+        out_shape = reduced_shapes(x.shape, axes, True)[1]
         return GLBuffer(self._reduced(0, x, axes, "float32", y).storage, out_shape, "float32")
 
-    # -- fused batch norm: fewer passes over the activations than the composed default ----
-    def batch_norm_train(self, x, weight, bias, axes, eps):
-        if weight is None or bias is None or x.dtype != "float32":
-            return super().batch_norm_train(x, weight, bias, axes, eps)
-        inv_n = self.full((), 1.0 / _numel([x.shape[a] for a in axes]), "float32")
-        mean = self.binary("mul", self.reduce("sum", x, axes, True), inv_n)
-        centered = self.binary("sub", x, mean)
-        var = self.binary("mul", self._sum_of_products(centered, centered, axes), inv_n)
-        invstd = self.unary("rsqrt", self.binary("add", var, self.full((), eps, "float32")))
-        scale = self.binary("mul", invstd, weight)
-        y = self._map("(a * b + c)", [centered, scale, bias], x.shape, "float32")
-        return y, centered, mean, var, invstd
+    # -- Backend's elementwise helpers in one pass (its batch norm default uses them) ------
+    def _mul_add(self, x, y, z):
+        shape = _broadcast_shape(x.shape, y.shape, z.shape)
+        return self._map("(a * b + c)", [x, y, z], shape, "float32")
 
-    def batch_norm_train_backward(self, g, centered, invstd, weight, axes):
-        if weight is None or g.dtype != "float32":
-            return super().batch_norm_train_backward(g, centered, invstd, weight, axes)
-        # gx = scale * (g - mean(g) - centered * invstd^2 * mean(g * centered))
-        #    = g * scale + centered * k1 + k0, with per-channel scale, k1, k0
-        inv_n = self.full((), 1.0 / _numel([g.shape[a] for a in axes]), "float32")
-        gbias = self.reduce("sum", g, axes, True)
-        gcs = self._sum_of_products(g, centered, axes)
-        gweight = self.binary("mul", gcs, invstd)
-        scale = self.binary("mul", invstd, weight)
-        k1 = self._map("(-(a * b) * c)", [scale, invstd, gweight], scale.shape, "float32")
-        k1 = self.binary("mul", k1, inv_n)
-        k0 = self._map("(-(a * b) * c)", [scale, gbias, inv_n], scale.shape, "float32")
-        gx = self._map("(a * b + c)", [g, scale, k0], g.shape, "float32")
-        gx = self._map("(a + b * c)", [gx, centered, k1], g.shape, "float32")
-        return gx, gweight, gbias
+    def _mul3(self, x, y, z):
+        shape = _broadcast_shape(x.shape, y.shape, z.shape)
+        return self._map("(a * b * c)", [x, y, z], shape, "float32")
 
     # -- fused SGD: one or two draws per parameter instead of the composed default's five --
     def sgd_update(self, p, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
@@ -442,33 +360,30 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
             return super().adam_update(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1,
                                        beta2, eps, weight_decay, decoupled, amsgrad, maximize,
                                        step)
-        # three draws (four with amsgrad), the composed default's arithmetic op for op;
-        # a = p, b = grad, c = the state being updated; constants are uniforms u_k
-        k_avg, k_sq, k_p, k_all = update_consts("adam", dict(
+        # one pass (three with amsgrad), the composed default's arithmetic op for op;
+        # a = p, b = grad, c = exp_avg, d = exp_avg_sq; constants are the uniforms u_k
+        k_p, k_all = update_consts("adam", dict(
             lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, step=step))
         g = "(-b)" if maximize else "b"
         if weight_decay and not decoupled:
             g = f"({g} + a * u_k[0])"
-        if not amsgrad:  # one pass: the parameter, exp_avg and exp_avg_sq (targets 0, 1, 2)
-            avg = f"(c + ({g} - c) * u_k[1])"
-            sq = f"(d * u_k[2] + ({g} * {g}) * u_k[3])"
+        avg = f"(c + ({g} - c) * u_k[1])"
+        sq = f"(d * u_k[2] + ({g} * {g}) * u_k[3])"
+        inputs = [p, grad, exp_avg, exp_avg_sq]
+        if not amsgrad:  # the parameter, exp_avg and exp_avg_sq (targets 0, 1, 2)
             p_in = "(a * u_k[7])" if weight_decay and decoupled else "a"
             new_p, new_avg, new_sq = self._update_map(
-                "adam", 3, f"({p_in} - ({avg} / (f_sqrt({sq}) / u_k[4] + u_k[5])) * u_k[6])",
-                [p, grad, exp_avg, exp_avg_sq], k_all, (avg, sq))
+                "adam", 1, f"({p_in} - ({avg} / (f_sqrt({sq}) / u_k[4] + u_k[5])) * u_k[6])",
+                inputs, k_all, (avg, sq))
             return new_p, new_avg, new_sq, None
-        new_avg = self._update_map("adam", 0, f"(c + ({g} - c) * u_k[1])", [p, grad, exp_avg],
-                                   k_avg)
-        new_sq = self._update_map("adam", 1, f"(c * u_k[1] + ({g} * {g}) * u_k[2])",
-                                  [p, grad, exp_avg_sq], k_sq)
-        v = new_sq
-        if amsgrad:
-            v = max_exp_avg_sq = self.binary("maximum", max_exp_avg_sq, new_sq)
+        # amsgrad: the two states (targets 0, 1), their maximum, then the parameter
+        new_avg, new_sq = self._update_map("adam", 1, avg, inputs, k_all, (sq,))
+        max_sq = self.binary("maximum", max_exp_avg_sq, new_sq)
         p_in = "(a * u_k[3])" if weight_decay and decoupled else "a"
-        new_p = self._update_map("adam", 2,
+        new_p = self._update_map("adam", 0,
                                  f"({p_in} - (b / (f_sqrt(c) / u_k[0] + u_k[1])) * u_k[2])",
-                                 [p, new_avg, v], k_p)
-        return new_p, new_avg, new_sq, max_exp_avg_sq if amsgrad else None
+                                 [p, new_avg, max_sq], k_p)
+        return new_p, new_avg, new_sq, max_sq
 
     def argreduce(self, op, x, axis, keepdim):
         if op not in ("argmax", "argmin"):
@@ -477,9 +392,7 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
             return self.full((), 0, "int64")
         if x.shape[axis] == 0:
             raise ValueError(f"{op} over an empty dimension")
-        kept_shape = tuple(n for d, n in enumerate(x.shape) if d != axis)
-        out_shape = (tuple(1 if d == axis else n for d, n in enumerate(x.shape))
-                     if keepdim else kept_shape)
+        kept_shape, out_shape = reduced_shapes(x.shape, (axis,), keepdim)
         if _numel(kept_shape) == 0:
             return GLBuffer(None, out_shape, "int64")
         part = self._reduce(_REDUCE_MODE[op], x, (axis,), "int64", False)
@@ -505,11 +418,8 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         shape = tuple(int(s) for s in shape)
         if shape == x.shape:
             return x
-        pad = len(shape) - len(x.shape)
-        xs = (1,) * pad + x.shape
-        st = (0,) * pad + x.strides
-        strides = tuple(0 if (n == 1 and m != 1) else s for n, m, s in zip(xs, shape, st))
-        return GLBuffer(x.storage, shape, x.dtype, strides, x.offset)
+        return GLBuffer(x.storage, shape, x.dtype, broadcast_strides(x.shape, x.strides, shape),
+                        x.offset)
 
     def slice(self, x, starts, stops, steps):
         shape = tuple(len(range(a, b, c)) for a, b, c in zip(starts, stops, steps))
@@ -519,52 +429,22 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         strides = tuple(s * c for s, c in zip(x.strides, steps))
         return GLBuffer(x.storage, shape, x.dtype, strides, offset)
 
-    def _assign(self, x, starts, steps, counts, src):
-        """x with the strided region (starts, steps, counts) replaced by src (broadcast)."""
-        if src.dtype != x.dtype:
-            src = self.cast(src, x.dtype)
+    def slice_assign(self, x, starts, stops, steps, src):
+        counts = tuple(len(range(a, b, c)) for a, b, c in zip(starts, stops, steps))
         if _numel(counts) == 0:
             return x
+        if src.dtype != x.dtype:
+            src = self.cast(src, x.dtype)
         nd = len(x.shape)
         if nd == 0:
             return self._map("a", [src], (), x.dtype)
-        src = self.expand(src, tuple(counts)) if src.shape != tuple(counts) else src
+        src = self.expand(src, counts)  # src broadcasts to the region
         out = self._out(x.shape, x.dtype)
         uniforms = {"u_shape": list(x.shape), "u_off0": x.offset, "u_st0": list(x.strides),
                     "u_off1": src.offset, "u_st1": list(src.strides), "u_start": list(starts),
                     "u_step": list(steps), "u_count": list(counts)}
         return self._run("strided", {"RANK": nd, "STEP1": int(all(s == 1 for s in steps))},
                          out, [x, src], uniforms)
-
-    def slice_assign(self, x, starts, stops, steps, src):
-        counts = [len(range(a, b, c)) for a, b, c in zip(starts, stops, steps)]
-        if _numel(x.shape) == 0:
-            return x
-        return self._assign(x, starts, steps, counts, src)
-
-    def cat(self, xs, axis):
-        xs = list(xs)
-        dt = xs[0].dtype
-        for b in xs[1:]:
-            dt = _promote(dt, b.dtype) if b.dtype != dt else dt
-        shape = list(xs[0].shape)
-        shape[axis] = sum(b.shape[axis] for b in xs)
-        shape = tuple(shape)
-        live = [b for b in xs if _numel(b.shape)]
-        if _numel(shape) == 0 or not live:
-            return GLBuffer(None, shape, dt)
-        if len(live) == 1:
-            return self.cast(live[0], dt)
-        out = self.full(shape, 0, dt)
-        pos = 0
-        for b in xs:
-            k = b.shape[axis]
-            if _numel(b.shape):
-                starts = [0] * len(shape)
-                starts[axis] = pos
-                out = self._assign(out, starts, [1] * len(shape), list(b.shape), b)
-            pos += k
-        return out
 
     # -- indexing ----------------------------------------------------------------------------
     @staticmethod
@@ -598,10 +478,9 @@ def update_consts(kind, hyper):
                  hyper["lr"])]
     lr, beta1, beta2, step, wd = (hyper[k] for k in ("lr", "beta1", "beta2", "step",
                                                      "weight_decay"))
-    k_avg, k_sq = (wd, 1 - beta1), (wd, beta2, 1 - beta2)
     k_p = (math.sqrt(1 - beta2 ** step), hyper["eps"], lr / (1 - beta1 ** step), 1 - lr * wd)
-    # the three draws (amsgrad), then the one-pass update's u_k[8]
-    return [k_avg, k_sq, k_p, (wd, 1 - beta1, beta2, 1 - beta2) + k_p]
+    # amsgrad's parameter draw, then the u_k[8] of the one pass (amsgrad's states' pass)
+    return [k_p, (wd, 1 - beta1, beta2, 1 - beta2) + k_p]
 
 
 def u_k(consts):

@@ -12,12 +12,6 @@ class WebGLError(RuntimeError):
     """The WebGL device failed (context lost, kernel failed to compile); it is unusable."""
 
 
-def _as_dtype(expr, dtype):
-    """The GLSL expression with its value stored as `dtype` (bool: 0.0 or 1.0)."""
-    return f"f_bool(({expr}) != 0.0)" if dtype == "bool" and not expr.startswith("f_bool(") \
-        else expr
-
-
 def _numel(shape):
     return math.prod(shape)
 
@@ -79,16 +73,11 @@ class GLBuffer:
 class GPUResources:
     """Context, textures, programs and draws of a WebGLBackend."""
 
-
     def __init__(self):
         import js  # only under Pyodide
 
         self._js = js
-        if not hasattr(js, "distmlGL"):
-            source = (resources.files(__package__) / "webgl_helper.js").read_text()
-            js.eval(source)
-        self._gl = js.distmlGL
-        self.info = json.loads(self._gl.init())
+        self._connect(fresh=not hasattr(js, "distmlGL"))
         if not self.info.get("ok"):
             raise WebGLError("WebGL2 with float32 render targets is not available: "
                              + "; ".join(self.info.get("errors", [])))
@@ -106,6 +95,13 @@ class GPUResources:
         self.recording = None  # a capture.Recording while distml.compile records a step
 
     # -- plumbing ----------------------------------------------------------------------------
+    def _connect(self, fresh):
+        """The JS helper (evaluated again when fresh: a new GL context) and its info."""
+        if fresh:
+            self._js.eval((resources.files(__package__) / "webgl_helper.js").read_text())
+        self._gl = self._js.distmlGL
+        self.info = json.loads(self._gl.init())
+
     def _check(self):
         if self._dead:
             raise WebGLError(f"the webgl device is unusable: {self._dead}")
@@ -198,10 +194,7 @@ class GPUResources:
 
     def reset(self):
         """For tests: start over after a failure (every existing webgl buffer is invalid)."""
-        self._js.distmlGL = None
-        self._js.eval((resources.files(__package__) / "webgl_helper.js").read_text())
-        self._gl = self._js.distmlGL
-        self.info = json.loads(self._gl.init())
+        self._connect(fresh=True)
         self._programs.clear()
         self._pool.clear()
         self._gen += 1
@@ -213,12 +206,14 @@ class GPUResources:
         return GLBuffer(self._alloc(n) if n else None, shape, dtype)
 
     def _run(self, family, defines, out, inputs, uniforms):
-        """One draw: `inputs` are GLBuffers bound as u_in0.. (u_wK set here)."""
-        n = _numel(out.shape)
+        """One draw into the GLBuffer `out` (or a tuple of same-shaped ones: render targets
+        0, 1, ...); `inputs` are GLBuffers bound as u_in0.. (u_wK set here)."""
+        n = _numel((out[0] if isinstance(out, tuple) else out).shape)
         if n == 0:
             return out
         uniforms["u_n"] = n
-        self._draw(family, defines, out.storage, [b.storage for b in inputs], uniforms)
+        targets = [b.storage for b in out] if isinstance(out, tuple) else out.storage
+        self._draw(family, defines, targets, [b.storage for b in inputs], uniforms)
         return out
 
     def _draw(self, family, defines, out, inputs, uniforms):
