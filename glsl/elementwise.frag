@@ -1,12 +1,12 @@
-// Elementwise map over up to 4 strided inputs with broadcasting (stride 0), also used for
+// Elementwise map over up to 5 strided inputs with broadcasting (stride 0), also used for
 // contiguous copies and casts.
 //   RANK      rank of the (collapsed) output shape, >= 1
-//   NIN       number of inputs, 0..4 (inputs u_in0..u_in3, values a, b, c, d)
-//   OP(a,b,c) the output expression (functions below; OP(a,b,c,d) with 4 inputs); it may
-//             read u_k[0..KN-1], float constants set per draw (an optimizer's lr changes
-//             without a recompile); KN is 4 unless defined
-//   OP1, OP2  (with MRT) expressions written to render targets 1 and 2 in the same pass
-//             (a fused optimizer step writes the parameter and its state in one draw)
+//   NIN       number of inputs, 0..5 (inputs u_in0..u_in4, values a, b, c, d, e)
+//   OP(a,b,c) the output expression (functions below; OP(a,b,c,d) with 4 inputs,
+//             OP(a,b,c,d,e) with 5); it may read u_k[0..KN-1], float constants set per
+//             draw (an optimizer's lr changes without a recompile); KN is 4 unless defined
+//   OP1..OP3  (with MRT) expressions written to render targets 1..3 in the same pass
+//             (an optimizer step writes the parameter and its state in one draw)
 #ifndef KN
 #define KN 4
 #endif
@@ -16,8 +16,14 @@ layout(location = 1) out vec4 outColor1;
   #ifdef OP2
 layout(location = 2) out vec4 outColor2;
   #endif
+  #ifdef OP3
+layout(location = 3) out vec4 outColor3;
+  #endif
 #endif
-#if NIN > 3
+#if NIN > 4
+#define EVAL_AT(f, s) f(a.s, b.s, c.s, d.s, e.s)
+#define EVAL(f) f(a, b, c, d, e)
+#elif NIN > 3
 #define EVAL_AT(f, s) f(a.s, b.s, c.s, d.s)
 #define EVAL(f) f(a, b, c, d)
 #else
@@ -50,6 +56,12 @@ uniform sampler2D u_in3;
 uniform ivec2 u_w3;  // (width - 1, log2 width)
 uniform int u_off3;
 uniform int u_st3[RANK];
+#endif
+#if NIN > 4
+uniform sampler2D u_in4;
+uniform ivec2 u_w4;  // (width - 1, log2 width)
+uniform int u_off4;
+uniform int u_st4[RANK];
 #endif
 
 float f_log(float x) {
@@ -206,6 +218,9 @@ void main() {
   #ifdef OP2
         outColor2 = vec4(0.0);
   #endif
+  #ifdef OP3
+        outColor3 = vec4(0.0);
+  #endif
         return;
     }
 #elif defined(MRT)
@@ -226,6 +241,9 @@ float value(int i) {
 #if NIN > 3
     int j3 = u_off3;
 #endif
+#if NIN > 4
+    int j4 = u_off4;
+#endif
     for (int dim = RANK - 1; dim >= 0; dim--) {
         int n = u_shape[dim];
         int k = rem % n;
@@ -242,9 +260,12 @@ float value(int i) {
 #if NIN > 3
         j3 += k * u_st3[dim];
 #endif
+#if NIN > 4
+        j4 += k * u_st4[dim];
+#endif
     }
 #ifdef VEC
-    vec4 a = vec4(0.0), b = vec4(0.0), c = vec4(0.0), d = vec4(0.0);
+    vec4 a = vec4(0.0), b = vec4(0.0), c = vec4(0.0), d = vec4(0.0), e = vec4(0.0);
   #if NIN > 0
     a = load(u_in0, u_w0, j0, VEC0);
   #endif
@@ -257,6 +278,9 @@ float value(int i) {
   #if NIN > 3
     d = load(u_in3, u_w3, j3, VEC3);
   #endif
+  #if NIN > 4
+    e = load(u_in4, u_w4, j4, VEC4);
+  #endif
     outColor = EVAL4(OP);
   #ifdef OP1
     outColor1 = EVAL4(OP1);
@@ -264,9 +288,12 @@ float value(int i) {
   #ifdef OP2
     outColor2 = EVAL4(OP2);
   #endif
+  #ifdef OP3
+    outColor3 = EVAL4(OP3);
+  #endif
 }
 #else
-    float a = 0.0, b = 0.0, c = 0.0, d = 0.0;
+    float a = 0.0, b = 0.0, c = 0.0, d = 0.0, e = 0.0;
   #if NIN > 0
     a = fetch(u_in0, u_w0, j0);
   #endif
@@ -279,8 +306,13 @@ float value(int i) {
   #if NIN > 3
     d = fetch(u_in3, u_w3, j3);
   #endif
+  #if NIN > 4
+    e = fetch(u_in4, u_w4, j4);
+  #endif
   #ifdef MRT
-    #ifdef OP2
+    #ifdef OP3
+    return vec4(EVAL(OP), EVAL(OP1), EVAL(OP2), EVAL(OP3));
+    #elif defined(OP2)
     return vec4(EVAL(OP), EVAL(OP1), EVAL(OP2), 0.0);
     #else
     return vec4(EVAL(OP), EVAL(OP1), 0.0, 0.0);
@@ -297,6 +329,9 @@ void main() {
     outColor1 = vec4(v0.y, v1.y, v2.y, v3.y);
     #ifdef OP2
     outColor2 = vec4(v0.z, v1.z, v2.z, v3.z);
+    #endif
+    #ifdef OP3
+    outColor3 = vec4(v0.w, v1.w, v2.w, v3.w);
     #endif
 }
   #else

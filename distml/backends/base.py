@@ -23,8 +23,9 @@ Conventions
 """
 import abc
 import math
+from types import SimpleNamespace
 
-from . import composed
+from . import composed, update_rules
 from .geometry import (  # noqa: F401 - re-exported: the backends' shared shape arithmetic
     as_pair,
     avg_pool_divisors,
@@ -60,7 +61,8 @@ BINARY_OPS = (
 COMPARISON_OPS = ("lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or")
 REDUCE_OPS = ("sum", "max", "min", "prod")
 # fused ops: Backend composes each from the primitives, so a backend may leave them
-FUSED_OPS = ("batch_norm_train", "batch_norm_train_backward", "sgd_update", "adam_update")
+FUSED_OPS = ("batch_norm_train", "batch_norm_train_backward", "sgd_update", "adam_update",
+             "optimizer_step")
 CONV_POOL_OPS = ("conv2d", "conv2d_grad_input", "conv2d_grad_weight", "max_pool2d",
                  "max_pool2d_grad", "avg_pool2d", "avg_pool2d_grad")
 # every method with a composed default a backend may override (see Backend.overrides)
@@ -332,22 +334,11 @@ class Backend(abc.ABC):
         """One torch.optim.SGD step for one float32 parameter: returns (new p, new momentum
         buffer), the buffer None when momentum is 0. momentum_buffer is None on the first
         step (it starts as the gradient). Hyper-parameters are Python floats/bools."""
-        def scalar(v):
-            return self.full((), v, self.dtype(p))
-        if maximize:
-            grad = self.unary("neg", grad)
-        if weight_decay:
-            grad = self.binary("add", grad, self.binary("mul", p, scalar(weight_decay)))
-        buf = None
-        if momentum:
-            if momentum_buffer is None:
-                buf = grad
-            else:
-                buf = self.binary("add", self.binary("mul", momentum_buffer, scalar(momentum)),
-                                  self.binary("mul", grad, scalar(1 - dampening)))
-            grad = self.binary("add", grad, self.binary("mul", buf, scalar(momentum))) \
-                if nesterov else buf
-        return self.binary("sub", p, self.binary("mul", grad, scalar(lr))), buf
+        return self.optimizer_step("sgd", dict(lr=lr, momentum=momentum, dampening=dampening,
+                                               weight_decay=weight_decay),
+                                   (p, grad, momentum_buffer), momentum=bool(momentum),
+                                   nesterov=nesterov, maximize=maximize,
+                                   weight_decay=bool(weight_decay))
 
     def adam_update(self, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                     weight_decay, decoupled, amsgrad, maximize, step):
@@ -355,27 +346,58 @@ class Backend(abc.ABC):
         The state buffers start as zeros (max_exp_avg_sq is None without amsgrad); `step`
         counts this step. Returns (new p, new exp_avg, new exp_avg_sq, new max_exp_avg_sq
         or None). Hyper-parameters are Python floats/bools."""
-        def scalar(v):
-            return self.full((), v, self.dtype(p))
-        if maximize:
-            grad = self.unary("neg", grad)
-        if weight_decay:
-            if decoupled:
-                p = self.binary("mul", p, scalar(1 - lr * weight_decay))
-            else:
-                grad = self.binary("add", grad, self.binary("mul", p, scalar(weight_decay)))
-        exp_avg = self.binary("add", exp_avg, self.binary(
-            "mul", self.binary("sub", grad, exp_avg), scalar(1 - beta1)))
-        exp_avg_sq = self.binary("add", self.binary("mul", exp_avg_sq, scalar(beta2)),
-                                 self.binary("mul", self.binary("mul", grad, grad),
-                                             scalar(1 - beta2)))
-        v = exp_avg_sq
-        if amsgrad:
-            v = max_exp_avg_sq = self.binary("maximum", max_exp_avg_sq, exp_avg_sq)
-        denom = self.binary("add", self.binary("div", self.unary("sqrt", v),
-                                               scalar(math.sqrt(1 - beta2 ** step))),
-                            scalar(eps))
-        update = self.binary("mul", self.binary("div", exp_avg, denom),
-                             scalar(lr / (1 - beta1 ** step)))
-        return (self.binary("sub", p, update), exp_avg, exp_avg_sq,
-                max_exp_avg_sq if amsgrad else None)
+        return self.optimizer_step(
+            "adam", dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                         step=step),
+            (p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq if amsgrad else None),
+            weight_decay=bool(weight_decay), decoupled=decoupled, amsgrad=amsgrad,
+            maximize=maximize)
+
+    def optimizer_step(self, kind, hyper, buffers, **flags):
+        """update_rules' `kind` rule ("sgd", "adam") over the buffers (None where a state
+        does not exist), its constants from `hyper` and its shape from `flags`: a tuple of
+        new buffers (None likewise). This default runs the rule on the primitives; a
+        backend overrides it to run the same rule in one pass (numpy, webgl)."""
+        ops, k, args = _Arith.bind(self, buffers[0], update_rules.constants(kind, hyper),
+                                   buffers)
+        return _Arith.unwrap(getattr(update_rules, kind)(ops, k, *args, **flags))
+
+
+class _Arith:
+    """A buffer of a backend with Python's arithmetic operators, so that an update rule
+    (backends/update_rules.py) runs on the primitives."""
+
+    __slots__ = ("be", "buf")
+
+    def __init__(self, be, buf):
+        self.be, self.buf = be, buf
+
+    def _binary(self, op, other):
+        return _Arith(self.be, self.be.binary(op, self.buf, other.buf))
+
+    def __add__(self, other):
+        return self._binary("add", other)
+
+    def __sub__(self, other):
+        return self._binary("sub", other)
+
+    def __mul__(self, other):
+        return self._binary("mul", other)
+
+    def __truediv__(self, other):
+        return self._binary("div", other)
+
+    @staticmethod
+    def bind(be, like, consts, buffers):
+        """(ops, constants, arguments) of a rule: constants become scalar buffers of like's
+        dtype, and None stays None."""
+        ops = SimpleNamespace(neg=lambda x: _Arith(be, be.unary("neg", x.buf)),
+                              sqrt=lambda x: _Arith(be, be.unary("sqrt", x.buf)),
+                              maximum=lambda x, y: x._binary("maximum", y))
+        dtype = be.dtype(like)
+        k = {name: _Arith(be, be.full((), v, dtype)) for name, v in consts.items()}
+        return ops, k, [None if b is None else _Arith(be, b) for b in buffers]
+
+    @staticmethod
+    def unwrap(results):
+        return tuple(None if r is None else r.buf for r in results)

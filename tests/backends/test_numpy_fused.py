@@ -1,5 +1,7 @@
 """The numpy backend's fused ops (batch norm, SGD) against torch and against the composed
 defaults in Backend that every other backend inherits."""
+from unittest import mock
+
 import numpy as np
 import pytest
 import torch
@@ -59,6 +61,15 @@ def test_batch_norm_train_without_affine():
     np.testing.assert_allclose(gx, gx0, rtol=1e-5, atol=1e-6)
 
 
+def composed(method, *args, **kw):
+    """What the composed default (update_rules on the primitives) returns, not numpy's
+    chunked override of `method`."""
+    name = method.__name__
+    with mock.patch.object(type(be), name, getattr(Backend, name)):
+        assert getattr(be, name).__func__ is getattr(Backend, name)
+        return getattr(be, name)(*args, **kw)
+
+
 SGD = [dict(lr=0.1, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
             maximize=False),
        dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False,
@@ -80,7 +91,7 @@ def test_sgd_update_equals_composed_default(kw):
         g = rng.standard_normal(shape).astype(np.float32)
         p_before, buf_before, g_before = p.copy(), None if buf is None else buf.copy(), g.copy()
         new_p, new_buf = be.sgd_update(p, g, buf, **kw)
-        ref_p, ref_buf = Backend.sgd_update(be, p, g, buf, **kw)
+        ref_p, ref_buf = composed(be.sgd_update, p, g, buf, **kw)
         np.testing.assert_array_equal(new_p, ref_p)
         if kw["momentum"]:
             np.testing.assert_array_equal(new_buf, ref_buf)
@@ -135,7 +146,7 @@ def test_adam_update_equals_composed_default(kw):
                 0.999, 1e-8, kw["weight_decay"], kw["decoupled"], kw["amsgrad"],
                 kw["maximize"], step)
         new = be.adam_update(*args)
-        ref = Backend.adam_update(be, *args)
+        ref = composed(be.adam_update, *args)
         for a, b in zip(new, ref):
             if b is None:
                 assert a is None

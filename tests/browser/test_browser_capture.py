@@ -110,7 +110,7 @@ both(lambda: MnistCNN(width=4, hidden=16),
 
 
 def test_adamw_amsgrad_with_cosine_schedule_replays_bit_for_bit(page):
-    # amsgrad keeps Adam's three draws and a maximum; decoupled weight decay
+    # amsgrad's maximum in Adam's one draw (five inputs, four outputs); decoupled decay
     out = page.run(PRELUDE + """
 data = batches(7, [(16, 784)])
 both(lambda: MLP(784, [32], 10),

@@ -306,7 +306,7 @@ sgd_cases()
 
 
 def test_fused_sgd_on_webgl_matches_the_composed_default(webgl):
-    # the webgl override (one or two draws, constants as uniforms) against the pure-Python
+    # the webgl override (one draw, constants as uniforms) against the pure-Python
     # backend's composed ops, over every flag combination torch allows
     cases = webgl.run(PRELUDE + SGD_CASES)
     assert len(cases) == 40
@@ -332,11 +332,14 @@ def adam_cases():
         results = []
         for be in (gl, py):
             bufs = [be.from_list(flat(x), (3, 5), "float32") for x in (p, g, m, v, vmax)]
+            before = gl.counters["draws"]
             new = be.adam_update(bufs[0], bufs[1], bufs[2], bufs[3],
                                  bufs[4] if amsgrad else None, 1e-2, 0.9, 0.999, 1e-8, wd,
                                  decoupled, amsgrad, maximize, step)
+            if be is gl:
+                draws = gl.counters["draws"] - before
             results.append([None if b is None else be.to_list(b) for b in new])
-        out.append([[wd, decoupled, amsgrad, maximize, step], results[0], results[1]])
+        out.append([[wd, decoupled, amsgrad, maximize, step], results[0], results[1], draws])
     return out
 adam_cases()
 """
@@ -345,7 +348,8 @@ adam_cases()
 def test_fused_adam_on_webgl_matches_the_composed_default(webgl):
     cases = webgl.run(PRELUDE + ADAM_CASES)
     assert len(cases) == 32
-    for args, gl, py in cases:
+    for args, gl, py, draws in cases:
+        assert draws == 1, args  # the whole update (amsgrad's maximum too) is one draw
         for a, b in zip(gl, py):
             assert (a is None) == (b is None), args
             if a is not None:

@@ -1,5 +1,7 @@
 """The numpy backend's fused ops: BatchNorm in cache-sized row blocks, and the SGD and
-Adam steps (the composed default's arithmetic, op for op, in cache-sized chunks)."""
+Adam steps: backends/update_rules.py's rules written out op for op with in-place numpy
+calls, in cache-sized chunks (1.4x faster than running the rules on chunks, which needs
+temporaries and copies; tests hold them bit-equal to the rules)."""
 import math
 
 import numpy as np

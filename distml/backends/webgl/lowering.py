@@ -26,6 +26,7 @@ every further op instead of computing on garbage.
 """
 import math
 from array import array
+from types import SimpleNamespace
 
 from distml import random as _rnd
 from distml.backends.base import BINARY_OPS, COMPARISON_OPS, FLOAT_UNARY_OPS, UNARY_OPS
@@ -34,6 +35,7 @@ from distml.backends.base import broadcast_shape as _broadcast_shape
 from distml.backends.base import broadcast_strides
 from distml.backends.base import contiguous_strides as _contig
 from distml.backends.base import promote_names as _promote
+from distml.backends import update_rules
 from distml.backends.hostvalues import array_to_bytes, array_to_list, check_count, typed_array
 
 from .cross_entropy import CrossEntropyOps
@@ -140,7 +142,7 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         for k, (b, st) in enumerate(zip(inputs, sts)):
             uniforms[f"u_off{k}"] = b.offset
             uniforms[f"u_st{k}"] = st
-        args = "(a,b,c,d)" if len(inputs) > 3 else "(a,b,c)"
+        args = "(" + ",".join("abcde"[:max(len(inputs), 3)]) + ")"
         defines = {"RANK": len(shp), "NIN": len(inputs), "OP" + args: expr}
         if consts is not None and len(consts) > 4:
             defines["KN"] = 8
@@ -315,75 +317,31 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         shape = _broadcast_shape(x.shape, y.shape, z.shape)
         return self._map("(a * b * c)", [x, y, z], shape, "float32")
 
-    # -- fused SGD: one or two draws per parameter instead of the composed default's five --
-    def sgd_update(self, p, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
-                   nesterov, maximize):
-        if not self._same_float32(p, grad, momentum_buffer):
-            return super().sgd_update(p, grad, momentum_buffer, lr, momentum, dampening,
-                                      weight_decay, nesterov, maximize)
-        # a = p, b = grad, c = momentum buffer; u_k = (weight decay, momentum,
-        # 1 - dampening, lr): uniforms, so a scheduled lr needs no new program
-        (consts,) = update_consts("sgd", dict(lr=lr, momentum=momentum, dampening=dampening,
-                                              weight_decay=weight_decay))
-        g = "(-b)" if maximize else "b"
-        if weight_decay:
-            g = f"({g} + a * u_k[0])"
-        if not momentum:
-            return self._update_map("sgd", 0, f"(a - {g} * u_k[3])", [p, grad], consts), None
-        if momentum_buffer is None and g == "b":  # the buffer starts as the gradient
-            step = "(b + b * u_k[1])" if nesterov else "b"
-            return self._update_map("sgd", 0, f"(a - {step} * u_k[3])", [p, grad],
-                                    consts), grad
-        # one pass writes the parameter (target 0) and the new buffer (target 1)
-        if momentum_buffer is None:
-            buf, inputs = g, [p, grad]
-        else:
-            buf, inputs = f"(c * u_k[1] + {g} * u_k[2])", [p, grad, momentum_buffer]
-        step = f"({g} + {buf} * u_k[1])" if nesterov else buf
-        return self._update_map("sgd", 0, f"(a - {step} * u_k[3])", inputs, consts, (buf,))
-
-    def _update_map(self, kind, index, expr, inputs, consts, more=()):
-        """An optimizer's elementwise draw; while a step is recorded its constants are
-        marked as recomputed per replay (update_consts(kind, hyper)[index])."""
+    # -- optimizer steps: one draw per parameter instead of the composed default's ~10 ----
+    def optimizer_step(self, kind, hyper, buffers, **flags):
+        """The update rule run on GLSL expressions of the buffers (inputs a, b, ...; None
+        stays None) and of its constants (the uniforms u_k, so a scheduled lr needs no new
+        program): one draw writes every result that is not an input unchanged. While a step
+        is recorded, its constants are marked as recomputed per replay."""
+        inputs = [b for b in buffers if b is not None]
+        if not self._same_float32(*inputs):
+            return super().optimizer_step(kind, hyper, buffers, **flags)
+        letters = iter("abcde")
+        args = [None if b is None else _Glsl(next(letters)) for b in buffers]
+        named = update_rules.constants(kind, hyper)
+        k = {name: _Glsl(f"u_k[{i}]") for i, name in enumerate(named)}
+        results = getattr(update_rules, kind)(_GLSL_OPS, k, *args, **flags)
+        as_input = {a.src: b for a, b in zip(args, buffers) if a is not None}
+        exprs = [r.src for r in results if r is not None and r.src not in as_input]
         rec = self.recording
-        if rec is None:
-            return self._map(expr, inputs, inputs[0].shape, "float32", consts, more)
-        n = len(rec.ops)
-        out = self._map(expr, inputs, inputs[0].shape, "float32", consts, more)
-        rec.tag_last("u_k", (kind, index, rec.source), n)
-        return out
-
-    def adam_update(self, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
-                    weight_decay, decoupled, amsgrad, maximize, step):
-        if not self._same_float32(p, grad, exp_avg, exp_avg_sq,
-                                  max_exp_avg_sq if amsgrad else None):
-            return super().adam_update(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1,
-                                       beta2, eps, weight_decay, decoupled, amsgrad, maximize,
-                                       step)
-        # one pass (three with amsgrad), the composed default's arithmetic op for op;
-        # a = p, b = grad, c = exp_avg, d = exp_avg_sq; constants are the uniforms u_k
-        k_p, k_all = update_consts("adam", dict(
-            lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, step=step))
-        g = "(-b)" if maximize else "b"
-        if weight_decay and not decoupled:
-            g = f"({g} + a * u_k[0])"
-        avg = f"(c + ({g} - c) * u_k[1])"
-        sq = f"(d * u_k[2] + ({g} * {g}) * u_k[3])"
-        inputs = [p, grad, exp_avg, exp_avg_sq]
-        if not amsgrad:  # the parameter, exp_avg and exp_avg_sq (targets 0, 1, 2)
-            p_in = "(a * u_k[7])" if weight_decay and decoupled else "a"
-            new_p, new_avg, new_sq = self._update_map(
-                "adam", 1, f"({p_in} - ({avg} / (f_sqrt({sq}) / u_k[4] + u_k[5])) * u_k[6])",
-                inputs, k_all, (avg, sq))
-            return new_p, new_avg, new_sq, None
-        # amsgrad: the two states (targets 0, 1), their maximum, then the parameter
-        new_avg, new_sq = self._update_map("adam", 1, avg, inputs, k_all, (sq,))
-        max_sq = self.binary("maximum", max_exp_avg_sq, new_sq)
-        p_in = "(a * u_k[3])" if weight_decay and decoupled else "a"
-        new_p = self._update_map("adam", 0,
-                                 f"({p_in} - (b / (f_sqrt(c) / u_k[0] + u_k[1])) * u_k[2])",
-                                 [p, new_avg, max_sq], k_p)
-        return new_p, new_avg, new_sq, max_sq
+        n = len(rec.ops) if rec is not None else 0
+        drawn = self._map(exprs[0], inputs, inputs[0].shape, "float32", list(named.values()),
+                          exprs[1:])
+        if rec is not None:
+            rec.tag_last("u_k", (kind, 0, rec.source), n)
+        drawn = iter(drawn if exprs[1:] else (drawn,))
+        return tuple(None if r is None else as_input[r.src] if r.src in as_input else next(drawn)
+                     for r in results)
 
     def argreduce(self, op, x, axis, keepdim):
         if op not in ("argmax", "argmin"):
@@ -470,17 +428,37 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
                          [x, index, src], self._index_uniforms(x.shape, axis, x, index, src))
 
 def update_consts(kind, hyper):
-    """The u_k constants of each of an optimizer update's draws, from its hyperparameters
-    (as the optimizer's _hyper gives them): the eager step and a captured step's replay
-    compute them here alike."""
-    if kind == "sgd":
-        return [(hyper["weight_decay"], hyper["momentum"], 1.0 - hyper["dampening"],
-                 hyper["lr"])]
-    lr, beta1, beta2, step, wd = (hyper[k] for k in ("lr", "beta1", "beta2", "step",
-                                                     "weight_decay"))
-    k_p = (math.sqrt(1 - beta2 ** step), hyper["eps"], lr / (1 - beta1 ** step), 1 - lr * wd)
-    # amsgrad's parameter draw, then the u_k[8] of the one pass (amsgrad's states' pass)
-    return [k_p, (wd, 1 - beta1, beta2, 1 - beta2) + k_p]
+    """The u_k constants of each of an optimizer update's draws (one draw now), from its
+    hyperparameters as the optimizer's _hyper gives them: the eager step and a captured
+    step's replay compute them here alike."""
+    return [list(update_rules.constants(kind, hyper).values())]
+
+
+class _Glsl:
+    """A GLSL expression with Python's arithmetic operators, so that an update rule
+    (backends/update_rules.py) writes a draw's expressions."""
+
+    __slots__ = ("src",)
+
+    def __init__(self, src):
+        self.src = src
+
+    def __add__(self, other):
+        return _Glsl(f"({self.src} + {other.src})")
+
+    def __sub__(self, other):
+        return _Glsl(f"({self.src} - {other.src})")
+
+    def __mul__(self, other):
+        return _Glsl(f"({self.src} * {other.src})")
+
+    def __truediv__(self, other):
+        return _Glsl(f"({self.src} / {other.src})")
+
+
+_GLSL_OPS = SimpleNamespace(neg=lambda x: _Glsl(f"(-{x.src})"),
+                            sqrt=lambda x: _Glsl(f"f_sqrt({x.src})"),
+                            maximum=lambda x, y: _Glsl(f"f_maximum({x.src}, {y.src})"))
 
 
 def u_k(consts):
