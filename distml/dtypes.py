@@ -36,6 +36,8 @@ _LEGACY_NAMES = {"FloatTensor": "float32", "DoubleTensor": "float64", "LongTenso
 
 def get_dtype(d):
     """Accept a distml dtype, its name, a Python type or a numpy/torch dtype's name."""
+    if d.__class__ is str and d in _BY_NAME:  # the hot path: every op's result names its dtype
+        return _BY_NAME[d]
     name = d.name if isinstance(d, dtype) else d if isinstance(d, str) else None
     if name is not None and name.replace("torch.", "") in _UNSUPPORTED:
         raise TypeError(f"distml has no {name.replace('torch.', '')} tensors: use float32 "

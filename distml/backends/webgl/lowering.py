@@ -130,6 +130,19 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         each written in the same pass (render targets 1, 2)."""
         self._check()
         out_shape = tuple(out_shape)
+        # the draw's program and uniforms depend only on the geometry: an eager loop makes
+        # the same ops again and again, so they are kept (a step being recorded is not)
+        key = (expr, out_shape, tuple(more), -1 if consts is None else len(consts),
+               tuple((b.shape, b.strides, b.offset) for b in inputs))
+        hit = self._map_cache.get(key)
+        if hit is not None and self.recording is None:
+            prog, uniforms = hit
+            out = self._out(out_shape, dtype)
+            if more:
+                out = (out,) + tuple(self._out(out_shape, dtype) for _ in more)
+            if consts is not None:
+                uniforms = dict(uniforms, u_k=u_k(consts))
+            return self._run("elementwise", prog, out, inputs, uniforms)
         strides = [broadcast_strides(b.shape, b.strides, out_shape) for b in inputs]
         shp, sts = collapse(out_shape, strides + [list(_contig(out_shape))])
         sts = sts[:-1]
@@ -160,7 +173,11 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
                 defines.update((f"VEC{k}", m) for k, m in enumerate(modes))
         if more:
             out = (out,) + tuple(self._out(out_shape, dtype) for _ in more)
-        return self._run("elementwise", defines, out, inputs, uniforms)
+        prog = self._program("elementwise", **defines)
+        if len(self._map_cache) > 4096:  # a bound for programs that vary their shapes
+            self._map_cache.clear()
+        self._map_cache[key] = (prog, {k: v for k, v in uniforms.items() if k != "u_k"})
+        return self._run("elementwise", prog, out, inputs, uniforms)
 
     def contiguous(self, x):
         """A contiguous copy of a view (x itself when it already is)."""

@@ -84,6 +84,7 @@ class GPUResources:
         size = int(self.info["maxTextureSize"])
         self.max_size = 1 << (size.bit_length() - 1)  # texture widths are powers of two
         self._programs = {}
+        self._map_cache = {}  # elementwise geometry -> (program, uniforms): lowering._map
         self._sources = {}
         self._pool = {}
         self._gen = 0
@@ -196,6 +197,7 @@ class GPUResources:
         """For tests: start over after a failure (every existing webgl buffer is invalid)."""
         self._connect(fresh=True)
         self._programs.clear()
+        self._map_cache.clear()
         self._pool.clear()
         self._gen += 1
         self._dead = None
@@ -218,8 +220,9 @@ class GPUResources:
 
     def _draw(self, family, defines, out, inputs, uniforms):
         """One draw into the storage `out` (or a list of same-sized storages: render targets
-        0, 1, ...) from the storages `inputs` (u_in0, u_in1, ...)."""
-        prog = self._program(family, **defines)
+        0, 1, ...) from the storages `inputs` (u_in0, u_in1, ...); `defines` select the
+        family's variant (or are its program, already compiled)."""
+        prog = defines if isinstance(defines, int) else self._program(family, **defines)
         targets = [st.handle for st in out] if isinstance(out, list) else out.handle
         uniforms["u_outW"] = (out[0] if isinstance(out, list) else out).w
         for k, st in enumerate(inputs):
