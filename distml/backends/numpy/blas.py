@@ -20,7 +20,7 @@ def _find_openblas():
     (beta = 1) and takes row strides, so a conv can sum one GEMM per kernel tap over
     offset views of the padded input without copying columns. Also its thread-count
     getter and setter. (None, None) when not found (another BLAS, a different layout) or
-    DISTML_CBLAS=0; the numpy paths are used then, on one thread."""
+    DISTML_CBLAS=0; numpy's matmul stands in then (through a temporary), on one thread."""
     if os.environ.get("DISTML_CBLAS") == "0":
         return None, None
     import glob
@@ -64,11 +64,16 @@ def _gemm_operand(a):
 
 
 def _sgemm(a, b, c, beta):
-    """c = a @ b + beta * c for 2-D float32 views (c's rows contiguous), in place."""
+    """c = a @ b + beta * c (beta 0 or 1) for 2-D float32, in place: cblas writes c with its
+    row stride (a column slice needs no temporary); without cblas, numpy's matmul."""
     (m, k), n = a.shape, b.shape[1]
     ta, tb = _gemm_operand(a), _gemm_operand(b)
-    if ta is None or tb is None or c.strides[1] != 4 or c.strides[0] < 4 * n:
-        raise ValueError("operands not BLAS-compatible")
+    if _SGEMM is None or ta is None or tb is None or c.strides[1] != 4:
+        if beta:
+            c += np.matmul(a, b)
+        else:
+            np.matmul(a, b, out=c)
+        return
     _SGEMM(_ROW_MAJOR, ta[0], tb[0], m, n, k, 1.0, a.ctypes.data, ta[1], b.ctypes.data, tb[1],
            beta, c.ctypes.data, c.strides[0] // 4)
 
@@ -136,7 +141,7 @@ def _matmul(a, b, out=None):
     elif m >= n:
         _in_parts(m, work, lambda r0, r1: np.matmul(a[r0:r1], b, out=out[r0:r1]), align=8)
     else:
-        _in_parts(n, work, lambda c0, c1: _gemm_into(a, b[:, c0:c1], out[:, c0:c1]), align=8)
+        _in_parts(n, work, lambda c0, c1: _sgemm(a, b[:, c0:c1], out[:, c0:c1], 0.0), align=8)
     return out
 
 
@@ -166,11 +171,3 @@ def _contiguous(a):
     _in_parts(a.shape[0], a.size, lambda i0, i1: np.copyto(out[i0:i1], a[i0:i1]))
     return out
 
-
-def _gemm_into(a, b, c):
-    """c[...] = a @ b for 2-D float32, c possibly a column slice (cblas writes it with a
-    row stride; numpy would go through a temporary)."""
-    if _SGEMM is not None and _gemm_operand(a) and _gemm_operand(b) and c.strides[1] == 4:
-        _sgemm(a, b, c, 0.0)
-    else:
-        c[...] = np.matmul(a, b)
