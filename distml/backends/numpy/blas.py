@@ -30,11 +30,11 @@ def _find_openblas():
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix, int_t in (("scipy_", ctypes.c_int64), ("", ctypes.c_int64)):
+        for prefix in ("scipy_", ""):
             fn = getattr(lib, prefix + "cblas_sgemm64_", None)
             if fn is None:
                 continue
-            ptr, f32, enum = ctypes.c_void_p, ctypes.c_float, ctypes.c_int
+            ptr, f32, enum, int_t = ctypes.c_void_p, ctypes.c_float, ctypes.c_int, ctypes.c_int64
             fn.argtypes = [enum, enum, enum, int_t, int_t, int_t, f32, ptr, int_t, ptr, int_t,
                            f32, ptr, int_t]
             fn.restype = None
@@ -84,10 +84,8 @@ GEMM_WORK = 64  # multiply-adds per unit of work (backends/parallel.py's PARALLE
 def set_num_threads(n):
     """distml's intra-op threads on the CPU (torch.set_num_threads). With more than one,
     big ops are split into a part per thread, each running single-threaded BLAS: this
-    sets OpenBLAS's own thread count to 1, process-wide (numpy's matmul included)."""
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"set_num_threads: expected a positive thread count, got {n}")
+    sets OpenBLAS's own thread count to 1, process-wide (numpy's matmul included).
+    (distml.set_num_threads validates n.)"""
     POOL.threads = n
     if _BLAS_THREADS is not None:
         _BLAS_THREADS[1](1)
@@ -145,14 +143,15 @@ def _matmul(a, b, out=None):
     return out
 
 
-def _flat_parts(fn, out_dtype, *arrays):
-    """fn(*flat pieces, out=piece of the result) over ranges of elements, in parallel, when
-    every array is 0-d or C-contiguous with the result's shape; else None."""
-    shape = next((a.shape for a in arrays if a.ndim), None)
-    if shape is None or _parts(math.prod(shape)) == 1 or \
-            any(a.ndim and (a.shape != shape or not a.flags.c_contiguous) for a in arrays):
-        return None
+def _elementwise(fn, out_dtype, *arrays):
+    """fn(*arrays, out=result) for an elementwise fn, over ranges of elements in parallel
+    when every array is 0-d or C-contiguous with the result's shape (else in one call)."""
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
     out = np.empty(shape, dtype=out_dtype)
+    if _parts(out.size) == 1 or \
+            any(a.ndim and (a.shape != shape or not a.flags.c_contiguous) for a in arrays):
+        fn(*arrays, out=out)
+        return out
     flat_out = out.reshape(-1)
     flats = [a.reshape(-1) if a.ndim else a for a in arrays]
 

@@ -32,9 +32,13 @@ LAYOUTS = {
 }
 
 
+def _in_order(flat, shape, order):
+    """`flat`, whose memory holds the axes of `shape` in `order`, viewed as `shape`."""
+    return flat.reshape([shape[a] for a in order]).transpose(np.argsort(order))
+
+
 def _empty(shape, order):
-    """An empty float32 array of `shape` whose memory holds its axes in `order`."""
-    return np.empty([shape[a] for a in order], dtype=np.float32).transpose(np.argsort(order))
+    return _in_order(np.empty(math.prod(shape), dtype=np.float32), shape, order)
 
 
 class ConvPoolOps:
@@ -112,12 +116,6 @@ class ConvPoolOps:
                       self._tap(j, dilation[1], stride[1], ow)] += dcols[n0:n1, :, i, j]
         _in_parts(n, dcols.size, images)
         return _contiguous(grid[:, :, ph:ph + h, pw:pw + wd])
-
-    @staticmethod
-    def _as_taps(dcols, shape, layout):
-        """GEMM output in `layout` as its (N, C, KH, KW, OH, OW) view."""
-        order = LAYOUTS[layout][0]
-        return dcols.reshape([shape[a] for a in order]).transpose(np.argsort(order))
 
     def _flat_padded(self, x, kernel, padding, dilation):
         """The input flattened per channel with zero padding, (C, F + N*Hp*Wp + tail), for
@@ -268,7 +266,7 @@ class ConvPoolOps:
                 dcols = _matmul(wt, gy.reshape(n, groups, og, oh * ow))
             else:
                 dcols = _matmul(wt, gy.transpose(1, 0, 2, 3).reshape(groups, og, n * oh * ow))
-        dcols = self._as_taps(dcols, (n, c, kh, kw, oh, ow), layout)
+        dcols = _in_order(dcols, (n, c, kh, kw, oh, ow), LAYOUTS[layout][0])
         return self._col2im(dcols, x_shape, (kh, kw), stride, padding, dilation, layout)
 
     @float32_paths
