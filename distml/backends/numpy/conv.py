@@ -310,80 +310,70 @@ class ConvPoolOps:
     @float32_paths
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
         n, c, h, w = x.shape
+        (kh, kw), (ph, pw) = kernel, padding
         oh, ow, extra = pool_geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
-        best = np.empty((n, c, oh, ow), dtype=x.dtype)
+        y = np.empty((n, c, oh, ow), dtype=x.dtype)
         arg = np.empty((n, c, oh, ow), dtype=np.int64)
+        # flat input index = window origin + the tap's offset
+        offsets = np.array([i * dilation[0] * w + j * dilation[1]
+                            for i in range(kh) for j in range(kw)], dtype=np.int64)
+        origin = ((np.arange(oh) * stride[0] - ph)[:, None] * w +
+                  (np.arange(ow) * stride[1] - pw)[None, :])
 
         def images(n0, n1):  # threads take ranges of images
-            self._max_pool_into(x[n0:n1], kernel, stride, padding, dilation, (oh, ow), extra,
-                                best[n0:n1], arg[n0:n1])
+            xp, best = x[n0:n1], y[n0:n1]
+            if padding != (0, 0) or extra != (0, 0):
+                xp = np.full((n1 - n0, c, h + ph + extra[0], w + pw + extra[1]), -np.inf,
+                             dtype=x.dtype)
+                xp[:, :, ph:ph + h, pw:pw + w] = x[n0:n1]
+            # the max over kernel taps (strided views), then each output's flat input
+            # index from the first tap that equals it: a few whole-array passes, no
+            # tiny-axis argmax
+            taps = [xp[:, :, self._tap(i, dilation[0], stride[0], oh),
+                       self._tap(j, dilation[1], stride[1], ow)]
+                    for i in range(kh) for j in range(kw)]
+            best[...] = taps[0]
+            for v in taps[1:]:
+                np.maximum(best, v, out=best)  # propagates NaN, as torch
+            nan = bool(np.isnan(best).any())
+            # k = how many taps come before the first one equal to the max (or NaN): count
+            # the taps while nothing matched yet, in branch-free uint8 passes (np.where
+            # branches)
+            k = np.zeros(best.shape, dtype=np.uint8 if len(taps) < 256 else np.int64)
+            found = None
+            for v in taps[:-1]:
+                hit = v == best
+                if nan:
+                    hit |= np.isnan(v)
+                found = hit if found is None else np.logical_or(found, hit, out=found)
+                k += ~found
+            np.take(offsets, k, out=arg[n0:n1])  # the tap's offset, by k
+            arg[n0:n1] += origin
         _in_parts(n, x.size, images)
-        return best, arg
-
-    def _max_pool_into(self, x, kernel, stride, padding, dilation, out_hw, extra, best, arg):
-        n, c, h, w = x.shape
-        (kh, kw), (oh, ow) = kernel, out_hw
-        if padding != (0, 0) or extra != (0, 0):
-            xp = np.full((n, c, h + padding[0] + extra[0], w + padding[1] + extra[1]), -np.inf,
-                         dtype=x.dtype)
-            xp[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w] = x
-        else:
-            xp = x
-        # the max over kernel taps (strided views), then each output's flat input index
-        # from the first tap that equals it: a few whole-array passes, no tiny-axis argmax
-        taps = [(i, j, xp[:, :, self._tap(i, dilation[0], stride[0], oh),
-                          self._tap(j, dilation[1], stride[1], ow)])
-                for i in range(kh) for j in range(kw)]
-        best[...] = taps[0][2]
-        for _, _, v in taps[1:]:
-            np.maximum(best, v, out=best)  # propagates NaN, as torch
-        nan = bool(np.isnan(best).any())
-        # k = how many taps come before the first one equal to the max (or NaN): count the
-        # taps while nothing matched yet, in branch-free uint8 passes (np.where branches)
-        k = np.zeros(best.shape, dtype=np.uint8 if len(taps) < 256 else np.int64)
-        found = None
-        for _, _, v in taps[:-1]:
-            hit = v == best
-            if nan:
-                hit |= np.isnan(v)
-            found = hit if found is None else np.logical_or(found, hit, out=found)
-            k += ~found
-        # flat input index = window origin + the tap's offset (a table lookup by k)
-        offsets = np.array([i * dilation[0] * w + j * dilation[1] for i, j, _ in taps],
-                           dtype=np.int64)
-        origin = ((np.arange(oh) * stride[0] - padding[0])[:, None] * w +
-                  (np.arange(ow) * stride[1] - padding[1])[None, :])
-        np.take(offsets, k, out=arg)
-        arg += origin
+        return y, arg
 
     @float32_paths
     def max_pool2d_grad(self, gy, indices, x_shape):
-        n = x_shape[0]
-        dx = np.empty(x_shape, dtype=np.float32)
+        n, c, h, w = x_shape
+        dx = np.empty((n, c * h * w), dtype=np.float32)
 
         def images(n0, n1):  # threads take ranges of images
-            dx[n0:n1] = self._max_pool_grad_images(gy[n0:n1], indices[n0:n1],
-                                                   (n1 - n0,) + tuple(x_shape[1:]))
+            planes = np.arange((n1 - n0) * c, dtype=np.int64).reshape(n1 - n0, c, 1, 1)
+            flat = (indices[n0:n1] + planes * (h * w)).reshape(-1)
+            out, g = dx[n0:n1].reshape(-1), gy[n0:n1].reshape(-1)
+            if flat.size <= out.size:
+                # windows that do not overlap (the usual 2x2/2) pick distinct inputs: a
+                # plain scatter is then exact; a hit count tells whether any index repeated
+                hits = np.zeros(out.size, dtype=np.bool_)
+                hits[flat] = True
+                if np.count_nonzero(hits) == flat.size:
+                    out[...] = 0
+                    out[flat] = g
+                    return
+            # bincount with weights is a much faster scatter-add than np.add.at
+            out[...] = np.bincount(flat, weights=g, minlength=out.size)
         _in_parts(n, dx.size, images)
-        return dx
-
-    def _max_pool_grad_images(self, gy, indices, x_shape):
-        n, c, h, w = x_shape
-        plane = np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1) * (h * w)
-        flat = (indices + plane).reshape(-1)
-        size = n * c * h * w
-        if flat.size <= size:
-            # windows that do not overlap (the usual 2x2/2) pick distinct inputs: a plain
-            # scatter is then exact; a hit count tells whether any index repeated
-            hits = np.zeros(size, dtype=np.bool_)
-            hits[flat] = True
-            if np.count_nonzero(hits) == flat.size:
-                dx = np.zeros(size, dtype=np.float32)
-                dx[flat] = gy.reshape(-1)
-                return dx.reshape(x_shape)
-        # bincount with weights is a much faster scatter-add than np.add.at
-        dx = np.bincount(flat, weights=gy.reshape(-1), minlength=size)
-        return dx.astype(np.float32).reshape(x_shape)
+        return dx.reshape(x_shape)
 
     @float32_paths
     def avg_pool2d_grad(self, gy, x_shape, kernel, stride, padding, ceil_mode, count_include_pad):
