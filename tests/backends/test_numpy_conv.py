@@ -1,6 +1,7 @@
-"""The numpy backend picks among conv strategies by shape (batch GEMM, single GEMM,
-one accumulating BLAS GEMM per kernel tap for stride-1 convs on large maps, or row-shifted
-GEMMs when that BLAS entry point is unavailable); every one matches torch."""
+"""The numpy backend picks among conv strategies by shape (one accumulating GEMM per kernel
+tap for stride-1 convs on large maps, through cblas or numpy's matmul when that BLAS entry
+point is unavailable; else im2col columns per image, over the batch or channels-last);
+every one matches torch."""
 import numpy as np
 import pytest
 import torch
@@ -31,11 +32,11 @@ def assert_conv_matches_torch(seed, x_shape, w_shape, stride, padding, dilation,
 
 
 @pytest.mark.parametrize("hw,stride,padding,dilation,groups", [
-    ((20, 21), (1, 1), (1, 1), (1, 1), 1),   # rows path
-    ((20, 21), (1, 1), (2, 1), (2, 1), 1),   # rows path, dilated, uneven padding
-    ((20, 21), (1, 1), (0, 0), (1, 1), 1),   # rows path, no padding
+    ((20, 21), (1, 1), (1, 1), (1, 1), 1),   # taps
+    ((20, 21), (1, 1), (2, 1), (2, 1), 1),   # taps, dilated, uneven padding
+    ((20, 21), (1, 1), (0, 0), (1, 1), 1),   # taps, no padding
     ((20, 21), (1, 1), (3, 3), (1, 1), 1),   # padding wider than the kernel reach
-    ((20, 21), (2, 2), (1, 1), (1, 1), 1),   # strided: per-image im2col
+    ((20, 21), (2, 2), (1, 1), (1, 1), 1),   # strided: channels-last columns
     ((20, 21), (1, 1), (1, 1), (1, 1), 2),   # grouped
     ((6, 5), (1, 1), (1, 1), (1, 1), 1),     # small map: single GEMM over the batch
     ((6, 5), (2, 1), (0, 1), (1, 2), 2),
@@ -62,7 +63,8 @@ def test_conv_channels_last_columns_match_torch(hw, stride, padding, dilation):
     # 16+ channels on small maps: the NHWC window-copy columns
     y_shape = assert_conv_matches_torch(1, (12, 16) + hw, (20, 16, 3, 3), stride, padding,
                                         dilation)
-    assert be._use_nhwc((12, 16) + hw, (20, 16, 3, 3), 1, y_shape[2], y_shape[3], np.float32)
+    assert be._layout((12, 16) + hw, (20, 16, 3, 3), stride, padding, 1, y_shape[2], y_shape[3],
+                      be.TAP_MIN_MAP) == "nhwc"
 
 
 @pytest.mark.parametrize("hw,stride,padding,dilation", [
@@ -86,3 +88,21 @@ def test_pointwise_conv_matches_torch(hw, stride):
 def test_few_channels_large_map_matches_torch():
     # an RGB / grey stem on a large map: per-image im2col rather than tap GEMMs with K = C
     assert_conv_matches_torch(4, (2, 3, 20, 19), (5, 3, 3, 3), (1, 1), (1, 1), (1, 1))
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,groups,layout", [
+    ((2, 4, 34, 33), (6, 4, 3, 3), (2, 2), 1, "image"),     # few channels, large map
+    ((3, 4, 9, 8), (6, 4, 3, 3), (2, 1), 1, "batch"),       # few channels, small map
+    ((1, 16, 3, 3), (40, 16, 3, 3), (2, 2), 1, "batch"),    # more weights than columns
+    ((2, 16, 34, 33), (8, 4, 3, 3), (2, 2), 4, "image"),    # grouped: a batched GEMM
+    ((3, 8, 9, 8), (8, 1, 3, 3), (2, 1), 8, "batch"),       # depthwise
+    ((3, 16, 34, 33), (8, 16, 1, 1), (2, 2), 1, "image"),   # 1x1: the subsampled input
+    ((3, 16, 17, 16), (8, 16, 1, 1), (1, 1), 1, "image"),   # 1x1: the input itself
+    ((3, 16, 5, 6), (8, 16, 1, 1), (2, 2), 1, "batch"),
+])
+def test_im2col_layouts_match_torch(x_shape, w_shape, stride, groups, layout):
+    # strided, so the input gradient scatters the columns back in the same layout
+    padding = (0, 0) if w_shape[2:] == (1, 1) else (1, 1)
+    y_shape = assert_conv_matches_torch(5, x_shape, w_shape, stride, padding, (1, 1), groups)
+    assert be._layout(x_shape, w_shape, stride, padding, groups, y_shape[2], y_shape[3],
+                      be.TAP_MIN_MAP) == layout

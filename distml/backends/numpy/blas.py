@@ -20,7 +20,7 @@ def _find_openblas():
     (beta = 1) and takes row strides, so a conv can sum one GEMM per kernel tap over
     offset views of the padded input without copying columns. Also its thread-count
     getter and setter. (None, None) when not found (another BLAS, a different layout) or
-    DISTML_CBLAS=0; the numpy paths are used then, on one thread."""
+    DISTML_CBLAS=0; numpy's matmul stands in then (through a temporary), on one thread."""
     if os.environ.get("DISTML_CBLAS") == "0":
         return None, None
     import glob
@@ -30,11 +30,11 @@ def _find_openblas():
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix, int_t in (("scipy_", ctypes.c_int64), ("", ctypes.c_int64)):
+        for prefix in ("scipy_", ""):
             fn = getattr(lib, prefix + "cblas_sgemm64_", None)
             if fn is None:
                 continue
-            ptr, f32, enum = ctypes.c_void_p, ctypes.c_float, ctypes.c_int
+            ptr, f32, enum, int_t = ctypes.c_void_p, ctypes.c_float, ctypes.c_int, ctypes.c_int64
             fn.argtypes = [enum, enum, enum, int_t, int_t, int_t, f32, ptr, int_t, ptr, int_t,
                            f32, ptr, int_t]
             fn.restype = None
@@ -64,11 +64,16 @@ def _gemm_operand(a):
 
 
 def _sgemm(a, b, c, beta):
-    """c = a @ b + beta * c for 2-D float32 views (c's rows contiguous), in place."""
+    """c = a @ b + beta * c (beta 0 or 1) for 2-D float32, in place: cblas writes c with its
+    row stride (a column slice needs no temporary); without cblas, numpy's matmul."""
     (m, k), n = a.shape, b.shape[1]
     ta, tb = _gemm_operand(a), _gemm_operand(b)
-    if ta is None or tb is None or c.strides[1] != 4 or c.strides[0] < 4 * n:
-        raise ValueError("operands not BLAS-compatible")
+    if _SGEMM is None or ta is None or tb is None or c.strides[1] != 4:
+        if beta:
+            c += np.matmul(a, b)
+        else:
+            np.matmul(a, b, out=c)
+        return
     _SGEMM(_ROW_MAJOR, ta[0], tb[0], m, n, k, 1.0, a.ctypes.data, ta[1], b.ctypes.data, tb[1],
            beta, c.ctypes.data, c.strides[0] // 4)
 
@@ -79,10 +84,8 @@ GEMM_WORK = 64  # multiply-adds per unit of work (backends/parallel.py's PARALLE
 def set_num_threads(n):
     """distml's intra-op threads on the CPU (torch.set_num_threads). With more than one,
     big ops are split into a part per thread, each running single-threaded BLAS: this
-    sets OpenBLAS's own thread count to 1, process-wide (numpy's matmul included)."""
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"set_num_threads: expected a positive thread count, got {n}")
+    sets OpenBLAS's own thread count to 1, process-wide (numpy's matmul included).
+    (distml.set_num_threads validates n.)"""
     POOL.threads = n
     if _BLAS_THREADS is not None:
         _BLAS_THREADS[1](1)
@@ -136,18 +139,19 @@ def _matmul(a, b, out=None):
     elif m >= n:
         _in_parts(m, work, lambda r0, r1: np.matmul(a[r0:r1], b, out=out[r0:r1]), align=8)
     else:
-        _in_parts(n, work, lambda c0, c1: _gemm_into(a, b[:, c0:c1], out[:, c0:c1]), align=8)
+        _in_parts(n, work, lambda c0, c1: _sgemm(a, b[:, c0:c1], out[:, c0:c1], 0.0), align=8)
     return out
 
 
-def _flat_parts(fn, out_dtype, *arrays):
-    """fn(*flat pieces, out=piece of the result) over ranges of elements, in parallel, when
-    every array is 0-d or C-contiguous with the result's shape; else None."""
-    shape = next((a.shape for a in arrays if a.ndim), None)
-    if shape is None or _parts(math.prod(shape)) == 1 or \
-            any(a.ndim and (a.shape != shape or not a.flags.c_contiguous) for a in arrays):
-        return None
+def _elementwise(fn, out_dtype, *arrays):
+    """fn(*arrays, out=result) for an elementwise fn, over ranges of elements in parallel
+    when every array is 0-d or C-contiguous with the result's shape (else in one call)."""
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
     out = np.empty(shape, dtype=out_dtype)
+    if _parts(out.size) == 1 or \
+            any(a.ndim and (a.shape != shape or not a.flags.c_contiguous) for a in arrays):
+        fn(*arrays, out=out)
+        return out
     flat_out = out.reshape(-1)
     flats = [a.reshape(-1) if a.ndim else a for a in arrays]
 
@@ -166,11 +170,3 @@ def _contiguous(a):
     _in_parts(a.shape[0], a.size, lambda i0, i1: np.copyto(out[i0:i1], a[i0:i1]))
     return out
 
-
-def _gemm_into(a, b, c):
-    """c[...] = a @ b for 2-D float32, c possibly a column slice (cblas writes it with a
-    row stride; numpy would go through a temporary)."""
-    if _SGEMM is not None and _gemm_operand(a) and _gemm_operand(b) and c.strides[1] == 4:
-        _sgemm(a, b, c, 0.0)
-    else:
-        c[...] = np.matmul(a, b)

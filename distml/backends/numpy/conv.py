@@ -1,11 +1,12 @@
 """The numpy backend's convolutions and pooling: GEMM-based conv paths chosen by shape
-(1x1, taps on the flattened input, row columns, channels-last and plain im2col), and max
-pooling by whole-array passes over the taps. avg_pool2d itself is Backend's composed
-default (measured faster than a window view's sum)."""
+(one GEMM per kernel tap on the flattened input, or im2col columns in one of three
+layouts), and max pooling by whole-array passes over the taps. avg_pool2d itself is
+Backend's composed default (measured faster than a window view's sum)."""
+import math
+
 import numpy as np
 
 from ..base import Backend, avg_pool_divisors, conv_output_size, pool_geometry, useful_taps
-from . import blas
 from .blas import GEMM_WORK, POOL, _contiguous, _in_parts, _matmul, _sgemm
 
 
@@ -22,63 +23,99 @@ def float32_paths(method):
     return dispatch
 
 
+# The im2col layouts: the memory order of the columns' (N, C, KH, KW, OH, OW) axes and of
+# the padded input's (N, C, Hp, Wp) that they are copied from (or added back into).
+LAYOUTS = {
+    "image": ((0, 1, 2, 3, 4, 5), (0, 1, 2, 3)),  # (N, C*KH*KW, OH*OW): a GEMM per image
+    "batch": ((1, 2, 3, 0, 4, 5), (1, 0, 2, 3)),  # (C*KH*KW, N*OH*OW): one over the batch
+    "nhwc": ((0, 4, 5, 2, 3, 1), (0, 2, 3, 1)),   # (N*OH*OW, KH*KW*C): copies in runs of C
+}
+
+
+def _in_order(flat, shape, order):
+    """`flat`, whose memory holds the axes of `shape` in `order`, viewed as `shape`."""
+    return flat.reshape([shape[a] for a in order]).transpose(np.argsort(order))
+
+
+def _empty(shape, order):
+    return _in_order(np.empty(math.prod(shape), dtype=np.float32), shape, order)
+
+
 class ConvPoolOps:
     """Mixin of NumpyBackend: conv2d, its gradients, max pooling and avg_pool2d_grad."""
-
-    def _padded(self, x, padding):
-        ph, pw = padding
-        if ph == 0 and pw == 0:
-            return x
-        n, c, h, w = x.shape
-        xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)  # faster than np.pad
-        xp[:, :, ph:ph + h, pw:pw + w] = x
-        return xp
 
     @staticmethod
     def _tap(kernel_pos, dilation, stride, out):
         start = kernel_pos * dilation
         return slice(start, start + stride * (out - 1) + 1, stride)
 
-    def _im2col(self, x, kernel, stride, padding, dilation, oh, ow, per_image):
-        """Columns for a conv as a GEMM, one strided copy per kernel tap (copying a 6-D
-        window view element by element is several times slower).
+    # output maps (OH*OW) at least this large use the tap GEMMs (measured: from 12x12 on
+    # they beat im2col; for weight gradients on one thread, above 16x16)
+    TAP_MIN_MAP = 144
+    TAP_GW_MIN_MAP = 257
+    MIN_C = 16  # fewer input channels: im2col (per image on large maps) is cheap, the GEMM fatter
 
-        per_image: (N, C*KH*KW, OH*OW), for one GEMM per image when OH*OW is large;
-        otherwise (C*KH*KW, N*OH*OW), for a single GEMM over the whole batch."""
-        xp = self._padded(x, padding)
-        n, c = x.shape[:2]
-        kh, kw = kernel
-        shape = (n, c, kh, kw, oh, ow) if per_image else (c, kh, kw, n, oh, ow)
-        cols = np.empty(shape, dtype=np.float32)
-        for i in range(kh):
-            for j in range(kw):
-                tap = xp[:, :, self._tap(i, dilation[0], stride[0], oh),
-                         self._tap(j, dilation[1], stride[1], ow)]
-                if per_image:
-                    cols[:, :, i, j] = tap
-                else:
-                    cols[:, i, j] = tap.transpose(1, 0, 2, 3)
-        if per_image:
-            return cols.reshape(n, c * kh * kw, oh * ow)
-        return cols.reshape(c * kh * kw, n * oh * ow)
+    def _layout(self, x_shape, w_shape, stride, padding, groups, oh, ow, tap_min_map):
+        """How a float32 conv (or a gradient) runs: "taps" (stride 1 on large maps) or the
+        im2col layout of its columns. Channels-last columns copy runs of C (NCHW ones, runs
+        of OW) at the price of transposing the weights: only where the columns outweigh the
+        weights (N*OH*OW against O) and C is not tiny. Else NCHW columns, per image on large
+        maps, else one GEMM over the batch. 1x1 convs take those: their columns are the
+        (subsampled) input itself."""
+        n, c = x_shape[:2]
+        pointwise = w_shape[2:] == (1, 1) and padding == (0, 0)
+        if groups == 1 and c >= self.MIN_C and not pointwise:
+            if stride == (1, 1) and oh * ow >= tap_min_map:
+                return "taps"
+            if 2 * n * oh * ow >= w_shape[0]:
+                return "nhwc"
+        return "image" if oh * ow >= 256 else "batch"
 
-    def _row_columns(self, x, kernel, padding, dilation):
-        """For stride-1 convs on large maps: the padded input flattened per channel to
-        (C, N*Hp*Wp), where a kernel tap is a constant offset. Stacking the KW column
-        shifts (3 contiguous copies instead of im2col's 9 strided ones) leaves one GEMM
-        per kernel row, on a view offset by i*dilation*Wp. Outputs are computed at every
-        padded position and the valid ones cropped.
-        Returns (cols (C*KW, L + tail), L, Hp, Wp)."""
-        kh, kw = kernel
-        flat, length, hp, wp = self._flat_padded(x, kernel, padding, dilation)
-        span = length + (kh - 1) * dilation[0] * wp
-        cols = np.empty((x.shape[1], kw, span), dtype=np.float32)
+    def _im2col(self, x, kernel, stride, padding, dilation, oh, ow, layout):
+        """Columns for a conv as a GEMM in `layout`: one copy of the window view of the
+        input, padded in the matching order; threads take ranges of images."""
+        n, c, h, wd = x.shape
+        (kh, kw), (ph, pw) = kernel, padding
+        order, grid_order = LAYOUTS[layout]
+        flat = {"image": (n, c * kh * kw, oh * ow), "batch": (c * kh * kw, n * oh * ow),
+                "nhwc": (n * oh * ow, kh * kw * c)}[layout]
+        if (kh, kw) == (1, 1) and stride == (1, 1) and padding == (0, 0) and layout == "image":
+            return _contiguous(x).reshape(flat)  # the input itself
+        cols = _empty((n, c, kh, kw, oh, ow), order)
+        padded = ph or pw or layout == "nhwc"
+        grid = _empty((n, c, h + 2 * ph, wd + 2 * pw), grid_order) if padded else x
+        sn, sc, sh, sw = grid.strides
+        window = np.lib.stride_tricks.as_strided(grid, cols.shape, (
+            sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]))
 
-        def channels(c0, c1):
-            for j in range(kw):
-                cols[c0:c1, j] = flat[c0:c1, j * dilation[1]:j * dilation[1] + span]
-        _in_parts(x.shape[1], cols.size, channels)
-        return cols.reshape(x.shape[1] * kw, span), length, hp, wp
+        def images(n0, n1):
+            if padded:
+                g = grid[n0:n1]
+                if ph or pw:
+                    g[...] = 0
+                g[:, :, ph:ph + h, pw:pw + wd] = x[n0:n1]
+            cols[n0:n1] = window[n0:n1]
+        _in_parts(n, cols.size, images)
+        return cols.transpose(order).reshape(flat)
+
+    def _col2im(self, dcols, x_shape, kernel, stride, padding, dilation, layout):
+        """The transpose of _im2col: dcols (N, C, KH, KW, OH, OW) (a view in `layout`), each
+        tap added back into a zero-padded input laid out alike, cropped to NCHW."""
+        n, c, h, wd = x_shape
+        (kh, kw), (ph, pw), (oh, ow) = kernel, padding, dcols.shape[4:]
+        hp = max(h + 2 * ph, (oh - 1) * stride[0] + (kh - 1) * dilation[0] + 1)
+        wp = max(wd + 2 * pw, (ow - 1) * stride[1] + (kw - 1) * dilation[1] + 1)
+        grid = _empty((n, c, hp, wp), LAYOUTS[layout][1])
+
+        def images(n0, n1):
+            g = grid[n0:n1]
+            g[...] = 0
+            for i in range(kh):
+                for j in range(kw):
+                    g[:, :, self._tap(i, dilation[0], stride[0], oh),
+                      self._tap(j, dilation[1], stride[1], ow)] += dcols[n0:n1, :, i, j]
+        _in_parts(n, dcols.size, images)
+        return _contiguous(grid[:, :, ph:ph + h, pw:pw + wd])
 
     def _flat_padded(self, x, kernel, padding, dilation):
         """The input flattened per channel with zero padding, (C, F + N*Hp*Wp + tail), for
@@ -109,24 +146,6 @@ class ConvPoolOps:
         _in_parts(c, flat.size, fill)
         return flat, length, hp, wp
 
-    @staticmethod
-    def _crop_to_nchw(y, n, hp, wp, oh, ow):
-        """(O, N*Hp*Wp) outputs on the padded grid -> the valid (N, O, OH, OW), contiguous."""
-        o = y.shape[0]
-        grid = y.reshape(o, n, hp, wp)
-        out = np.empty((n, o, oh, ow), dtype=y.dtype)
-
-        def crop(n0, n1):
-            out[n0:n1] = grid[:, n0:n1, :oh, :ow].transpose(1, 0, 2, 3)
-        _in_parts(n, out.size, crop)
-        return out
-
-    # output maps (OH*OW) at least this large use the tap GEMMs (measured: from 14x14 on
-    # they beat the row columns and im2col; for weight gradients, above 16x16)
-    TAP_MIN_MAP = 144
-    TAP_MIN_C = 16  # fewer input channels: the per-image im2col is cheap and the GEMM fatter
-    TAP_GW_MIN_MAP = 257
-
     def _conv_taps(self, x, w, padding, dilation, oh, ow):
         """Stride-1 conv as one GEMM per kernel tap, W[:, :, i, j] (O, C) @ an offset
         view of the flattened padded input, accumulated in place (beta = 1); outputs at
@@ -145,7 +164,12 @@ class ConvPoolOps:
             for t, (i, j, off) in enumerate(offsets):
                 _sgemm(w_taps[i, j], flat[:, off + a:off + b], y[:, a:b], 1.0 if t else 0.0)
         _in_parts(length, o * c * length * kh * kw // GEMM_WORK, positions, align=16)
-        return self._crop_to_nchw(y, n, hp, wp, oh, ow)
+        grid, out = y.reshape(o, n, hp, wp), np.empty((n, o, oh, ow), dtype=np.float32)
+
+        def crop(n0, n1):  # the valid outputs, NCHW
+            out[n0:n1] = grid[:, n0:n1, :oh, :ow].transpose(1, 0, 2, 3)
+        _in_parts(n, out.size, crop)
+        return out
 
     def _conv_taps_grad_weight(self, x, gy, w_shape, padding, dilation):
         """dW[:, :, i, j] = sum over padded-grid positions p of gy[:, p] x[:, p + off_ij],
@@ -186,128 +210,44 @@ class ConvPoolOps:
             out += part
         return _contiguous(out.reshape(kw, kh, o, c).transpose(2, 3, 1, 0))
 
-    @staticmethod
-    def _use_taps(stride, groups, *dtypes):
-        return stride == (1, 1) and groups == 1 and all(d == np.float32 for d in dtypes)
-
-    @staticmethod
-    def _pointwise(w_shape, padding, groups, dtype):
-        return w_shape[2:] == (1, 1) and padding == (0, 0) and groups == 1 and \
-            dtype == np.float32
-
-    @staticmethod
-    def _use_nhwc(x_shape, w_shape, groups, oh, ow, dtype):
-        """Channels-last columns: a window copy whose inner runs are C long (NCHW columns
-        copy runs of OW), at the price of transposing the weights, so only where the
-        columns outweigh the weights (N*OH*OW against O) and C is not tiny."""
-        n, c = x_shape[:2]
-        return groups == 1 and c >= 16 and 2 * n * oh * ow >= w_shape[0] and \
-            dtype == np.float32
-
-    def _im2col_nhwc(self, x, kernel, stride, padding, dilation, oh, ow):
-        """(N*OH*OW, KH*KW*C) columns, (kh, kw, c) order, from one window copy of the
-        padded input in NHWC; threads take ranges of images."""
-        n, c, h, wd = x.shape
-        (kh, kw), (ph, pw) = kernel, padding
-        xp = np.zeros((n, h + 2 * ph, wd + 2 * pw, c), dtype=np.float32)
-        sn, sh, sw, sc = xp.strides
-        win = np.lib.stride_tricks.as_strided(
-            xp, (n, oh, ow, kh, kw, c),
-            (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
-            writeable=False)
-        cols = np.empty((n, oh, ow, kh, kw, c), dtype=np.float32)
-
-        def images(n0, n1):
-            xp[n0:n1, ph:ph + h, pw:pw + wd] = x[n0:n1].transpose(0, 2, 3, 1)
-            cols[n0:n1] = win[n0:n1]
-        _in_parts(n, cols.size, images)
-        return cols.reshape(n * oh * ow, kh * kw * c)
-
-    @staticmethod
-    def _use_rows(stride, groups, oh, ow):
-        return stride == (1, 1) and groups == 1 and oh * ow > 256
-
     @float32_paths
     def conv2d(self, x, w, stride, padding, dilation, groups):
+        crop = useful_taps(x.shape, w.shape[2:], stride, padding, dilation)
+        if crop is not None:  # skip the taps that only see padding
+            (i0, i1), (j0, j1), pad = crop
+            return self.conv2d(x, w[:, :, i0:i1, j0:j1], stride, pad, dilation, groups)
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
         ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
-        crop = useful_taps(x.shape, (kh, kw), stride, padding, dilation)
-        if crop is not None:  # skip the taps that only see padding
-            (i0, i1), (j0, j1), pad = crop
-            return self.conv2d(x, w[:, :, i0:i1, j0:j1], stride, pad, dilation, groups)
-        if self._pointwise(w.shape, padding, groups, x.dtype):
-            # 1x1: GEMMs on the subsampled input, per image on large maps (NCHW out),
-            # else one over the batch
-            xs = x[:, :, ::stride[0], ::stride[1]][:, :, :oh, :ow]
-            if oh * ow >= 256:
-                xs = _contiguous(xs).reshape(n, c, oh * ow)
-                return _matmul(_contiguous(w).reshape(o, c), xs).reshape(n, o, oh, ow)
-            y = _matmul(_contiguous(w).reshape(o, c),
-                        xs.transpose(1, 0, 2, 3).reshape(c, n * oh * ow))
-            return _contiguous(y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
-        if blas._SGEMM is not None and oh * ow >= self.TAP_MIN_MAP and c >= self.TAP_MIN_C and \
-                self._use_taps(stride, groups, x.dtype, w.dtype):
+        layout = self._layout(x.shape, w.shape, stride, padding, groups, oh, ow,
+                              self.TAP_MIN_MAP)
+        if layout == "taps":
             return self._conv_taps(x, w, padding, dilation, oh, ow)
-        if self._use_rows(stride, groups, oh, ow) and (blas._SGEMM is None or c >= self.TAP_MIN_C):
-            cols, length, hp, wp = self._row_columns(x, (kh, kw), padding, dilation)
-            w_rows = _contiguous(w.transpose(2, 0, 1, 3)).reshape(kh, o, c * kw)
-            y = _matmul(w_rows[0], cols[:, :length])
-            for i in range(1, kh):
-                off = i * dilation[0] * wp
-                y += _matmul(w_rows[i], cols[:, off:off + length])
-            return self._crop_to_nchw(y, n, hp, wp, oh, ow)
-        if self._use_nhwc(x.shape, w.shape, groups, oh, ow, x.dtype):
-            cols = self._im2col_nhwc(x, (kh, kw), stride, padding, dilation, oh, ow)
+        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow, layout)
+        if layout == "nhwc":
             w_rows = _contiguous(w.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c)
             y = _matmul(cols, w_rows.T)  # (N*OH*OW, O)
             return _contiguous(
                 y.reshape(n, oh * ow, o).transpose(0, 2, 1)).reshape(n, o, oh, ow)
-        og, k = o // groups, cg * kh * kw
-        # large feature maps: a GEMM per image gives NCHW directly; small ones (deep layers)
-        # make per-image GEMMs too thin, so use one GEMM over the batch and transpose
-        per_image = oh * ow >= 256
-        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow, per_image)
-        wg = w.reshape(groups, og, k)
-        if per_image:
-            if groups == 1:
-                return _matmul(wg[0], cols).reshape(n, o, oh, ow)
-            y = np.empty((n, o, oh * ow), dtype=np.float32)
-            for g in range(groups):
-                y[:, g * og:(g + 1) * og] = _matmul(wg[g], cols[:, g * k:(g + 1) * k])
-            return y.reshape(n, o, oh, ow)
-        y = np.empty((o, n * oh * ow), dtype=np.float32)
-        for g in range(groups):
-            _matmul(wg[g], cols[g * k:(g + 1) * k], out=y[g * og:(g + 1) * og])
+        wg = w.reshape(groups, o // groups, cg * kh * kw)  # a GEMM per group, batched
+        if layout == "image":  # NCHW out directly
+            return _matmul(wg, cols.reshape(n, groups, -1, oh * ow)).reshape(n, o, oh, ow)
+        y = _matmul(wg, cols.reshape(groups, -1, n * oh * ow))
         return _contiguous(y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
 
     @float32_paths
     def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
         n, c, h, wd = x_shape
+        crop = useful_taps(x_shape, w.shape[2:], stride, padding, dilation)
+        if crop is not None:  # the taps that only see padding contribute nothing
+            (i0, i1), (j0, j1), pad = crop
+            return self.conv2d_grad_input(gy, w[:, :, i0:i1, j0:j1], x_shape, stride, pad,
+                                          dilation, groups)
         o, cg, kh, kw = w.shape
         _, _, oh, ow = gy.shape
-        og, k = o // groups, cg * kh * kw
-        if groups == 1:
-            crop = useful_taps(x_shape, (kh, kw), stride, padding, dilation)
-            if crop is not None:  # the taps that only see padding contribute nothing
-                (i0, i1), (j0, j1), pad = crop
-                return self.conv2d_grad_input(gy, w[:, :, i0:i1, j0:j1], x_shape, stride, pad,
-                                              dilation, groups)
-        if self._pointwise(w.shape, padding, groups, gy.dtype):
-            wt = _contiguous(w).reshape(o, c).T
-            if oh * ow >= 256:
-                g = _matmul(wt, gy.reshape(n, o, oh * ow)).reshape(n, c, oh, ow)
-            else:
-                g = _matmul(wt, gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow))
-                g = g.reshape(c, n, oh, ow).transpose(1, 0, 2, 3)
-            if stride == (1, 1) and (oh, ow) == (h, wd):
-                return _contiguous(g)
-            dx = np.zeros(x_shape, dtype=np.float32)
-            dx[:, :, ::stride[0], ::stride[1]][:, :, :oh, :ow] = g
-            return dx
-        ph, pw = padding
-        fph, fpw = dilation[0] * (kh - 1) - ph, dilation[1] * (kw - 1) - pw
+        og = o // groups
+        fph, fpw = dilation[0] * (kh - 1) - padding[0], dilation[1] * (kw - 1) - padding[1]
         if stride == (1, 1) and fph >= 0 and fpw >= 0:
             # stride 1: the input gradient is a forward conv of gy with the flipped,
             # transposed kernel (cheaper than scattering columns back)
@@ -315,41 +255,19 @@ class ConvPoolOps:
             wt = w.reshape(groups, og, cg, kh, kw)[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)
             return self.conv2d(gy, wt.reshape(c, og, kh, kw), (1, 1), (fph, fpw), dilation,
                                groups)
-        # col2im: scatter each tap back, into an input padded enough for every window
-        hp = max(h + 2 * ph, (oh - 1) * stride[0] + (kh - 1) * dilation[0] + 1)
-        wp = max(wd + 2 * pw, (ow - 1) * stride[1] + (kw - 1) * dilation[1] + 1)
-        taps = [(i, j, self._tap(i, dilation[0], stride[0], oh),
-                 self._tap(j, dilation[1], stride[1], ow)) for i in range(kh) for j in range(kw)]
-        if groups == 1 and gy.dtype == np.float32:
-            # one GEMM over the whole batch (per-image GEMMs are thin on small maps)
-            if self._use_nhwc(x_shape, w.shape, 1, oh, ow, w.dtype):
-                # channels last: (N*OH*OW, O) @ (O, KH*KW*C), taps added back C-contiguous
-                g_rows = gy.transpose(0, 2, 3, 1).reshape(n * oh * ow, o)
-                w_rows = _contiguous(w.transpose(0, 2, 3, 1)).reshape(o, k)
-                dcols = _matmul(g_rows, w_rows).reshape(n, oh, ow, kh, kw, c)
-                dxp = np.zeros((n, hp, wp, c), dtype=np.float32)
-                for i, j, ti, tj in taps:
-                    dxp[:, ti, tj] += dcols[:, :, :, i, j]
-                return _contiguous(dxp[:, ph:ph + h, pw:pw + wd].transpose(0, 3, 1, 2))
-            g2 = gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
-            dcols = _matmul(w.reshape(o, k).T, g2).reshape(c, kh, kw, n, oh, ow)
-            dxp = np.zeros((c, n, hp, wp), dtype=np.float32)
-            for i, j, ti, tj in taps:
-                dxp[:, :, ti, tj] += dcols[:, i, j]
-            return _contiguous(dxp[:, :, ph:ph + h, pw:pw + wd].transpose(1, 0, 2, 3))
-        g2 = gy.reshape(n, o, oh * ow)
-        if groups == 1:
-            dcols = _matmul(w.reshape(o, k).T, g2)
+        # col2im: the columns' gradient, each tap scattered back
+        layout = self._layout(x_shape, w.shape, stride, padding, groups, oh, ow, math.inf)
+        if layout == "nhwc":  # (N*OH*OW, O) @ (O, KH*KW*C)
+            g_rows = gy.transpose(0, 2, 3, 1).reshape(n * oh * ow, o)
+            dcols = _matmul(g_rows, _contiguous(w.transpose(0, 2, 3, 1)).reshape(o, -1))
         else:
-            dcols = np.empty((n, c * kh * kw, oh * ow), dtype=np.float32)
-            for g in range(groups):
-                dcols[:, g * k:(g + 1) * k] = _matmul(
-                    w[g * og:(g + 1) * og].reshape(og, k).T, g2[:, g * og:(g + 1) * og])
-        dcols = dcols.reshape(n, c, kh, kw, oh, ow)
-        dxp = np.zeros((n, c, hp, wp), dtype=np.float32)
-        for i, j, ti, tj in taps:
-            dxp[:, :, ti, tj] += dcols[:, :, i, j]
-        return _contiguous(dxp[:, :, ph:ph + h, pw:pw + wd])
+            wt = w.reshape(groups, og, cg * kh * kw).transpose(0, 2, 1)
+            if layout == "image":
+                dcols = _matmul(wt, gy.reshape(n, groups, og, oh * ow))
+            else:
+                dcols = _matmul(wt, gy.transpose(1, 0, 2, 3).reshape(groups, og, n * oh * ow))
+        dcols = _in_order(dcols, (n, c, kh, kw, oh, ow), LAYOUTS[layout][0])
+        return self._col2im(dcols, x_shape, (kh, kw), stride, padding, dilation, layout)
 
     @float32_paths
     def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
@@ -368,141 +286,100 @@ class ConvPoolOps:
                 out[o0:o1, :, i0:i1, j0:j1] = inner[o0:o1]
             _in_parts(o, out.size, rows)
             return out
-        if self._pointwise(w_shape, padding, groups, x.dtype):
-            xs = x[:, :, ::stride[0], ::stride[1]][:, :, :oh, :ow]
-            x2 = xs.transpose(1, 0, 2, 3).reshape(cg, n * oh * ow)
-            g2 = gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
-            return _matmul(g2, x2.T).reshape(w_shape)
-        og, k = o // groups, cg * kh * kw
         # with threads, the taps (no columns to copy) win from 12x12 maps on, as forward
         tap_min_map = self.TAP_GW_MIN_MAP if POOL.threads == 1 else self.TAP_MIN_MAP
-        if blas._SGEMM is not None and oh * ow >= tap_min_map and cg >= self.TAP_MIN_C and \
-                self._use_taps(stride, groups, x.dtype, gy.dtype):
+        layout = self._layout(x.shape, w_shape, stride, padding, groups, oh, ow, tap_min_map)
+        if layout == "taps":
             return self._conv_taps_grad_weight(x, gy, w_shape, padding, dilation)
-        if self._use_rows(stride, groups, oh, ow) and (blas._SGEMM is None or cg >= self.TAP_MIN_C):
-            # gy placed on the padded grid (zeros where no output is) against each kernel
-            # row's view of the row columns: kh GEMMs, no im2col
-            cols, length, hp, wp = self._row_columns(x, (kh, kw), padding, dilation)
-            grid = np.zeros((o, n, hp, wp), dtype=np.float32)
-            grid[:, :, :oh, :ow] = gy.transpose(1, 0, 2, 3)
-            grid = grid.reshape(o, length)
-            out = np.empty((kh, o, cg * kw), dtype=np.float32)
-            for i in range(kh):
-                off = i * dilation[0] * wp
-                _matmul(grid, cols[:, off:off + length].T, out=out[i])
-            return _contiguous(out.reshape(kh, o, cg, kw).transpose(1, 2, 0, 3))
-        if self._use_nhwc(x.shape, w_shape, groups, oh, ow, x.dtype):
-            cols = self._im2col_nhwc(x, (kh, kw), stride, padding, dilation, oh, ow)
-            g2 = gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
-            out = _matmul(g2, cols).reshape(o, kh, kw, cg)
-            return _contiguous(out.transpose(0, 3, 1, 2))
-        if groups == 1 and oh * ow >= 256:
-            # large maps: a GEMM per image, gy (O, P) @ its columns (P, K), summed over
-            # the batch (no transposed copy of gy; ~4x faster for a 1-channel input)
-            cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow, per_image=True)
-            per_image = _matmul(gy.reshape(n, o, oh * ow), cols.transpose(0, 2, 1))
+        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow, layout)
+        og = o // groups
+        if layout == "image":
+            # a GEMM per image, gy (O, P) @ its columns (P, K), summed over the batch (no
+            # transposed copy of gy; ~4x faster for a 1-channel input)
+            per_image = _matmul(gy.reshape(n, groups, og, oh * ow),
+                                cols.reshape(n, groups, -1, oh * ow).transpose(0, 1, 3, 2))
             return np.add.reduce(per_image, axis=0).reshape(w_shape)
-        # (O, N*P) @ (N*P, K): one GEMM; the columns enter transposed as a view
-        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow, per_image=False)
-        g2 = gy.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
-        out = np.empty((o, k), dtype=np.float32)
-        for g in range(groups):
-            _matmul(g2[g * og:(g + 1) * og], cols[g * k:(g + 1) * k].T,
-                      out=out[g * og:(g + 1) * og])
-        return out.reshape(w_shape)
+        g2 = gy.transpose(1, 0, 2, 3).reshape(groups, og, n * oh * ow)
+        if layout == "nhwc":  # (O, N*P) @ (N*P, KH*KW*C)
+            out = _matmul(g2[0], cols).reshape(o, kh, kw, cg)
+            return _contiguous(out.transpose(0, 3, 1, 2))
+        # (O, N*P) @ (N*P, K) per group: one GEMM; the columns enter transposed as a view
+        return _matmul(g2, cols.reshape(groups, -1, n * oh * ow).transpose(0, 2, 1)).reshape(
+            w_shape)
 
     @float32_paths
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
         n, c, h, w = x.shape
+        (kh, kw), (ph, pw) = kernel, padding
         oh, ow, extra = pool_geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
-        best = np.empty((n, c, oh, ow), dtype=x.dtype)
+        y = np.empty((n, c, oh, ow), dtype=x.dtype)
         arg = np.empty((n, c, oh, ow), dtype=np.int64)
+        # flat input index = window origin + the tap's offset
+        offsets = np.array([i * dilation[0] * w + j * dilation[1]
+                            for i in range(kh) for j in range(kw)], dtype=np.int64)
+        origin = ((np.arange(oh) * stride[0] - ph)[:, None] * w +
+                  (np.arange(ow) * stride[1] - pw)[None, :])
 
         def images(n0, n1):  # threads take ranges of images
-            self._max_pool_into(x[n0:n1], kernel, stride, padding, dilation, (oh, ow), extra,
-                                best[n0:n1], arg[n0:n1])
+            xp, best = x[n0:n1], y[n0:n1]
+            if padding != (0, 0) or extra != (0, 0):
+                xp = np.full((n1 - n0, c, h + ph + extra[0], w + pw + extra[1]), -np.inf,
+                             dtype=x.dtype)
+                xp[:, :, ph:ph + h, pw:pw + w] = x[n0:n1]
+            # the max over kernel taps (strided views), then each output's flat input
+            # index from the first tap that equals it: a few whole-array passes, no
+            # tiny-axis argmax
+            taps = [xp[:, :, self._tap(i, dilation[0], stride[0], oh),
+                       self._tap(j, dilation[1], stride[1], ow)]
+                    for i in range(kh) for j in range(kw)]
+            best[...] = taps[0]
+            for v in taps[1:]:
+                np.maximum(best, v, out=best)  # propagates NaN, as torch
+            nan = bool(np.isnan(best).any())
+            # k = how many taps come before the first one equal to the max (or NaN): count
+            # the taps while nothing matched yet, in branch-free uint8 passes (np.where
+            # branches)
+            k = np.zeros(best.shape, dtype=np.uint8 if len(taps) < 256 else np.int64)
+            found = None
+            for v in taps[:-1]:
+                hit = v == best
+                if nan:
+                    hit |= np.isnan(v)
+                found = hit if found is None else np.logical_or(found, hit, out=found)
+                k += ~found
+            np.take(offsets, k, out=arg[n0:n1])  # the tap's offset, by k
+            arg[n0:n1] += origin
         _in_parts(n, x.size, images)
-        return best, arg
-
-    def _max_pool_into(self, x, kernel, stride, padding, dilation, out_hw, extra, best, arg):
-        n, c, h, w = x.shape
-        (kh, kw), (oh, ow) = kernel, out_hw
-        if padding != (0, 0) or extra != (0, 0):
-            xp = np.full((n, c, h + padding[0] + extra[0], w + padding[1] + extra[1]), -np.inf,
-                         dtype=x.dtype)
-            xp[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w] = x
-        else:
-            xp = x
-        # the max over kernel taps (strided views), then each output's flat input index
-        # from the first tap that equals it: a few whole-array passes, no tiny-axis argmax
-        taps = [(i, j, xp[:, :, self._tap(i, dilation[0], stride[0], oh),
-                          self._tap(j, dilation[1], stride[1], ow)])
-                for i in range(kh) for j in range(kw)]
-        best[...] = taps[0][2]
-        for _, _, v in taps[1:]:
-            np.maximum(best, v, out=best)  # propagates NaN, as torch
-        nan = bool(np.isnan(best).any())
-        # k = how many taps come before the first one equal to the max (or NaN): count the
-        # taps while nothing matched yet, in branch-free uint8 passes (np.where branches)
-        k = np.zeros(best.shape, dtype=np.uint8 if len(taps) < 256 else np.int64)
-        found = None
-        for _, _, v in taps[:-1]:
-            hit = v == best
-            if nan:
-                hit |= np.isnan(v)
-            found = hit if found is None else np.logical_or(found, hit, out=found)
-            k += ~found
-        # flat input index = window origin + the tap's offset (a table lookup by k)
-        offsets = np.array([i * dilation[0] * w + j * dilation[1] for i, j, _ in taps],
-                           dtype=np.int64)
-        origin = ((np.arange(oh) * stride[0] - padding[0])[:, None] * w +
-                  (np.arange(ow) * stride[1] - padding[1])[None, :])
-        np.take(offsets, k, out=arg)
-        arg += origin
+        return y, arg
 
     @float32_paths
     def max_pool2d_grad(self, gy, indices, x_shape):
-        n = x_shape[0]
-        if gy.dtype != np.float32:
-            return self._max_pool_grad_images(gy, indices, x_shape)
-        dx = np.empty(x_shape, dtype=np.float32)
+        n, c, h, w = x_shape
+        dx = np.empty((n, c * h * w), dtype=np.float32)
 
         def images(n0, n1):  # threads take ranges of images
-            dx[n0:n1] = self._max_pool_grad_images(gy[n0:n1], indices[n0:n1],
-                                                   (n1 - n0,) + tuple(x_shape[1:]))
+            planes = np.arange((n1 - n0) * c, dtype=np.int64).reshape(n1 - n0, c, 1, 1)
+            flat = (indices[n0:n1] + planes * (h * w)).reshape(-1)
+            out, g = dx[n0:n1].reshape(-1), gy[n0:n1].reshape(-1)
+            if flat.size <= out.size:
+                # windows that do not overlap (the usual 2x2/2) pick distinct inputs: a
+                # plain scatter is then exact; a hit count tells whether any index repeated
+                hits = np.zeros(out.size, dtype=np.bool_)
+                hits[flat] = True
+                if np.count_nonzero(hits) == flat.size:
+                    out[...] = 0
+                    out[flat] = g
+                    return
+            # bincount with weights is a much faster scatter-add than np.add.at
+            out[...] = np.bincount(flat, weights=g, minlength=out.size)
         _in_parts(n, dx.size, images)
-        return dx
-
-    def _max_pool_grad_images(self, gy, indices, x_shape):
-        n, c, h, w = x_shape
-        plane = np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1) * (h * w)
-        flat = (indices + plane).reshape(-1)
-        size = n * c * h * w
-        if gy.dtype == np.float32 and flat.size <= size:
-            # windows that do not overlap (the usual 2x2/2) pick distinct inputs: a plain
-            # scatter is then exact; a hit count tells whether any index repeated
-            hits = np.zeros(size, dtype=np.bool_)
-            hits[flat] = True
-            if np.count_nonzero(hits) == flat.size:
-                dx = np.zeros(size, dtype=np.float32)
-                dx[flat] = gy.reshape(-1)
-                return dx.reshape(x_shape)
-        # bincount with weights is a much faster scatter-add than np.add.at
-        dx = np.bincount(flat, weights=gy.reshape(-1), minlength=size)
-        return dx.astype(np.float32).reshape(x_shape)
+        return dx.reshape(x_shape)
 
     @float32_paths
     def avg_pool2d_grad(self, gy, x_shape, kernel, stride, padding, ceil_mode, count_include_pad):
         n, c, h, w = x_shape
-        oh, ow, extra = pool_geometry(x_shape, kernel, stride, padding, (1, 1), ceil_mode)
+        oh, ow, _ = pool_geometry(x_shape, kernel, stride, padding, (1, 1), ceil_mode)
         div = avg_pool_divisors(h, w, kernel, stride, padding, oh, ow, count_include_pad)
         g = gy / np.array(div, dtype=np.float32).reshape(oh, ow)
-        dxp = np.zeros((n, c, h + padding[0] + extra[0], w + padding[1] + extra[1]), np.float32)
-        for i in range(kernel[0]):
-            for j in range(kernel[1]):
-                dxp[:, :, i:i + stride[0] * (oh - 1) + 1:stride[0],
-                    j:j + stride[1] * (ow - 1) + 1:stride[1]] += g
-        return np.ascontiguousarray(dxp[:, :, padding[0]:padding[0] + h,
-                                        padding[1]:padding[1] + w])
-
-    # -- fused ops -------------------------------------------------------------------------
+        taps = np.broadcast_to(g[:, :, None, None], (n, c) + tuple(kernel) + (oh, ow))
+        return self._col2im(taps, x_shape, kernel, stride, padding, (1, 1), "image")

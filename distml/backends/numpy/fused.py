@@ -22,9 +22,13 @@ class FusedOps:
 
     BN_BLOCK = 1 << 18  # elements in a block of rows: its temporaries stay in the L2 cache
 
-    def _row_blocks(self, n, width):
+    def _row_blocks(self, n, p, c0, c1):
+        """Channels [c0, c1)'s columns of the (n, c*p) layout, its blocks of rows whose
+        temporaries stay in the cache, and a scratch block."""
+        width = (c1 - c0) * p
         step = max(1, self.BN_BLOCK // max(1, width))
-        return [(r, min(n, r + step)) for r in range(0, n, step)], step
+        blocks = [(r, min(n, r + step)) for r in range(0, n, step)]
+        return slice(c0 * p, c1 * p), blocks, np.empty((min(step, n), width), dtype=np.float32)
 
     # BatchNorm is memory-bound: it is laid out as (n, c*p) with per-channel vectors
     # repeated p times (inner loops c*p long: broadcasting over (n, c, p) loops p at a time,
@@ -48,9 +52,7 @@ class FusedOps:
         b = None if bias is None else bias.reshape(c)
 
         def channels(c0, c1):
-            cols, k = slice(c0 * p, c1 * p), c1 - c0
-            blocks, step = self._row_blocks(n, k * p)
-            scratch = np.empty((min(step, n), k * p), dtype=f32)
+            (cols, blocks, scratch), k = self._row_blocks(n, p, c0, c1), c1 - c0
             acc = np.zeros(k * p, dtype=f32)
             for r0, r1 in blocks:
                 acc += np.add.reduce(x2[r0:r1, cols], axis=0)
@@ -88,9 +90,7 @@ class FusedOps:
         gweight, gbias = np.empty(c, dtype=f32), np.empty(c, dtype=f32)
 
         def channels(c0, c1):
-            cols, k = slice(c0 * p, c1 * p), c1 - c0
-            blocks, step = self._row_blocks(n, k * p)
-            scratch = np.empty((min(step, n), k * p), dtype=f32)
+            (cols, blocks, scratch), k = self._row_blocks(n, p, c0, c1), c1 - c0
             sum_g, sum_gx = np.zeros(k * p, dtype=f32), np.zeros(k * p, dtype=f32)
             for r0, r1 in blocks:
                 gb = g2[r0:r1, cols]
@@ -126,10 +126,9 @@ class FusedOps:
                                                  f32(weight_decay))
         pf, gf = p.reshape(-1), grad.reshape(-1)
         bf = None if momentum_buffer is None else momentum_buffer.reshape(-1)
-        new_p = np.empty(p.shape, dtype=np.float32)
-        new_buf = np.empty(p.shape, dtype=np.float32) if momentum else None
-        npf = new_p.reshape(-1)
-        nbf = new_buf.reshape(-1) if momentum else None
+        npf = np.empty(p.size, dtype=np.float32)
+        nbf = np.empty(p.size, dtype=np.float32) if momentum else None
+
         def elements(e0, e1):  # threads take ranges of elements, a chunk at a time
             for a in range(e0, e1, self.SGD_CHUNK):
                 sl = slice(a, min(e1, a + self.SGD_CHUNK))
@@ -150,8 +149,7 @@ class FusedOps:
                 np.multiply(step, lr, out=out)
                 np.subtract(pc, out, out=out)
         _in_parts(pf.size, pf.size, elements, align=16)
-        return new_p, new_buf
-
+        return npf.reshape(p.shape), None if nbf is None else nbf.reshape(p.shape)
 
     def adam_update(self, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                     weight_decay, decoupled, amsgrad, maximize, step):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...random import stream_key
 from ..base import Backend
-from .blas import _flat_parts, _matmul
+from .blas import _elementwise, _matmul
 from .conv import ConvPoolOps
 from .fused import FusedOps
 
@@ -128,8 +128,7 @@ class NumpyBackend(ConvPoolOps, FusedOps, Backend):
                 if x.dtype == np.bool_:
                     return x
                 zero = x.dtype.type(0)
-                out = _flat_parts(lambda a, out: np.maximum(a, zero, out=out), x.dtype, x)
-                return np.maximum(x, zero) if out is None else out
+                return _elementwise(lambda a, out: np.maximum(a, zero, out=out), x.dtype, x)
             if op == "sigmoid":
                 # exp(-|x|) never overflows; pick the stable form by sign
                 e = np.exp(-np.abs(x))
@@ -140,9 +139,7 @@ class NumpyBackend(ConvPoolOps, FusedOps, Backend):
                 return _erf64(x) if x.dtype == np.float64 else _erf(x)
             fn = _UNARY[op]
             if x.dtype == np.float32 and op not in ("logical_not", "sign"):
-                out = _flat_parts(fn, np.float32, x)
-                if out is not None:
-                    return out
+                return _elementwise(fn, np.float32, x)
             return np.asarray(fn(x))
 
     def binary(self, op, x, y):
@@ -153,9 +150,7 @@ class NumpyBackend(ConvPoolOps, FusedOps, Backend):
                 return np.asarray(np.power(x, y))
             fn = _BINARY[op]
             if x.dtype == np.float32 and y.dtype == np.float32 and op in _SPLIT_BINARY:
-                out = _flat_parts(fn, _SPLIT_BINARY[op], x, y)
-                if out is not None:
-                    return out
+                return _elementwise(fn, _SPLIT_BINARY[op], x, y)
             return np.asarray(fn(x, y))
 
     def where(self, cond, x, y):
@@ -169,20 +164,13 @@ class NumpyBackend(ConvPoolOps, FusedOps, Backend):
             if y.ndim == 0 and yb == 0:
                 def select(c, a, out):
                     np.multiply(a, c, out=out, dtype=np.int32)
-                out = _flat_parts(select, np.int32, c8, xb)
-                if out is None:
-                    out = np.multiply(xb, c8, dtype=np.int32)
-                return out.view(np.float32)
+                return _elementwise(select, np.int32, c8, xb).view(np.float32)
 
             def select(c, a, b, out):
                 np.subtract(a, b, out=out)
                 np.multiply(out, c, out=out, dtype=np.int32)
                 out += b
-            out = _flat_parts(select, np.int32, c8, xb, yb)
-            if out is None:
-                out = np.empty(np.broadcast_shapes(c8.shape, xb.shape, yb.shape), np.int32)
-                select(c8, xb, yb, out)
-            return out.view(np.float32)
+            return _elementwise(select, np.int32, c8, xb, yb).view(np.float32)
         return np.where(cond, x, y)
 
     # -- reductions ------------------------------------------------------------------------
