@@ -96,3 +96,51 @@ err = ((gw.cpu().double() - want).abs() / (1 + want.abs())).max().item()
     assert out["strides"] == [784, 1] and out["old_strides"] == [1, 32], out
     assert out["same"], out
     assert out["err"] < 1e-4, out
+
+
+def test_conv_output_and_weight_gradient_texel_paths_match_torch(page):
+    """A conv whose output planes hold a multiple of 4 pixels (and >= 16 channels) computes
+    out^T and unpacks whole texels (TEXEL); a weight gradient with C * KH * KW % 4 == 0 is
+    copied whole (WHOLE). Both equal the general path bit for bit; shapes cover the aligned
+    and the unaligned cases (7x7 outputs, 27 columns, 8 channels)."""
+    import torch
+    out = page.run("""
+cases = {'aligned': ((2, 4, 8, 8), (16, 4, 3, 3), 1, 1),
+         'strided': ((2, 8, 9, 9), (24, 8, 3, 3), 2, 1),
+         'odd_plane': ((2, 4, 7, 7), (16, 4, 3, 3), 1, 1),
+         'few_out': ((2, 3, 8, 8), (8, 3, 3, 3), 1, 1),
+         'odd_cols': ((2, 3, 8, 8), (16, 3, 3, 3), 1, 0)}
+res = {}
+for name, (xs, ws, stride, pad) in cases.items():
+    distml.manual_seed(9)
+    x, w = distml.randn(*xs), distml.randn(*ws)
+    def run():
+        xg = x.to('webgl')
+        wg = w.to('webgl').requires_grad_()
+        y = F.conv2d(xg, wg, stride=stride, padding=pad)
+        y.backward(y * 0.5 + 1)
+        return y.flatten().tolist(), wg.grad.flatten().tolist()
+    fast = run()
+    be.packed_fast_paths = False
+    try:
+        slow = run()
+    finally:
+        be.packed_fast_paths = True
+    res[name] = {'same': fast == slow, 'y': fast[0], 'gw': fast[1], 'x': x.tolist(),
+                 'w': w.tolist(), 'stride': stride, 'pad': pad}
+res['kernels'] = sorted(k for k in kernels() if 'TEXEL' in k or 'WHOLE' in k)
+res
+""")
+    kernels = out.pop("kernels")
+    assert any("unpack" in k and "TEXEL" in k for k in kernels), kernels
+    for name, r in out.items():
+        assert r["same"], f"{name}: the texel paths changed the result"
+        x = torch.tensor(r["x"], dtype=torch.float64)
+        w = torch.tensor(r["w"], dtype=torch.float64, requires_grad=True)
+        y = torch.nn.functional.conv2d(x, w, stride=r["stride"], padding=r["pad"])
+        y.backward(y.detach() * 0.5 + 1)
+        # float32 sums of at most a few hundred products: ~1e-5 relative
+        for got, want in ((r["y"], y.detach()), (r["gw"], w.grad)):
+            got = torch.tensor(got, dtype=torch.float64)
+            err = ((got - want.flatten()).abs() / (1 + want.flatten().abs())).max().item()
+            assert err < 1e-4, (name, err)

@@ -37,6 +37,15 @@ def _panel_layout(rows, k4, max_size):
     return None if bands * k4 > max_size else (bands * k4, h, h)
 
 
+def _texel_aligned(u):
+    """Whether every 4 outputs of unpack MODE 0 (from flat index 4t) are one texel of C: the
+    last out dim walks C's columns one by one in runs of a multiple of 4 starting at columns
+    that are multiples of 4."""
+    shape, rs, cs = u["u_oshape"], u["u_rs"], u["u_cs"]
+    return (shape[3] % 4 == 0 and rs[3] == 0 and cs[3] == 1
+            and all(c % 4 == 0 for n, c in zip(shape[:3], cs[:3]) if n > 1))
+
+
 def _dims3(shape, strides):
     """A view's dims as exactly 3 (shape, strides) entries, merged or padded in front."""
     shp, (st,) = collapse(shape, [strides])
@@ -118,6 +127,8 @@ class PackedOps:
         out = self._out(shape, "float32")
         uniforms.update({"u_N4": c.k4, "u_HC": c.h, "u_n": _numel(shape), "u_Mq": c.part_rows})
         defines = {"MODE": mode, "WHOLE": 1} if whole else {"MODE": mode}
+        if mode == 0 and not whole and self.packed_fast_paths and _texel_aligned(uniforms):
+            defines["TEXEL"] = 1
         if mode == 1 and uniforms["u_sh"] == uniforms["u_sw"] == 1:
             defines["STRIDE1"] = 1
         if len(c.parts) == 4:
@@ -220,10 +231,18 @@ class PackedOps:
         if self._conv_packed(u, groups, (x, w)):
             # out[(n, oh, ow), o] = im2col(x) @ w.reshape(O, -1).T
             rows, K = u["u_N"] * u["u_OH"] * u["u_OW"], u["u_C"] * u["u_KH"] * u["u_KW"]
-            c = self._packed_product(self._im2col_pack(x, u, False),
-                                     self._strided_pack(w, (0,), (1, 2, 3)), 1, rows, u["u_O"], K)
+            ohw = u["u_OH"] * u["u_OW"]
+            im2col, wmat = self._im2col_pack(x, u, False), self._strided_pack(w, (0,), (1, 2, 3))
+            if self.packed_fast_paths and ohw % 4 == 0 and u["u_O"] >= 16:
+                # out^T[o, (n, oh, ow)] = w.reshape(O, -1) @ im2col(x)^T (the same sums): four
+                # neighbouring outputs are then one texel of the product, which unpack copies
+                c = self._packed_product(wmat, im2col, 1, u["u_O"], rows, K)
+                if c is not None:
+                    return self._unpack(c, shape, 0, {"u_oshape": list(shape),
+                                                      "u_rs": [0, 1, 0, 0],
+                                                      "u_cs": [ohw, 0, u["u_OW"], 1]})
+            c = self._packed_product(im2col, wmat, 1, rows, u["u_O"], K)
             if c is not None:
-                ohw = u["u_OH"] * u["u_OW"]
                 return self._unpack(c, shape, 0, {"u_oshape": list(shape),
                                                   "u_rs": [ohw, 0, u["u_OW"], 1],
                                                   "u_cs": [0, 1, 0, 0]})
@@ -259,10 +278,10 @@ class PackedOps:
             c = self._packed_product(self._strided_pack(gy, (1,), (0, 2, 3)),
                                      self._im2col_pack(x, u, True), 1, u["u_O"], cols, K)
             if c is not None:
-                khw = u["u_KH"] * u["u_KW"]
+                # gw is the product itself, (O, C * KH * KW) contiguous
                 return self._unpack(c, tuple(w_shape), 0, {
-                    "u_oshape": list(w_shape), "u_rs": [1, 0, 0, 0],
-                    "u_cs": [0, khw, u["u_KW"], 1]})
+                    "u_oshape": [1, 1, u["u_O"], cols], "u_rs": [0, 0, 1, 0],
+                    "u_cs": [0, 0, 0, 1]}, whole=self.packed_fast_paths and cols % 4 == 0)
         return self._conv(2, x, gy, tuple(w_shape), u)
 
     def _planes(self, x):
