@@ -1,8 +1,9 @@
 """The webgl backend's cheaper packed-matmul paths (issue 14), in headless Chromium: a pack
-that reads whole texels (ALIGNED; TALIGNED for a transposed matrix), an unpack that writes
-them (WHOLE), the packed product for small matmuls, and a Linear's weight gradient
-computed in its own (contiguous) layout. Each must equal the general path bit for bit and
-torch within float32 error."""
+that reads whole texels (ALIGNED; TALIGNED for a transposed matrix), operands read in place
+without a pack (ADIRECT, BDIRECT, BNAT), an unpack that writes whole texels (WHOLE,
+TEXEL), the packed product for small matmuls, and a Linear's weight gradient computed in
+its own (contiguous) layout. Each must equal the general path bit for bit and torch within
+float32 error."""
 import pytest
 
 PRELUDE = """
@@ -30,10 +31,13 @@ b = distml.randn(784, 32)
 cases = {'aligned': (a, b), 'offset': (a[:, 4:], b[4:]), 'odd_k': (a[:, 1:], b[1:]),
          'n_not_4': (a, b[:, :10]), 'transposed': (b.t(), a.t()),
          'transposed_offset': (a[:, 1:].t(), a[:, :31]), 'gram': (a.t(), a),
-         'transposed_k_30': (a[:30].t(), a[:30, :5])}
+         'transposed_k_30': (a[:30].t(), a[:30, :5]),
+         'bt_on_device': (a, a[:32]), 'bt_on_device_odd': (a[:, 1:], a[:12, 1:])}
 res = {}
 for name, (x, y) in cases.items():
     xg, yg = x.to('webgl'), y.to('webgl')
+    if name.startswith('bt_on_device'):  # a transposed view on the device (uploads copy)
+        y, yg = y.t(), yg.t()
     fast = (xg @ yg).flatten().tolist()
     be.packed_fast_paths = False
     try:
@@ -43,10 +47,14 @@ for name, (x, y) in cases.items():
     want = (x.double() @ y.double()).flatten().tolist()
     err = max(abs(p - q) / (1 + abs(q)) for p, q in zip(fast, want))
     res[name] = [fast == slow, err]
-res['kernels'] = sorted(k for k in kernels() if 'ALIGNED' in k or 'WHOLE' in k)
+res['kernels'] = sorted(k for k in kernels() if 'ALIGNED' in k or 'WHOLE' in k
+                       or 'DIRECT' in k or 'NAT' in k)
 res
 """)
     kernels = out.pop("kernels")
+    # operands read in place, without a pack draw: A and B^T rows, and B row-major
+    for flag in ("ADIRECT", "BDIRECT", "BNAT"):
+        assert any(k.startswith("matmul_packed") and flag in k for k in kernels), kernels
     assert any("pack" in k and "ALIGNED" in k for k in kernels), kernels
     assert any("unpack" in k and "WHOLE" in k for k in kernels), kernels
     assert any("pack" in k and "TALIGNED" in k for k in kernels), kernels

@@ -30,6 +30,23 @@ class _Panel:
         self.part_rows = rows if part_rows is None else part_rows
 
 
+class _Direct:
+    """A matmul operand read in place (no pack draw): row r's texel k4 (4 consecutive k) is
+    texel q0 + r * step + k4 of the storage's flat layout (DIRECT); with `nat` the storage
+    holds B itself, row-major: texel q0 + k * step + n4 holds columns 4 n4 .. + 3 of row k
+    (NAT)."""
+
+    __slots__ = ("parts", "rows", "k4", "h", "q0", "step", "nat")
+
+    def __init__(self, storage, rows, k4, q0, step, nat=False):
+        self.parts = [storage]
+        self.rows = self.h = rows
+        self.k4 = k4
+        self.q0 = q0
+        self.step = step
+        self.nat = nat
+
+
 def _panel_layout(rows, k4, max_size):
     """(width, height, rows per band) of a panel, or None when it cannot fit."""
     bands = -(-rows // max_size)
@@ -62,6 +79,7 @@ class PackedOps:
     # Linear's weight gradient is contiguous and the optimizer's update reads whole texels
     grad_in_operand_layout = True
     packed_fast_paths = True  # pack.frag ALIGNED, unpack.frag WHOLE (False: tests compare)
+    direct_operands = True  # matmul_packed reads aligned operands in place (_Direct)
 
     # -- linear algebra and nn ---------------------------------------------------------------
     def _batched(self, x, nbatch):
@@ -118,8 +136,13 @@ class PackedOps:
             out = [self._texture(w, h) for _ in range(parts)]
             u = {"u_M": M, "u_N": N, "u_R": rows, "u_N4": n4, "u_H": band,
                  "u_K4": pa.k4, "u_HA": pa.h, "u_HB": pb.h, "u_Mq": part_rows}
+            d = dict(defines)
+            for name, op in (("A", pa), ("B", pb)):
+                if isinstance(op, _Direct):
+                    d[name + ("NAT" if op.nat else "DIRECT")] = 1
+                    u.update({f"u_q{name.lower()}": op.q0, f"u_s{name.lower()}": op.step})
             inputs = pa.parts + pb.parts + (acc or [])
-            self._draw("matmul_packed", dict(defines, ACC=1) if acc else defines, out, inputs, u)
+            self._draw("matmul_packed", dict(d, ACC=1) if acc else d, out, inputs, u)
             acc = out
         return _Panel(acc, rows, N, n4, band, part_rows)
 
@@ -138,9 +161,10 @@ class PackedOps:
         self._draw("unpack", defines, out.storage, c.parts, uniforms)
         return out
 
-    def _strided_pack(self, x, row_dims, col_dims):
+    def _strided_pack(self, x, row_dims, col_dims, b_operand=False):
         """pack_source(k0, k) of the matrix with rows over x's dims `row_dims` and columns
-        over `col_dims` (dims as indices into x.shape)."""
+        over `col_dims` (dims as indices into x.shape); `b_operand`: it is B^T, which may
+        be read in B's own layout (_Direct nat)."""
         rshape, rst = _dims3([x.shape[d] for d in row_dims], [x.strides[d] for d in row_dims])
         kshape, kst = _dims3([x.shape[d] for d in col_dims], [x.strides[d] for d in col_dims])
         rows = _numel(rshape)
@@ -150,6 +174,16 @@ class PackedOps:
         # a transposed contiguous matrix: the 4 k of a texel sit in one component of 4
         trans = self.packed_fast_paths and rshape[:2] == [1, 1] and rst[2] == 1 \
             and kshape[:2] == [1, 1] and kst[2] % 4 == 0 and x.offset % 4 == 0
+
+        # one row stride: the matmul reads x where it is (_Direct), no pack draw
+        direct = self.packed_fast_paths and self.direct_operands and rshape[:2] == [1, 1]
+        if direct and aligned:
+            return lambda k0, k: (_Direct(x.storage, rows, k // 4, (x.offset + k0) // 4,
+                                          rst[2] // 4) if k0 % 4 == 0 and k % 4 == 0
+                                  else source(k0, k))
+        if direct and trans and b_operand and rows % 4 == 0 and _numel(kshape) % 4 == 0:
+            return lambda k0, k: _Direct(x.storage, rows, k // 4,
+                                         (x.offset + k0 * kst[2]) // 4, kst[2] // 4, nat=True)
 
         def source(k0, k):
             defines = {"MODE": 0}
@@ -188,7 +222,8 @@ class PackedOps:
             av = GLBuffer(a.storage, (nb, M, K), dt, ast, a.offset)
             bv = GLBuffer(b.storage, (nb, N, K), dt, (bst[0], bst[2], bst[1]), b.offset)
             c = self._packed_product(self._strided_pack(av, (0, 1), (2,)),
-                                     self._strided_pack(bv, (0, 1), (2,)), nb, M, N, K)
+                                     self._strided_pack(bv, (0, 1), (2,), N % 4 == 0), nb, M, N,
+                                     K)
             if c is not None:
                 return self._unpack(c, shape, 0, {"u_oshape": [1, 1, nb * M, N],
                                                    "u_rs": [0, 0, 1, 0], "u_cs": [0, 0, 0, 1]},
@@ -259,7 +294,8 @@ class PackedOps:
             # then col2im sums each input pixel's taps
             rows, K = u["u_N"] * u["u_OH"] * u["u_OW"], u["u_C"] * u["u_KH"] * u["u_KW"]
             c = self._packed_product(self._strided_pack(gy, (0, 2, 3), (1,)),
-                                     self._strided_pack(w, (1, 2, 3), (0,)), 1, rows, K, u["u_O"])
+                                     self._strided_pack(w, (1, 2, 3), (0,), True), 1, rows, K,
+                                     u["u_O"])
             if c is not None:
                 uniforms = {k: v for k, v in u.items() if k not in ("u_H", "u_W", "u_N")}
                 uniforms.update({"u_IH": u["u_H"], "u_IW": u["u_W"]})
