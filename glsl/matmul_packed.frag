@@ -7,6 +7,10 @@
 //        neighbouring rows of C, which unpack reads together, sit in the same part.
 //        Otherwise RB = 1: row q, one panel. Each part is a panel with u_H rows per band.
 //   ACC  defined: add the partial C of an earlier split-K pass (u_in2 .., same layout)
+//   ADIRECT / BDIRECT: A / B^T read in place (no pack): row r's texel k4 is texel
+//        u_qa + r * u_sa + k4 (u_qb, u_sb) of the input's flat layout (common.glsl)
+//   BNAT: B read in place in its own row-major layout: texel u_qb + k * u_sb + n / 4
+//        holds B[k, n .. n + 3]; then a step is mat4(4 rows of B) * (4 k of A)
 #ifdef MRT
 #define RB 4
 #else
@@ -21,6 +25,34 @@ uniform sampler2D u_in3, u_in4, u_in5;
 #endif
 #endif
 uniform int u_M, u_N, u_R, u_N4, u_H, u_K4, u_HA, u_HB, u_Mq;
+#ifdef ADIRECT
+uniform ivec2 u_w0;
+uniform int u_qa, u_sa;
+#define A_AT(r) (u_qa + (r) * u_sa)
+#define FETCH_A(a) fetch4(u_in0, u_w0, a)
+#define NEXT_A(a) a++
+#define A_POS int
+#else
+#define A_AT(r) panelA(r)
+#define FETCH_A(a) texelFetch(u_in0, a, 0)
+#define NEXT_A(a) a.x++
+#define A_POS ivec2
+#endif
+#if defined(BDIRECT) || defined(BNAT)
+uniform ivec2 u_w1;
+uniform int u_qb, u_sb;
+#endif
+#ifdef BDIRECT
+#define B_AT(r) (u_qb + (r) * u_sb)
+#define FETCH_B(b) fetch4(u_in1, u_w1, b)
+#define NEXT_B(b) b++
+#define B_POS int
+#else
+#define B_AT(r) panelB(r)
+#define FETCH_B(b) texelFetch(u_in1, b, 0)
+#define NEXT_B(b) b.x++
+#define B_POS ivec2
+#endif
 #if RB == 4
 layout(location = 0) out vec4 out0;
 layout(location = 1) out vec4 out1;
@@ -63,31 +95,47 @@ void main() {
     int nb = 0;
 #endif
     int n = nb + 4 * n4;
-    int last = nb + u_N - 1;  // rows past N or R repeat the last one; unpack never reads them
-    ivec2 p0 = panelB(n);
-    ivec2 p1 = panelB(min(n + 1, last));
-    ivec2 p2 = panelB(min(n + 2, last));
-    ivec2 p3 = panelB(min(n + 3, last));
-    ivec2 a0 = panelA(min(r, u_R - 1));
+    A_POS a0 = A_AT(min(r, u_R - 1));
     vec4 acc0 = vec4(0.0);
 #if RB == 4
-    ivec2 a1 = panelA(min(r + u_Mq, u_R - 1));
-    ivec2 a2 = panelA(min(r + 2 * u_Mq, u_R - 1));
-    ivec2 a3 = panelA(min(r + 3 * u_Mq, u_R - 1));
+    A_POS a1 = A_AT(min(r + u_Mq, u_R - 1));
+    A_POS a2 = A_AT(min(r + 2 * u_Mq, u_R - 1));
+    A_POS a3 = A_AT(min(r + 3 * u_Mq, u_R - 1));
     vec4 acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0);
 #endif
+#ifdef BNAT
+    int q = u_qb + (n >> 2);  // N % 4 == 0: the 4 columns are one texel of each row of B
     for (int k = 0; k < u_K4; k++) {
-        mat4 bt = mat4(texelFetch(u_in1, p0, 0), texelFetch(u_in1, p1, 0),
-                       texelFetch(u_in1, p2, 0), texelFetch(u_in1, p3, 0));
-        acc0 += texelFetch(u_in0, a0, 0) * bt;  // row vector * mat4: four dot products
+        mat4 b = mat4(fetch4(u_in1, u_w1, q), fetch4(u_in1, u_w1, q + u_sb),
+                      fetch4(u_in1, u_w1, q + 2 * u_sb), fetch4(u_in1, u_w1, q + 3 * u_sb));
+        acc0 += b * FETCH_A(a0);  // mat4 * column vector: 4 k of row r times 4 rows of B
 #if RB == 4
-        acc1 += texelFetch(u_in0, a1, 0) * bt;
-        acc2 += texelFetch(u_in0, a2, 0) * bt;
-        acc3 += texelFetch(u_in0, a3, 0) * bt;
-        a1.x++; a2.x++; a3.x++;
+        acc1 += b * FETCH_A(a1);
+        acc2 += b * FETCH_A(a2);
+        acc3 += b * FETCH_A(a3);
+        NEXT_A(a1); NEXT_A(a2); NEXT_A(a3);
 #endif
-        a0.x++; p0.x++; p1.x++; p2.x++; p3.x++;
+        NEXT_A(a0);
+        q += 4 * u_sb;
     }
+#else
+    int last = nb + u_N - 1;  // rows past N or R repeat the last one; unpack never reads them
+    B_POS p0 = B_AT(n);
+    B_POS p1 = B_AT(min(n + 1, last));
+    B_POS p2 = B_AT(min(n + 2, last));
+    B_POS p3 = B_AT(min(n + 3, last));
+    for (int k = 0; k < u_K4; k++) {
+        mat4 bt = mat4(FETCH_B(p0), FETCH_B(p1), FETCH_B(p2), FETCH_B(p3));
+        acc0 += FETCH_A(a0) * bt;  // row vector * mat4: four dot products
+#if RB == 4
+        acc1 += FETCH_A(a1) * bt;
+        acc2 += FETCH_A(a2) * bt;
+        acc3 += FETCH_A(a3) * bt;
+        NEXT_A(a1); NEXT_A(a2); NEXT_A(a3);
+#endif
+        NEXT_A(a0); NEXT_B(p0); NEXT_B(p1); NEXT_B(p2); NEXT_B(p3);
+    }
+#endif
 #ifdef ACC
     acc0 += texelFetch(u_in2, p, 0);
 #if RB == 4

@@ -3,6 +3,8 @@
 //   MODE 0  out index over up to 4 dims (u_oshape): row = sum idx * u_rs, col = sum idx * u_cs
 //           (a matmul's (B, M, N), or a conv's (N, O, OH, OW) from rows (n, oh, ow))
 //           WHOLE: out is C itself, (rows, cols) contiguous with cols % 4 == 0: one texel
+//           TEXEL: every 4 outputs are one texel of C (the last out dim walks C's columns
+//           from a multiple of 4, its size a multiple of 4: a conv's out^T)
 //   MODE 1  col2im, a conv's input gradient: x (N, C, H, W) sums C[(n, oh, ow), (c, kh, kw)]
 //           over the taps that read it (STRIDE1: both strides are 1)
 uniform sampler2D u_in0;
@@ -61,6 +63,10 @@ void main() {
         c += idx[d] * u_cs[d];
         rem = q;
     }
+#ifdef TEXEL
+    outColor = texelAt(r, c);
+    return;
+#endif
     vec4 v = vec4(0.0);
     for (int j = 0; j < 4; j++) {
         if (i + j >= u_n) break;

@@ -189,6 +189,7 @@ class StepGraph:
         reads2, writes2 = r2.storages()
         order = reads2 + writes2
         keep = {id(out) for _, out in state} | _held_by_tensors()
+        self.keep = keep
         fused, new_place = self.rewrite(r2.ops, keep)
         slot = {id(st): k for k, st in enumerate(order)}
         self.arg_slots = [(slot[id(b.storage)], k) for k, b in enumerate(r2.arg_buffers)

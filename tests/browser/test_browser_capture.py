@@ -195,3 +195,38 @@ alias = {"replays": g.replays, "ok": aliased[-1] == (u * 3).tolist()
     assert "replaced" in out["why"][1]
     assert out["cpu_passthrough"] == [2.0, 2.0]
     assert out["alias"] == {"replays": 1, "ok": True}
+
+
+def test_temporaries_share_textures_bit_for_bit(page):
+    """A replay's temporaries reuse the textures of those whose last use has passed (as the
+    eager pool does): fewer textures, the same results as without sharing."""
+    out = page.run(PRELUDE + """
+from distml.backends.webgl.replay import WebGLGraph
+
+def run(share):
+    WebGLGraph.share_textures = share
+    try:
+        distml.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), BasicBlock(8, 8),
+                              nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10)).to("webgl")
+        opt = distml.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        fn = distml.compile(step)
+        losses = [fn(x, y).item() for x, y in batches(6, [(4, 3, 8, 8)])]
+        g = fn._capture.graph
+        return {"losses": losses, "replays": fn.replays, "textures": g.n_textures,
+                "state": {k: v.tolist() for k, v in model.state_dict().items()}}
+    finally:
+        WebGLGraph.share_textures = True
+
+{"shared": run(True), "own": run(False)}
+""", timeout=600)
+    shared, own = out["shared"], out["own"]
+    assert shared["replays"] >= 2 and own["replays"] >= 2
+    assert shared["losses"] == own["losses"] and shared["state"] == own["state"]
+    assert shared["textures"] < own["textures"], (shared["textures"], own["textures"])

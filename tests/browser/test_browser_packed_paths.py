@@ -1,8 +1,9 @@
 """The webgl backend's cheaper packed-matmul paths (issue 14), in headless Chromium: a pack
-that reads whole texels (ALIGNED; TALIGNED for a transposed matrix), an unpack that writes
-them (WHOLE), the packed product for small matmuls, and a Linear's weight gradient
-computed in its own (contiguous) layout. Each must equal the general path bit for bit and
-torch within float32 error."""
+that reads whole texels (ALIGNED; TALIGNED for a transposed matrix), operands read in place
+without a pack (ADIRECT, BDIRECT, BNAT), an unpack that writes whole texels (WHOLE,
+TEXEL), the packed product for small matmuls, and a Linear's weight gradient computed in
+its own (contiguous) layout. Each must equal the general path bit for bit and torch within
+float32 error."""
 import pytest
 
 PRELUDE = """
@@ -30,10 +31,13 @@ b = distml.randn(784, 32)
 cases = {'aligned': (a, b), 'offset': (a[:, 4:], b[4:]), 'odd_k': (a[:, 1:], b[1:]),
          'n_not_4': (a, b[:, :10]), 'transposed': (b.t(), a.t()),
          'transposed_offset': (a[:, 1:].t(), a[:, :31]), 'gram': (a.t(), a),
-         'transposed_k_30': (a[:30].t(), a[:30, :5])}
+         'transposed_k_30': (a[:30].t(), a[:30, :5]),
+         'bt_on_device': (a, a[:32]), 'bt_on_device_odd': (a[:, 1:], a[:12, 1:])}
 res = {}
 for name, (x, y) in cases.items():
     xg, yg = x.to('webgl'), y.to('webgl')
+    if name.startswith('bt_on_device'):  # a transposed view on the device (uploads copy)
+        y, yg = y.t(), yg.t()
     fast = (xg @ yg).flatten().tolist()
     be.packed_fast_paths = False
     try:
@@ -43,10 +47,14 @@ for name, (x, y) in cases.items():
     want = (x.double() @ y.double()).flatten().tolist()
     err = max(abs(p - q) / (1 + abs(q)) for p, q in zip(fast, want))
     res[name] = [fast == slow, err]
-res['kernels'] = sorted(k for k in kernels() if 'ALIGNED' in k or 'WHOLE' in k)
+res['kernels'] = sorted(k for k in kernels() if 'ALIGNED' in k or 'WHOLE' in k
+                       or 'DIRECT' in k or 'NAT' in k)
 res
 """)
     kernels = out.pop("kernels")
+    # operands read in place, without a pack draw: A and B^T rows, and B row-major
+    for flag in ("ADIRECT", "BDIRECT", "BNAT"):
+        assert any(k.startswith("matmul_packed") and flag in k for k in kernels), kernels
     assert any("pack" in k and "ALIGNED" in k for k in kernels), kernels
     assert any("unpack" in k and "WHOLE" in k for k in kernels), kernels
     assert any("pack" in k and "TALIGNED" in k for k in kernels), kernels
@@ -96,3 +104,51 @@ err = ((gw.cpu().double() - want).abs() / (1 + want.abs())).max().item()
     assert out["strides"] == [784, 1] and out["old_strides"] == [1, 32], out
     assert out["same"], out
     assert out["err"] < 1e-4, out
+
+
+def test_conv_output_and_weight_gradient_texel_paths_match_torch(page):
+    """A conv whose output planes hold a multiple of 4 pixels (and >= 16 channels) computes
+    out^T and unpacks whole texels (TEXEL); a weight gradient with C * KH * KW % 4 == 0 is
+    copied whole (WHOLE). Both equal the general path bit for bit; shapes cover the aligned
+    and the unaligned cases (7x7 outputs, 27 columns, 8 channels)."""
+    import torch
+    out = page.run("""
+cases = {'aligned': ((2, 4, 8, 8), (16, 4, 3, 3), 1, 1),
+         'strided': ((2, 8, 9, 9), (24, 8, 3, 3), 2, 1),
+         'odd_plane': ((2, 4, 7, 7), (16, 4, 3, 3), 1, 1),
+         'few_out': ((2, 3, 8, 8), (8, 3, 3, 3), 1, 1),
+         'odd_cols': ((2, 3, 8, 8), (16, 3, 3, 3), 1, 0)}
+res = {}
+for name, (xs, ws, stride, pad) in cases.items():
+    distml.manual_seed(9)
+    x, w = distml.randn(*xs), distml.randn(*ws)
+    def run():
+        xg = x.to('webgl')
+        wg = w.to('webgl').requires_grad_()
+        y = F.conv2d(xg, wg, stride=stride, padding=pad)
+        y.backward(y * 0.5 + 1)
+        return y.flatten().tolist(), wg.grad.flatten().tolist()
+    fast = run()
+    be.packed_fast_paths = False
+    try:
+        slow = run()
+    finally:
+        be.packed_fast_paths = True
+    res[name] = {'same': fast == slow, 'y': fast[0], 'gw': fast[1], 'x': x.tolist(),
+                 'w': w.tolist(), 'stride': stride, 'pad': pad}
+res['kernels'] = sorted(k for k in kernels() if 'TEXEL' in k or 'WHOLE' in k)
+res
+""")
+    kernels = out.pop("kernels")
+    assert any("unpack" in k and "TEXEL" in k for k in kernels), kernels
+    for name, r in out.items():
+        assert r["same"], f"{name}: the texel paths changed the result"
+        x = torch.tensor(r["x"], dtype=torch.float64)
+        w = torch.tensor(r["w"], dtype=torch.float64, requires_grad=True)
+        y = torch.nn.functional.conv2d(x, w, stride=r["stride"], padding=r["pad"])
+        y.backward(y.detach() * 0.5 + 1)
+        # float32 sums of at most a few hundred products: ~1e-5 relative
+        for got, want in ((r["y"], y.detach()), (r["gw"], w.grad)):
+            got = torch.tensor(got, dtype=torch.float64)
+            err = ((got - want.flatten()).abs() / (1 + want.flatten().abs())).max().item()
+            assert err < 1e-4, (name, err)

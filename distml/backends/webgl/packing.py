@@ -30,11 +30,37 @@ class _Panel:
         self.part_rows = rows if part_rows is None else part_rows
 
 
+class _Direct:
+    """A matmul operand read in place (no pack draw): row r's texel k4 (4 consecutive k) is
+    texel q0 + r * step + k4 of the storage's flat layout (DIRECT); with `nat` the storage
+    holds B itself, row-major: texel q0 + k * step + n4 holds columns 4 n4 .. + 3 of row k
+    (NAT)."""
+
+    __slots__ = ("parts", "rows", "k4", "h", "q0", "step", "nat")
+
+    def __init__(self, storage, rows, k4, q0, step, nat=False):
+        self.parts = [storage]
+        self.rows = self.h = rows
+        self.k4 = k4
+        self.q0 = q0
+        self.step = step
+        self.nat = nat
+
+
 def _panel_layout(rows, k4, max_size):
     """(width, height, rows per band) of a panel, or None when it cannot fit."""
     bands = -(-rows // max_size)
     h = -(-rows // bands)
     return None if bands * k4 > max_size else (bands * k4, h, h)
+
+
+def _texel_aligned(u):
+    """Whether every 4 outputs of unpack MODE 0 (from flat index 4t) are one texel of C: the
+    last out dim walks C's columns one by one in runs of a multiple of 4 starting at columns
+    that are multiples of 4."""
+    shape, rs, cs = u["u_oshape"], u["u_rs"], u["u_cs"]
+    return (shape[3] % 4 == 0 and rs[3] == 0 and cs[3] == 1
+            and all(c % 4 == 0 for n, c in zip(shape[:3], cs[:3]) if n > 1))
 
 
 def _dims3(shape, strides):
@@ -53,6 +79,7 @@ class PackedOps:
     # Linear's weight gradient is contiguous and the optimizer's update reads whole texels
     grad_in_operand_layout = True
     packed_fast_paths = True  # pack.frag ALIGNED, unpack.frag WHOLE (False: tests compare)
+    direct_operands = True  # matmul_packed reads aligned operands in place (_Direct)
 
     # -- linear algebra and nn ---------------------------------------------------------------
     def _batched(self, x, nbatch):
@@ -109,8 +136,13 @@ class PackedOps:
             out = [self._texture(w, h) for _ in range(parts)]
             u = {"u_M": M, "u_N": N, "u_R": rows, "u_N4": n4, "u_H": band,
                  "u_K4": pa.k4, "u_HA": pa.h, "u_HB": pb.h, "u_Mq": part_rows}
+            d = dict(defines)
+            for name, op in (("A", pa), ("B", pb)):
+                if isinstance(op, _Direct):
+                    d[name + ("NAT" if op.nat else "DIRECT")] = 1
+                    u.update({f"u_q{name.lower()}": op.q0, f"u_s{name.lower()}": op.step})
             inputs = pa.parts + pb.parts + (acc or [])
-            self._draw("matmul_packed", dict(defines, ACC=1) if acc else defines, out, inputs, u)
+            self._draw("matmul_packed", dict(d, ACC=1) if acc else d, out, inputs, u)
             acc = out
         return _Panel(acc, rows, N, n4, band, part_rows)
 
@@ -118,6 +150,8 @@ class PackedOps:
         out = self._out(shape, "float32")
         uniforms.update({"u_N4": c.k4, "u_HC": c.h, "u_n": _numel(shape), "u_Mq": c.part_rows})
         defines = {"MODE": mode, "WHOLE": 1} if whole else {"MODE": mode}
+        if mode == 0 and not whole and self.packed_fast_paths and _texel_aligned(uniforms):
+            defines["TEXEL"] = 1
         if mode == 1 and uniforms["u_sh"] == uniforms["u_sw"] == 1:
             defines["STRIDE1"] = 1
         if len(c.parts) == 4:
@@ -127,9 +161,10 @@ class PackedOps:
         self._draw("unpack", defines, out.storage, c.parts, uniforms)
         return out
 
-    def _strided_pack(self, x, row_dims, col_dims):
+    def _strided_pack(self, x, row_dims, col_dims, b_operand=False):
         """pack_source(k0, k) of the matrix with rows over x's dims `row_dims` and columns
-        over `col_dims` (dims as indices into x.shape)."""
+        over `col_dims` (dims as indices into x.shape); `b_operand`: it is B^T, which may
+        be read in B's own layout (_Direct nat)."""
         rshape, rst = _dims3([x.shape[d] for d in row_dims], [x.strides[d] for d in row_dims])
         kshape, kst = _dims3([x.shape[d] for d in col_dims], [x.strides[d] for d in col_dims])
         rows = _numel(rshape)
@@ -139,6 +174,16 @@ class PackedOps:
         # a transposed contiguous matrix: the 4 k of a texel sit in one component of 4
         trans = self.packed_fast_paths and rshape[:2] == [1, 1] and rst[2] == 1 \
             and kshape[:2] == [1, 1] and kst[2] % 4 == 0 and x.offset % 4 == 0
+
+        # one row stride: the matmul reads x where it is (_Direct), no pack draw
+        direct = self.packed_fast_paths and self.direct_operands and rshape[:2] == [1, 1]
+        if direct and aligned:
+            return lambda k0, k: (_Direct(x.storage, rows, k // 4, (x.offset + k0) // 4,
+                                          rst[2] // 4) if k0 % 4 == 0 and k % 4 == 0
+                                  else source(k0, k))
+        if direct and trans and b_operand and rows % 4 == 0 and _numel(kshape) % 4 == 0:
+            return lambda k0, k: _Direct(x.storage, rows, k // 4,
+                                         (x.offset + k0 * kst[2]) // 4, kst[2] // 4, nat=True)
 
         def source(k0, k):
             defines = {"MODE": 0}
@@ -177,7 +222,8 @@ class PackedOps:
             av = GLBuffer(a.storage, (nb, M, K), dt, ast, a.offset)
             bv = GLBuffer(b.storage, (nb, N, K), dt, (bst[0], bst[2], bst[1]), b.offset)
             c = self._packed_product(self._strided_pack(av, (0, 1), (2,)),
-                                     self._strided_pack(bv, (0, 1), (2,)), nb, M, N, K)
+                                     self._strided_pack(bv, (0, 1), (2,), N % 4 == 0), nb, M, N,
+                                     K)
             if c is not None:
                 return self._unpack(c, shape, 0, {"u_oshape": [1, 1, nb * M, N],
                                                    "u_rs": [0, 0, 1, 0], "u_cs": [0, 0, 0, 1]},
@@ -220,10 +266,18 @@ class PackedOps:
         if self._conv_packed(u, groups, (x, w)):
             # out[(n, oh, ow), o] = im2col(x) @ w.reshape(O, -1).T
             rows, K = u["u_N"] * u["u_OH"] * u["u_OW"], u["u_C"] * u["u_KH"] * u["u_KW"]
-            c = self._packed_product(self._im2col_pack(x, u, False),
-                                     self._strided_pack(w, (0,), (1, 2, 3)), 1, rows, u["u_O"], K)
+            ohw = u["u_OH"] * u["u_OW"]
+            im2col, wmat = self._im2col_pack(x, u, False), self._strided_pack(w, (0,), (1, 2, 3))
+            if self.packed_fast_paths and ohw % 4 == 0 and u["u_O"] >= 16:
+                # out^T[o, (n, oh, ow)] = w.reshape(O, -1) @ im2col(x)^T (the same sums): four
+                # neighbouring outputs are then one texel of the product, which unpack copies
+                c = self._packed_product(wmat, im2col, 1, u["u_O"], rows, K)
+                if c is not None:
+                    return self._unpack(c, shape, 0, {"u_oshape": list(shape),
+                                                      "u_rs": [0, 1, 0, 0],
+                                                      "u_cs": [ohw, 0, u["u_OW"], 1]})
+            c = self._packed_product(im2col, wmat, 1, rows, u["u_O"], K)
             if c is not None:
-                ohw = u["u_OH"] * u["u_OW"]
                 return self._unpack(c, shape, 0, {"u_oshape": list(shape),
                                                   "u_rs": [ohw, 0, u["u_OW"], 1],
                                                   "u_cs": [0, 1, 0, 0]})
@@ -240,7 +294,8 @@ class PackedOps:
             # then col2im sums each input pixel's taps
             rows, K = u["u_N"] * u["u_OH"] * u["u_OW"], u["u_C"] * u["u_KH"] * u["u_KW"]
             c = self._packed_product(self._strided_pack(gy, (0, 2, 3), (1,)),
-                                     self._strided_pack(w, (1, 2, 3), (0,)), 1, rows, K, u["u_O"])
+                                     self._strided_pack(w, (1, 2, 3), (0,), True), 1, rows, K,
+                                     u["u_O"])
             if c is not None:
                 uniforms = {k: v for k, v in u.items() if k not in ("u_H", "u_W", "u_N")}
                 uniforms.update({"u_IH": u["u_H"], "u_IW": u["u_W"]})
@@ -259,10 +314,10 @@ class PackedOps:
             c = self._packed_product(self._strided_pack(gy, (1,), (0, 2, 3)),
                                      self._im2col_pack(x, u, True), 1, u["u_O"], cols, K)
             if c is not None:
-                khw = u["u_KH"] * u["u_KW"]
+                # gw is the product itself, (O, C * KH * KW) contiguous
                 return self._unpack(c, tuple(w_shape), 0, {
-                    "u_oshape": list(w_shape), "u_rs": [1, 0, 0, 0],
-                    "u_cs": [0, khw, u["u_KW"], 1]})
+                    "u_oshape": [1, 1, u["u_O"], cols], "u_rs": [0, 0, 1, 0],
+                    "u_cs": [0, 0, 0, 1]}, whole=self.packed_fast_paths and cols % 4 == 0)
         return self._conv(2, x, gy, tuple(w_shape), u)
 
     def _planes(self, x):

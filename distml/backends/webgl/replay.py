@@ -11,10 +11,59 @@ from .lowering import u_k, update_consts
 from .resources import GLBuffer
 
 
+def _outs(op):
+    if op[0] == "f":
+        return [op[1]]
+    return op[2] if isinstance(op[2], list) else [op[2]]
+
+
+def shared_textures(ops, fixed):
+    """{id(storage): storage whose texture it uses} for the step's temporaries: a storage
+    first written by the step (none of `fixed`: state, arguments, outputs and storages a
+    tensor holds) takes over the texture of one of the same size whose last use has
+    passed. Eager steps reuse freed textures (the pool hands back the latest), so a replay
+    without this touches several times the memory, which SwiftShader pays in cache
+    misses. Every draw and fill writes its whole texture: a reused one holds nothing
+    stale."""
+    last, temps = {}, set()
+    for j, op in enumerate(ops):
+        for st in _outs(op):
+            if id(st) not in last and id(st) not in fixed:
+                temps.add(id(st))
+            last[id(st)] = j
+        for st in op[3] if op[0] == "d" else ():
+            if id(st) not in last:
+                temps.discard(id(st))  # read before written: not a temporary
+            last[id(st)] = j
+    free, place = {}, {}
+    for j, op in enumerate(ops):
+        for st in _outs(op):
+            if id(st) in temps and id(st) not in place:
+                pool = free.get((st.w, st.h))
+                place[id(st)] = pool.pop() if pool else st
+        used = {id(st): st for st in (op[3] if op[0] == "d" else [])}
+        used.update((id(st), st) for st in _outs(op))
+        for k, st in used.items():
+            if last[k] == j and k in place:  # its texture is free after this op
+                free.setdefault((st.w, st.h), []).append(place[k])
+    return place
+
+
+def _returned(node):
+    """The storages of the tensors a step returns (StepGraph._outputs' structure)."""
+    if node is None or node[0] == "const":
+        return []
+    if node[0] == "t":
+        return [node[3]] if node[3] is not None else []
+    items = node[1].values() if node[0] is dict else node[1]
+    return [st for x in items for st in _returned(x)]
+
+
 class WebGLGraph(StepGraph):
     """A step's draws (fused where exact) as a graph of the JS helper."""
 
     buffer_type = GLBuffer
+    share_textures = True  # temporaries share textures (shared_textures; False: A/B, tests)
 
     def __init__(self, backend, r1, r2):
         self.gen = backend._gen  # a reset (new context) invalidates the graph
@@ -24,18 +73,28 @@ class WebGLGraph(StepGraph):
         return fuse(self.be, ops, keep)
 
     def define(self, ops, order, slot, state, arg_ids):
+        fixed = set(self.keep) | arg_ids | {id(st) for pair in state for st in pair}
+        fixed |= {id(st) for st in _returned(self.outputs)}
+        place = shared_textures(ops, fixed) if self.share_textures else {}
+        self.held = [st for st in self.held if place.get(id(st), st) is st]
+
+        def at(st):
+            return slot[id(place.get(id(st), st))]
+
         encoded = []
         for op in ops:
             if op[0] == "f":
                 v = op[2]  # JSON has no inf/nan: JS reads these strings with Number()
-                encoded.append(["f", slot[id(op[1])], v if math.isfinite(v) else
+                encoded.append(["f", at(op[1]), v if math.isfinite(v) else
                                 {math.inf: "Infinity", -math.inf: "-Infinity"}.get(v, "NaN")])
             else:
-                out = ([slot[id(s)] for s in op[2]] if isinstance(op[2], list)
-                       else slot[id(op[2])])
-                encoded.append(["d", op[1], out, [slot[id(s)] for s in op[3]], op[4]])
+                out = [at(s) for s in op[2]] if isinstance(op[2], list) else at(op[2])
+                encoded.append(["d", op[1], out, [at(s) for s in op[3]], op[4]])
         self.n_draws = sum(op[0] == "d" for op in encoded)
-        spec = {"table": [None if id(st) in arg_ids else st.handle for st in order],
+        self.n_textures = len(order) - len(arg_ids) - sum(place.get(id(st), st) is not st
+                                                          for st in order)
+        spec = {"table": [None if id(st) in arg_ids or place.get(id(st), st) is not st
+                          else st.handle for st in order],
                 "prologue": [[slot[id(out)], slot[id(inp)]] for inp, out in state],
                 "ops": encoded}
         return self.be._call("defineGraph", self.be._gl.defineGraph,
