@@ -239,6 +239,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     draw(ph, oh, inputs, values);
   }
 
+  let mrtAttached = 4;  // color attachments of mrtFbo set by the last draw of several targets
   let replaying = false;  // a replay checks the context once, after its last draw
 
   function draw(ph, oh, inputs, values) {
@@ -250,12 +251,13 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
       if (!mrtFbo) mrtFbo = gl.createFramebuffer();
       gl.bindFramebuffer(gl.FRAMEBUFFER, mrtFbo);
       const targets = [];
-      for (let j = 0; j < 4; j++) {
+      for (let j = 0; j < Math.max(oh.length, mrtAttached); j++) {
         const t = j < oh.length ? textures.get(oh[j]).tex : null;
         gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + j, gl.TEXTURE_2D, t, 0);
         targets.push(t ? gl.COLOR_ATTACHMENT0 + j : gl.NONE);
       }
       gl.drawBuffers(targets);
+      mrtAttached = oh.length;
     } else {
       out = textures.get(oh);
       gl.bindFramebuffer(gl.FRAMEBUFFER, out.fbo);
