@@ -305,10 +305,10 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
 
   function defineGraph(spec) {
     counters.calls++;
-    const { table, prologue, ops } = JSON.parse(spec);
+    const { table, prologue, swap, ops } = JSON.parse(spec);
     for (const op of ops) if (op[0] === "f") op[2] = Number(op[2]);  // "Infinity", "NaN"
     const h = nextHandle++;
-    graphs.set(h, { table, prologue, ops });
+    graphs.set(h, { table, prologue, swap, ops });
     return h;
   }
 
@@ -328,7 +328,9 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
 
   // One captured step, one call: spec is JSON {args: [[slot, handle]...], patches:
   // [[op, uniform, value]...], outs: [[slot, handle]...]}. The prologue copies last
-  // step's state outputs onto the state inputs; outs are copied into fresh textures.
+  // step's state outputs onto the state inputs, or with g.swap swaps their textures in
+  // the table (Python swaps the handles of its storages to match); outs are copied into
+  // fresh textures.
   function replay(h, spec) {
     counters.calls++;
     const g = graphs.get(h);
@@ -336,7 +338,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     check("replay");
     replaying = true;
     try {
-      replayOps(g, args, patches, outs);
+      replayOps(g, args, patches, outs, g.swap);
     } finally {
       replaying = false;
     }
@@ -391,11 +393,14 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     }));
   }
 
-  function replayOps(g, args, patches, outs) {
+  function replayOps(g, args, patches, outs, swap) {
     const t = g.table;
     for (const [slot, handle] of args) t[slot] = handle;
     for (const [op, name, value] of patches) g.ops[op][4][name] = value;
-    for (const [from, to] of g.prologue) copy(t[from], t[to]);
+    for (const [from, to] of g.prologue) {
+      if (swap) [t[from], t[to]] = [t[to], t[from]];
+      else copy(t[from], t[to]);
+    }
     for (const op of g.ops) {
       if (op[0] === "d") {
         const out = Array.isArray(op[2]) ? op[2].map((s) => t[s]) : t[op[2]];
