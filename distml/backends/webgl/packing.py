@@ -114,7 +114,8 @@ class PackedOps:
         rows = batch * M
         # 4 or 8 rows per fragment (one per render target) when there is one batch
         parts = 4 if batch == 1 and rows >= 16 else 1
-        if parts == 4 and rows >= 32 and self.mrt_rows == 8:
+        if parts == 4 and rows >= 32 and self.mrt_rows == 8 \
+                and self.info.get("maxDrawBuffers", 4) >= 8:  # WebGL2 promises only 4
             parts = 8
         part_rows = -(-rows // parts)
         out_layout = _panel_layout(part_rows, n4, self.max_size)
@@ -226,9 +227,8 @@ class PackedOps:
             # rows (batch, m) of A and (batch, n) of B^T, as 3-dim views
             av = GLBuffer(a.storage, (nb, M, K), dt, ast, a.offset)
             bv = GLBuffer(b.storage, (nb, N, K), dt, (bst[0], bst[2], bst[1]), b.offset)
-            c = self._packed_product(self._strided_pack(av, (0, 1), (2,)),
-                                     self._strided_pack(bv, (0, 1), (2,), N % 4 == 0), nb, M, N,
-                                     K)
+            b_source = self._strided_pack(bv, (0, 1), (2,), N % 4 == 0)
+            c = self._packed_product(self._strided_pack(av, (0, 1), (2,)), b_source, nb, M, N, K)
             if c is not None:
                 return self._unpack(c, shape, 0, {"u_oshape": [1, 1, nb * M, N],
                                                    "u_rs": [0, 0, 1, 0], "u_cs": [0, 0, 0, 1]},

@@ -64,6 +64,8 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     info.version = gl.getParameter(gl.VERSION);
     info.maxTextureSize = gl.getParameter(gl.MAX_TEXTURE_SIZE);
     info.maxTextureUnits = gl.getParameter(gl.MAX_TEXTURE_IMAGE_UNITS);
+    info.maxDrawBuffers = Math.min(gl.getParameter(gl.MAX_DRAW_BUFFERS),
+                                   gl.getParameter(gl.MAX_COLOR_ATTACHMENTS));
     info.floatRender = !!ext;
     if (!ext) { info.ok = false; info.errors.push("EXT_color_buffer_float is missing"); }
     if (!vbo) {
