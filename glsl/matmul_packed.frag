@@ -6,12 +6,16 @@
 //        target, and a fragment computes row q of each part (rows q + j * u_Mq), so that
 //        neighbouring rows of C, which unpack reads together, sit in the same part.
 //        Otherwise RB = 1: row q, one panel. Each part is a panel with u_H rows per band.
+//   RB8  (with MRT) 8 parts, 8 render targets: RB = 8, 12 fetches per 128 multiply-adds
+//        instead of 8 per 64 (SwiftShader's cost is its fetches)
 //   ACC  defined: add the partial C of an earlier split-K pass (u_in2 .., same layout)
 //   ADIRECT / BDIRECT: A / B^T read in place (no pack): row r's texel k4 is texel
 //        u_qa + r * u_sa + k4 (u_qb, u_sb) of the input's flat layout (common.glsl)
 //   BNAT: B read in place in its own row-major layout: texel u_qb + k * u_sb + n / 4
 //        holds B[k, n .. n + 3]; then a step is mat4(4 rows of B) * (4 k of A)
-#ifdef MRT
+#ifdef RB8
+#define RB 8
+#elif defined(MRT)
 #define RB 4
 #else
 #define RB 1
@@ -20,8 +24,11 @@ uniform sampler2D u_in0;  // A: rows B * M, u_K4 texels, u_HA rows per band
 uniform sampler2D u_in1;  // B^T: rows B * N, u_K4 texels, u_HB rows per band
 #ifdef ACC
 uniform sampler2D u_in2;
-#if RB == 4
+#if RB >= 4
 uniform sampler2D u_in3, u_in4, u_in5;
+#endif
+#if RB == 8
+uniform sampler2D u_in6, u_in7, u_in8, u_in9;
 #endif
 #endif
 uniform int u_M, u_N, u_R, u_N4, u_H, u_K4, u_HA, u_HB, u_Mq;
@@ -53,11 +60,17 @@ uniform int u_qb, u_sb;
 #define NEXT_B(b) b.x++
 #define B_POS ivec2
 #endif
-#if RB == 4
+#if RB >= 4
 layout(location = 0) out vec4 out0;
 layout(location = 1) out vec4 out1;
 layout(location = 2) out vec4 out2;
 layout(location = 3) out vec4 out3;
+#endif
+#if RB == 8
+layout(location = 4) out vec4 out4;
+layout(location = 5) out vec4 out5;
+layout(location = 6) out vec4 out6;
+layout(location = 7) out vec4 out7;
 #endif
 
 // ABANDS, BBANDS, OBANDS: A, B^T, C have several bands (else no division is needed)
@@ -97,11 +110,18 @@ void main() {
     int n = nb + 4 * n4;
     A_POS a0 = A_AT(min(r, u_R - 1));
     vec4 acc0 = vec4(0.0);
-#if RB == 4
+#if RB >= 4
     A_POS a1 = A_AT(min(r + u_Mq, u_R - 1));
     A_POS a2 = A_AT(min(r + 2 * u_Mq, u_R - 1));
     A_POS a3 = A_AT(min(r + 3 * u_Mq, u_R - 1));
     vec4 acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0);
+#endif
+#if RB == 8
+    A_POS a4 = A_AT(min(r + 4 * u_Mq, u_R - 1));
+    A_POS a5 = A_AT(min(r + 5 * u_Mq, u_R - 1));
+    A_POS a6 = A_AT(min(r + 6 * u_Mq, u_R - 1));
+    A_POS a7 = A_AT(min(r + 7 * u_Mq, u_R - 1));
+    vec4 acc4 = vec4(0.0), acc5 = vec4(0.0), acc6 = vec4(0.0), acc7 = vec4(0.0);
 #endif
 #ifdef BNAT
     int q = u_qb + (n >> 2);  // N % 4 == 0: the 4 columns are one texel of each row of B
@@ -109,11 +129,18 @@ void main() {
         mat4 b = mat4(fetch4(u_in1, u_w1, q), fetch4(u_in1, u_w1, q + u_sb),
                       fetch4(u_in1, u_w1, q + 2 * u_sb), fetch4(u_in1, u_w1, q + 3 * u_sb));
         acc0 += b * FETCH_A(a0);  // mat4 * column vector: 4 k of row r times 4 rows of B
-#if RB == 4
+#if RB >= 4
         acc1 += b * FETCH_A(a1);
         acc2 += b * FETCH_A(a2);
         acc3 += b * FETCH_A(a3);
         NEXT_A(a1); NEXT_A(a2); NEXT_A(a3);
+#endif
+#if RB == 8
+        acc4 += b * FETCH_A(a4);
+        acc5 += b * FETCH_A(a5);
+        acc6 += b * FETCH_A(a6);
+        acc7 += b * FETCH_A(a7);
+        NEXT_A(a4); NEXT_A(a5); NEXT_A(a6); NEXT_A(a7);
 #endif
         NEXT_A(a0);
         q += 4 * u_sb;
@@ -127,25 +154,41 @@ void main() {
     for (int k = 0; k < u_K4; k++) {
         mat4 bt = mat4(FETCH_B(p0), FETCH_B(p1), FETCH_B(p2), FETCH_B(p3));
         acc0 += FETCH_A(a0) * bt;  // row vector * mat4: four dot products
-#if RB == 4
+#if RB >= 4
         acc1 += FETCH_A(a1) * bt;
         acc2 += FETCH_A(a2) * bt;
         acc3 += FETCH_A(a3) * bt;
         NEXT_A(a1); NEXT_A(a2); NEXT_A(a3);
+#endif
+#if RB == 8
+        acc4 += FETCH_A(a4) * bt;
+        acc5 += FETCH_A(a5) * bt;
+        acc6 += FETCH_A(a6) * bt;
+        acc7 += FETCH_A(a7) * bt;
+        NEXT_A(a4); NEXT_A(a5); NEXT_A(a6); NEXT_A(a7);
 #endif
         NEXT_A(a0); NEXT_B(p0); NEXT_B(p1); NEXT_B(p2); NEXT_B(p3);
     }
 #endif
 #ifdef ACC
     acc0 += texelFetch(u_in2, p, 0);
-#if RB == 4
+#if RB >= 4
     acc1 += texelFetch(u_in3, p, 0);
     acc2 += texelFetch(u_in4, p, 0);
     acc3 += texelFetch(u_in5, p, 0);
 #endif
+#if RB == 8
+    acc4 += texelFetch(u_in6, p, 0);
+    acc5 += texelFetch(u_in7, p, 0);
+    acc6 += texelFetch(u_in8, p, 0);
+    acc7 += texelFetch(u_in9, p, 0);
 #endif
-#if RB == 4
+#endif
+#if RB >= 4
     out0 = acc0; out1 = acc1; out2 = acc2; out3 = acc3;
+#if RB == 8
+    out4 = acc4; out5 = acc5; out6 = acc6; out7 = acc7;
+#endif
 #else
     outColor = acc0;
 #endif

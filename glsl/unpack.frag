@@ -1,5 +1,5 @@
 // A flat buffer from a matmul_packed result C (rows x cols, 4 cols per texel, u_N4 texels
-// per row, u_HC rows per band when BANDS is defined; in 4 parts with MRT4).
+// per row, u_HC rows per band when BANDS is defined; in 4 parts with MRT4, 8 with MRT8).
 //   MODE 0  out index over up to 4 dims (u_oshape): row = sum idx * u_rs, col = sum idx * u_cs
 //           (a matmul's (B, M, N), or a conv's (N, O, OH, OW) from rows (n, oh, ow))
 //           WHOLE: out is C itself, (rows, cols) contiguous with cols % 4 == 0: one texel
@@ -8,6 +8,10 @@
 //   MODE 1  col2im, a conv's input gradient: x (N, C, H, W) sums C[(n, oh, ow), (c, kh, kw)]
 //           over the taps that read it (STRIDE1: both strides are 1)
 uniform sampler2D u_in0;
+#ifdef MRT8  // C in 8 parts of u_Mq rows (matmul_packed with RB8)
+#define MRT4
+uniform sampler2D u_in4, u_in5, u_in6, u_in7;
+#endif
 #ifdef MRT4  // C in 4 parts of u_Mq rows (matmul_packed with MRT)
 uniform sampler2D u_in1, u_in2, u_in3;
 uniform int u_Mq;
@@ -20,7 +24,10 @@ uniform int u_C, u_IH, u_IW, u_KH, u_KW, u_OH, u_OW, u_sh, u_sw, u_ph, u_pw, u_d
 #endif
 
 vec4 texelAt(int r, int c) {
-#ifdef MRT4
+#ifdef MRT8
+    int part = r / u_Mq;
+    r -= part * u_Mq;
+#elif defined(MRT4)
     int part = r < u_Mq ? 0 : (r < 2 * u_Mq ? 1 : (r < 3 * u_Mq ? 2 : 3));
     r -= part * u_Mq;
 #endif
@@ -30,7 +37,16 @@ vec4 texelAt(int r, int c) {
 #else
     ivec2 t = ivec2(c >> 2, r);
 #endif
-#ifdef MRT4
+#ifdef MRT8
+    vec4 v;
+    if (part < 4) {
+        v = part == 0 ? texelFetch(u_in0, t, 0) : (part == 1 ? texelFetch(u_in1, t, 0)
+            : (part == 2 ? texelFetch(u_in2, t, 0) : texelFetch(u_in3, t, 0)));
+    } else {
+        v = part == 4 ? texelFetch(u_in4, t, 0) : (part == 5 ? texelFetch(u_in5, t, 0)
+            : (part == 6 ? texelFetch(u_in6, t, 0) : texelFetch(u_in7, t, 0)));
+    }
+#elif defined(MRT4)
     vec4 v = part == 0 ? texelFetch(u_in0, t, 0) : (part == 1 ? texelFetch(u_in1, t, 0)
         : (part == 2 ? texelFetch(u_in2, t, 0) : texelFetch(u_in3, t, 0)));
 #else

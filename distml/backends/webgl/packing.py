@@ -80,6 +80,7 @@ class PackedOps:
     grad_in_operand_layout = True
     packed_fast_paths = True  # pack.frag ALIGNED, unpack.frag WHOLE (False: tests compare)
     direct_operands = True  # matmul_packed reads aligned operands in place (_Direct)
+    mrt_rows = 8  # rows of C per matmul_packed fragment (render targets), 4 or 8
 
     # -- linear algebra and nn ---------------------------------------------------------------
     def _batched(self, x, nbatch):
@@ -111,8 +112,11 @@ class PackedOps:
         batch * N); K is split into passes when a panel would not fit a texture."""
         n4 = -(-N // 4)
         rows = batch * M
-        # 4 rows per fragment (one per render target) when there is one batch
+        # 4 or 8 rows per fragment (one per render target) when there is one batch
         parts = 4 if batch == 1 and rows >= 16 else 1
+        if parts == 4 and rows >= 32 and self.mrt_rows == 8 \
+                and self.info.get("maxDrawBuffers", 4) >= 8:  # WebGL2 promises only 4
+            parts = 8
         part_rows = -(-rows // parts)
         out_layout = _panel_layout(part_rows, n4, self.max_size)
         bands = max(-(-rows // self.max_size), -(-batch * N // self.max_size))
@@ -120,7 +124,9 @@ class PackedOps:
         if out_layout is None or chunk < 4:
             return None
         w, h, band = out_layout
-        defines = {"MRT": 1} if parts == 4 else {}
+        defines = {"MRT": 1} if parts > 1 else {}
+        if parts == 8:
+            defines["RB8"] = 1
         if batch > 1:
             defines["BATCHED"] = 1
         if band < part_rows:
@@ -154,8 +160,8 @@ class PackedOps:
             defines["TEXEL"] = 1
         if mode == 1 and uniforms["u_sh"] == uniforms["u_sw"] == 1:
             defines["STRIDE1"] = 1
-        if len(c.parts) == 4:
-            defines["MRT4"] = 1
+        if len(c.parts) > 1:
+            defines[f"MRT{len(c.parts)}"] = 1
         if c.h < c.part_rows:
             defines["BANDS"] = 1
         self._draw("unpack", defines, out.storage, c.parts, uniforms)
@@ -221,9 +227,8 @@ class PackedOps:
             # rows (batch, m) of A and (batch, n) of B^T, as 3-dim views
             av = GLBuffer(a.storage, (nb, M, K), dt, ast, a.offset)
             bv = GLBuffer(b.storage, (nb, N, K), dt, (bst[0], bst[2], bst[1]), b.offset)
-            c = self._packed_product(self._strided_pack(av, (0, 1), (2,)),
-                                     self._strided_pack(bv, (0, 1), (2,), N % 4 == 0), nb, M, N,
-                                     K)
+            b_source = self._strided_pack(bv, (0, 1), (2,), N % 4 == 0)
+            c = self._packed_product(self._strided_pack(av, (0, 1), (2,)), b_source, nb, M, N, K)
             if c is not None:
                 return self._unpack(c, shape, 0, {"u_oshape": [1, 1, nb * M, N],
                                                    "u_rs": [0, 0, 1, 0], "u_cs": [0, 0, 0, 1]},

@@ -64,6 +64,7 @@ class WebGLGraph(StepGraph):
 
     buffer_type = GLBuffer
     share_textures = True  # temporaries share textures (shared_textures; False: A/B, tests)
+    swap_state = True  # the prologue swaps state textures instead of copying (False: A/B)
 
     def __init__(self, backend, r1, r2):
         self.gen = backend._gen  # a reset (new context) invalidates the graph
@@ -93,10 +94,15 @@ class WebGLGraph(StepGraph):
         self.n_draws = sum(op[0] == "d" for op in encoded)
         self.n_textures = len(order) - len(arg_ids) - sum(place.get(id(st), st) is not st
                                                           for st in order)
+        # state double-buffered: a replay swaps each pair's textures (here and in the JS
+        # table) instead of copying last step's outputs onto the inputs
+        ids = [id(st) for pair in state for st in pair]
+        self.swap_pairs = list(state) if self.swap_state and len(set(ids)) == len(ids) and all(
+            (a.w, a.h) == (b.w, b.h) for a, b in state) else []
         spec = {"table": [None if id(st) in arg_ids or place.get(id(st), st) is not st
                           else st.handle for st in order],
                 "prologue": [[slot[id(out)], slot[id(inp)]] for inp, out in state],
-                "ops": encoded}
+                "swap": bool(self.swap_pairs), "ops": encoded}
         return self.be._call("defineGraph", self.be._gl.defineGraph,
                              json.dumps(spec, separators=(",", ":")))
 
@@ -115,6 +121,8 @@ class WebGLGraph(StepGraph):
         be = self.be
         be.counters["draws"] += self.n_draws
         be._call("replay", be._gl.replay, self.handle, json.dumps(spec, separators=(",", ":")))
+        for inp, out in self.swap_pairs:  # the newest state is in what was inp's texture
+            inp.handle, out.handle = out.handle, inp.handle
 
     def drop(self):
         if self.handle is not None and self.be._gen == self.gen:

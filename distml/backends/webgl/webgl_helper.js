@@ -64,6 +64,8 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     info.version = gl.getParameter(gl.VERSION);
     info.maxTextureSize = gl.getParameter(gl.MAX_TEXTURE_SIZE);
     info.maxTextureUnits = gl.getParameter(gl.MAX_TEXTURE_IMAGE_UNITS);
+    info.maxDrawBuffers = Math.min(gl.getParameter(gl.MAX_DRAW_BUFFERS),
+                                   gl.getParameter(gl.MAX_COLOR_ATTACHMENTS));
     info.floatRender = !!ext;
     if (!ext) { info.ok = false; info.errors.push("EXT_color_buffer_float is missing"); }
     if (!vbo) {
@@ -239,6 +241,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     draw(ph, oh, inputs, values);
   }
 
+  let mrtAttached = 4;  // color attachments of mrtFbo set by the last draw of several targets
   let replaying = false;  // a replay checks the context once, after its last draw
 
   function draw(ph, oh, inputs, values) {
@@ -250,12 +253,13 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
       if (!mrtFbo) mrtFbo = gl.createFramebuffer();
       gl.bindFramebuffer(gl.FRAMEBUFFER, mrtFbo);
       const targets = [];
-      for (let j = 0; j < 4; j++) {
+      for (let j = 0; j < Math.max(oh.length, mrtAttached); j++) {
         const t = j < oh.length ? textures.get(oh[j]).tex : null;
         gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + j, gl.TEXTURE_2D, t, 0);
         targets.push(t ? gl.COLOR_ATTACHMENT0 + j : gl.NONE);
       }
       gl.drawBuffers(targets);
+      mrtAttached = oh.length;
     } else {
       out = textures.get(oh);
       gl.bindFramebuffer(gl.FRAMEBUFFER, out.fbo);
@@ -303,10 +307,10 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
 
   function defineGraph(spec) {
     counters.calls++;
-    const { table, prologue, ops } = JSON.parse(spec);
+    const { table, prologue, swap, ops } = JSON.parse(spec);
     for (const op of ops) if (op[0] === "f") op[2] = Number(op[2]);  // "Infinity", "NaN"
     const h = nextHandle++;
-    graphs.set(h, { table, prologue, ops });
+    graphs.set(h, { table, prologue, swap, ops });
     return h;
   }
 
@@ -326,7 +330,9 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
 
   // One captured step, one call: spec is JSON {args: [[slot, handle]...], patches:
   // [[op, uniform, value]...], outs: [[slot, handle]...]}. The prologue copies last
-  // step's state outputs onto the state inputs; outs are copied into fresh textures.
+  // step's state outputs onto the state inputs, or with g.swap swaps their textures in
+  // the table (Python swaps the handles of its storages to match); outs are copied into
+  // fresh textures.
   function replay(h, spec) {
     counters.calls++;
     const g = graphs.get(h);
@@ -334,7 +340,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     check("replay");
     replaying = true;
     try {
-      replayOps(g, args, patches, outs);
+      replayOps(g, args, patches, outs, g.swap);
     } finally {
       replaying = false;
     }
@@ -389,11 +395,14 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     }));
   }
 
-  function replayOps(g, args, patches, outs) {
+  function replayOps(g, args, patches, outs, swap) {
     const t = g.table;
     for (const [slot, handle] of args) t[slot] = handle;
     for (const [op, name, value] of patches) g.ops[op][4][name] = value;
-    for (const [from, to] of g.prologue) copy(t[from], t[to]);
+    for (const [from, to] of g.prologue) {
+      if (swap) [t[from], t[to]] = [t[to], t[from]];
+      else copy(t[from], t[to]);
+    }
     for (const op of g.ops) {
       if (op[0] === "d") {
         const out = Array.isArray(op[2]) ? op[2].map((s) => t[s]) : t[op[2]];
