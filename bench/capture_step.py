@@ -74,7 +74,7 @@ def run(fn, read_back):
 
 
 def old_draw(self, family, defines, out, inputs, uniforms):  # _draw before the capture
-    prog = self._program(family, **defines)
+    prog = defines if isinstance(defines, int) else self._program(family, **defines)
     targets = [st.handle for st in out] if isinstance(out, list) else out.handle
     uniforms["u_outW"] = (out[0] if isinstance(out, list) else out).w
     for k, st in enumerate(inputs):
