@@ -356,14 +356,15 @@ class Backend(abc.ABC):
     def optimizer_step(self, kind, hyper, buffers, **flags):
         """update_rules' `kind` rule ("sgd", "adam") over the buffers (None where a state
         does not exist), its constants from `hyper` and its shape from `flags`: a tuple of
-        new buffers (None likewise). This default runs the rule on the primitives; a
-        backend overrides it to run the same rule in one pass (numpy, webgl)."""
+        new buffers (None likewise). This default runs the rule on the primitives; webgl
+        overrides it to run the same rule in one draw (numpy overrides sgd_update and
+        adam_update with an in-place copy of the rules, tested bit-equal to them)."""
         ops, k, args = _Arith.bind(self, buffers[0], update_rules.constants(kind, hyper),
                                    buffers)
         return _Arith.unwrap(getattr(update_rules, kind)(ops, k, *args, **flags))
 
 
-class _Arith:
+class _Arith(update_rules.Operators):
     """A buffer of a backend with Python's arithmetic operators, so that an update rule
     (backends/update_rules.py) runs on the primitives."""
 
@@ -375,29 +376,29 @@ class _Arith:
     def _binary(self, op, other):
         return _Arith(self.be, self.be.binary(op, self.buf, other.buf))
 
-    def __add__(self, other):
-        return self._binary("add", other)
-
-    def __sub__(self, other):
-        return self._binary("sub", other)
-
-    def __mul__(self, other):
-        return self._binary("mul", other)
-
-    def __truediv__(self, other):
-        return self._binary("div", other)
-
     @staticmethod
     def bind(be, like, consts, buffers):
-        """(ops, constants, arguments) of a rule: constants become scalar buffers of like's
-        dtype, and None stays None."""
+        """(ops, constants, arguments) of a rule: a constant becomes a scalar buffer of
+        like's dtype when the rule first reads it, and None stays None."""
         ops = SimpleNamespace(neg=lambda x: _Arith(be, be.unary("neg", x.buf)),
                               sqrt=lambda x: _Arith(be, be.unary("sqrt", x.buf)),
                               maximum=lambda x, y: x._binary("maximum", y))
-        dtype = be.dtype(like)
-        k = {name: _Arith(be, be.full((), v, dtype)) for name, v in consts.items()}
+        k = _Scalars(be, consts, be.dtype(like))
         return ops, k, [None if b is None else _Arith(be, b) for b in buffers]
 
     @staticmethod
     def unwrap(results):
         return tuple(None if r is None else r.buf for r in results)
+
+
+class _Scalars(dict):
+    """A rule's constants as scalar _Arith buffers, each made when the rule first reads it
+    (only those its flags use)."""
+
+    def __init__(self, be, consts, dtype):
+        super().__init__()
+        self.be, self.consts, self.dtype = be, consts, dtype
+
+    def __missing__(self, name):
+        value = self[name] = _Arith(self.be, self.be.full((), self.consts[name], self.dtype))
+        return value

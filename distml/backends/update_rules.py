@@ -56,3 +56,22 @@ def adam(ops, k, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, weight_decay, 
     denom = ops.sqrt(v) / k["root_c2"] + k["eps"]
     return (p - (exp_avg / denom) * k["k_lr"], exp_avg, exp_avg_sq,
             max_exp_avg_sq if amsgrad else None)
+
+
+class Operators:
+    """Python's + - * / as `self._binary(op, other)` (op "add", "sub", "mul", "div"): a
+    value a rule runs on subclasses this and says what one binary op makes."""
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        return self._binary("add", other)
+
+    def __sub__(self, other):
+        return self._binary("sub", other)
+
+    def __mul__(self, other):
+        return self._binary("mul", other)
+
+    def __truediv__(self, other):
+        return self._binary("div", other)

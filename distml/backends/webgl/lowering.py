@@ -451,26 +451,18 @@ def update_consts(kind, hyper):
     return [list(update_rules.constants(kind, hyper).values())]
 
 
-class _Glsl:
+class _Glsl(update_rules.Operators):
     """A GLSL expression with Python's arithmetic operators, so that an update rule
     (backends/update_rules.py) writes a draw's expressions."""
 
     __slots__ = ("src",)
+    _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 
     def __init__(self, src):
         self.src = src
 
-    def __add__(self, other):
-        return _Glsl(f"({self.src} + {other.src})")
-
-    def __sub__(self, other):
-        return _Glsl(f"({self.src} - {other.src})")
-
-    def __mul__(self, other):
-        return _Glsl(f"({self.src} * {other.src})")
-
-    def __truediv__(self, other):
-        return _Glsl(f"({self.src} / {other.src})")
+    def _binary(self, op, other):
+        return _Glsl(f"({self.src} {self._SYMBOL[op]} {other.src})")
 
 
 _GLSL_OPS = SimpleNamespace(neg=lambda x: _Glsl(f"(-{x.src})"),
