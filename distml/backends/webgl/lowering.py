@@ -130,28 +130,33 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         each written in the same pass (render targets 1, 2)."""
         self._check()
         out_shape = tuple(out_shape)
-        # the draw's program and uniforms depend only on the geometry: an eager loop makes
-        # the same ops again and again, so they are kept (a step being recorded is not)
-        key = (expr, out_shape, tuple(more), -1 if consts is None else len(consts),
+        more = tuple(more)
+        key = (expr, out_shape, more, -1 if consts is None else len(consts),
                tuple((b.shape, b.strides, b.offset) for b in inputs))
         hit = self._map_cache.get(key)
-        if hit is not None and self.recording is None:
-            prog, uniforms = hit
-            out = self._out(out_shape, dtype)
-            if more:
-                out = (out,) + tuple(self._out(out_shape, dtype) for _ in more)
-            if consts is not None:
-                uniforms = dict(uniforms, u_k=u_k(consts))
-            return self._run("elementwise", prog, out, inputs, uniforms)
+        if hit is None:
+            if len(self._map_cache) > 4096:  # a bound for programs that vary their shapes
+                self._map_cache.clear()
+            hit = self._map_cache[key] = self._map_program(expr, inputs, out_shape, consts,
+                                                           more)
+        prog, uniforms = hit
+        uniforms = dict(uniforms)  # _run adds per-draw values, a recording keeps the dict
+        if consts is not None:
+            uniforms["u_k"] = u_k(consts)
+        out = self._out(out_shape, dtype)
+        if more:
+            out = (out,) + tuple(self._out(out_shape, dtype) for _ in more)
+        return self._run("elementwise", prog, out, inputs, uniforms)
+
+    def _map_program(self, expr, inputs, out_shape, consts, more):
+        """(program, uniforms but u_k) of _map's draw: they depend only on the geometry,
+        and an eager loop makes the same ops again and again, so _map keeps them."""
         strides = [broadcast_strides(b.shape, b.strides, out_shape) for b in inputs]
         shp, sts = collapse(out_shape, strides + [list(_contig(out_shape))])
         sts = sts[:-1]
         if not shp:
             shp, sts = [1], [[0] for _ in inputs]
-        out = self._out(out_shape, dtype)
         uniforms = {"u_shape": shp}
-        if consts is not None:
-            uniforms["u_k"] = u_k(consts)
         for k, (b, st) in enumerate(zip(inputs, sts)):
             uniforms[f"u_off{k}"] = b.offset
             uniforms[f"u_st{k}"] = st
@@ -171,13 +176,7 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
             if all(modes):
                 defines["VEC"] = 1
                 defines.update((f"VEC{k}", m) for k, m in enumerate(modes))
-        if more:
-            out = (out,) + tuple(self._out(out_shape, dtype) for _ in more)
-        prog = self._program("elementwise", **defines)
-        if len(self._map_cache) > 4096:  # a bound for programs that vary their shapes
-            self._map_cache.clear()
-        self._map_cache[key] = (prog, {k: v for k, v in uniforms.items() if k != "u_k"})
-        return self._run("elementwise", prog, out, inputs, uniforms)
+        return self._program("elementwise", **defines), uniforms
 
     def contiguous(self, x):
         """A contiguous copy of a view (x itself when it already is)."""
