@@ -68,19 +68,19 @@ class Recording:
         reads, writes, seen = [], [], set()
         for op in self.ops:
             ins = op[3] if op[0] == "d" else []
-            outs = ([op[1]] if op[0] == "f" else op[2] if isinstance(op[2], list) else [op[2]])
             for st in ins:
                 if id(st) not in seen:
                     seen.add(id(st))
                     reads.append(st)
-            for st in outs:
+            for st in op_outputs(op):
                 if id(st) not in seen:
                     seen.add(id(st))
                     writes.append(st)
         return reads, writes
 
 
-def _outs(op):
+def op_outputs(op):
+    """The storages a recorded op writes (a fill's one, a draw's target or targets)."""
     if op[0] == "f":
         return [op[1]]
     return op[2] if isinstance(op[2], list) else [op[2]]
@@ -145,7 +145,7 @@ def _line_up(r1, r2):
                     return f"uniform {name} of op {k} changed between calls ({v} -> {o2[4][name]})"
             if not all(bind(a, b) for a, b in zip(o1[3], o2[3])):
                 return f"op {k} reads other textures"
-        o1s, o2s = _outs(o1), _outs(o2)
+        o1s, o2s = op_outputs(o1), op_outputs(o2)
         if len(o1s) != len(o2s) or not all(bind(a, b) for a, b in zip(o1s, o2s)):
             return f"op {k} writes other textures"
     return pairs

@@ -4,17 +4,11 @@ what is recorded, lined up and recomputed)."""
 import json
 import math
 
-from distml.backends.capture import StepGraph
+from distml.backends.capture import StepGraph, op_outputs
 
 from .fusion import fuse
 from .lowering import u_k, update_consts
 from .resources import GLBuffer
-
-
-def _outs(op):
-    if op[0] == "f":
-        return [op[1]]
-    return op[2] if isinstance(op[2], list) else [op[2]]
 
 
 def shared_textures(ops, fixed):
@@ -27,7 +21,7 @@ def shared_textures(ops, fixed):
     stale."""
     last, temps = {}, set()
     for j, op in enumerate(ops):
-        for st in _outs(op):
+        for st in op_outputs(op):
             if id(st) not in last and id(st) not in fixed:
                 temps.add(id(st))
             last[id(st)] = j
@@ -37,12 +31,12 @@ def shared_textures(ops, fixed):
             last[id(st)] = j
     free, place = {}, {}
     for j, op in enumerate(ops):
-        for st in _outs(op):
+        for st in op_outputs(op):
             if id(st) in temps and id(st) not in place:
                 pool = free.get((st.w, st.h))
                 place[id(st)] = pool.pop() if pool else st
         used = {id(st): st for st in (op[3] if op[0] == "d" else [])}
-        used.update((id(st), st) for st in _outs(op))
+        used.update((id(st), st) for st in op_outputs(op))
         for k, st in used.items():
             if last[k] == j and k in place:  # its texture is free after this op
                 free.setdefault((st.w, st.h), []).append(place[k])
