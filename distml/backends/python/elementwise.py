@@ -95,13 +95,13 @@ def _unary_int(op, xs):
     raise ValueError(f"unknown unary op {op!r}")
 
 
+# binary ops that Python's operators compute as torch does for floats and integers alike
+_SAME_IN_EVERY_DTYPE = {"add": _add, "sub": operator.sub, "mul": _mul}
+
+
 def _binary_float(op, xs, ys):
-    if op == "add":
-        return list(map(_add, xs, ys))
-    if op == "sub":
-        return list(map(operator.sub, xs, ys))
-    if op == "mul":
-        return list(map(_mul, xs, ys))
+    if op in _SAME_IN_EVERY_DTYPE:
+        return list(map(_SAME_IN_EVERY_DTYPE[op], xs, ys))
     if op == "div":
         return [a / b if b else _div0(a, b) for a, b in zip(xs, ys)]
     if op == "pow":
@@ -122,12 +122,8 @@ def _binary_float(op, xs, ys):
 
 
 def _binary_int(op, xs, ys):
-    if op == "add":
-        return list(map(_add, xs, ys))
-    if op == "sub":
-        return list(map(operator.sub, xs, ys))
-    if op == "mul":
-        return list(map(_mul, xs, ys))
+    if op in _SAME_IN_EVERY_DTYPE:
+        return list(map(_SAME_IN_EVERY_DTYPE[op], xs, ys))
     if op == "pow":
         if any(b < 0 for b in ys):
             raise ValueError("Integers to negative integer powers are not allowed.")
