@@ -64,11 +64,8 @@ class CapturedFunction:
             return self.fn(*args, **kwargs)
         sig, tensors = _signature(args, kwargs)
         if self._capture is None:
-            from .backends.capture import Capture, use_classes
-            from .backends.webgl.replay import WebGLGraph
-            from .nn import Module
-            from .optim import Optimizer
-            use_classes(Tensor, Module, Optimizer)
+            from ._graph.capture import Capture
+            from ._graph.webgl import WebGLGraph
             self._capture = Capture(be, WebGLGraph)
         return self._capture(self.fn, sig, tensors, args, kwargs)
 

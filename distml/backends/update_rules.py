@@ -1,14 +1,15 @@
 """The optimizer updates, each written once: torch.optim's SGD and Adam/AdamW arithmetic,
 op for op, over values that have + - * / and the three functions of `ops` (neg, sqrt,
 maximum). Backends differ only in what the values are: the composed default in `base.py`
-runs a rule on backend buffers, numpy on float32 array chunks, webgl on GLSL expressions
-that become one draw. Every op rounds to float32 in each of them, so the order written here
-fixes the result bit for bit.
+runs a rule on backend buffers, numpy on float32 array chunks, webgl on `Expression`s
+(GLSL source) that become one draw. Every op rounds to float32 in each of them, so the
+order written here fixes the result bit for bit.
 
 `constants(kind, hyper)` turns an optimizer's hyperparameters into the named float
 constants a rule reads (a captured step recomputes them per replay, so a scheduled lr
 needs no new program); the rule's other arguments are flags that shape it."""
 import math
+from types import SimpleNamespace
 
 
 def constants(kind, hyper):
@@ -75,3 +76,25 @@ class Operators:
 
     def __truediv__(self, other):
         return self._binary("div", other)
+
+
+class Expression(Operators):
+    """A rule's value as the source text of a C-like expression, for a backend that
+    generates one kernel from a rule: binary ops print infix, and `functions(call)` gives
+    the `ops` that print calls (call: "f_{}" prints sqrt(x) as f_sqrt(x))."""
+
+    __slots__ = ("src",)
+    _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+
+    def __init__(self, src):
+        self.src = src
+
+    def _binary(self, op, other):
+        return Expression(f"({self.src} {self._SYMBOL[op]} {other.src})")
+
+    @staticmethod
+    def functions(call):
+        def fn(name):
+            return lambda *xs: Expression(f"{call.format(name)}({', '.join(x.src for x in xs)})")
+        return SimpleNamespace(neg=lambda x: Expression(f"(-{x.src})"), sqrt=fn("sqrt"),
+                               maximum=fn("maximum"))

@@ -203,7 +203,7 @@ def test_shared_temporaries_and_swapped_state_bit_for_bit(page):
     copying last step's outputs onto its inputs): fewer textures and no copies, the same
     results as without either."""
     out = page.run(PRELUDE + """
-from distml.backends.webgl.replay import WebGLGraph
+from distml._graph.webgl import WebGLGraph
 
 def run(fast):
     WebGLGraph.share_textures = WebGLGraph.swap_state = fast

@@ -1,5 +1,6 @@
 """The floors import downwards only: backends -> autograd/function -> the core Tensor
-(distml/_tensor) -> the composed ops (distml/_composed_ops) -> nn/optim.
+(distml/_tensor) -> the composed ops (distml/_composed_ops) -> nn/optim -> captured steps
+(distml/_graph).
 
 Two checks: importing a floor (with a bare `distml` package, so distml/__init__.py does
 not pull everything in) loads no floor above it; and no import statement in a floor, at
@@ -18,8 +19,8 @@ PKG = ROOT / "distml"
 # what each floor must never import (its own floor and those below are fine); "distml"
 # itself is the top (its __init__ imports every floor): `import distml` inside a function
 # is the same circle, only deferred
-_TOP = ("distml", "distml.nn", "distml.optim", "distml.serialization", "distml.utils",
-        "distml.distributed", "distml.models")
+_TOP = ("distml", "distml._graph", "distml.nn", "distml.optim", "distml.serialization",
+        "distml.utils", "distml.distributed", "distml.models")
 _ABOVE_TENSOR = ("distml._composed_ops",) + _TOP
 _ABOVE_BACKENDS = ("distml.autograd", "distml.function", "distml._tensor") + _ABOVE_TENSOR
 ABOVE = {

@@ -1,32 +1,23 @@
 """WebGL2 backend: the "webgl" device, in the browser under Pyodide.
 
 Every op is a GLSL ES 3.00 fragment shader from `glsl/` (read with importlib.resources as
-`distml/glsl/*`), specialised by `#define`s that Python prepends, compiled once per variant
-and cached. A small JS helper shipped beside this file (`webgl_helper.js`, evaluated once)
-owns the GL context on an OffscreenCanvas (it works in a Web Worker) and holds programs and
-textures by integer handle, so an op is one FFI call: all op logic stays here.
-
-A buffer is a `GLBuffer`: a shape, dtype, strides and offset over a `_Storage`, a float32
-RGBA32F texture of width W in a balanced 2-D layout (so tensors larger than
-MAX_TEXTURE_SIZE elements fit): flat storage index i is component i % 4 of texel
-q = i // 4 at (q % W, q // W). Four elements per texel let a fragment compute four
-outputs and a contiguous input load four elements with one fetch.
-reshape of contiguous buffers, permute, expand (stride 0), basic slices and `full` (one
-texel, all strides 0) are views: no shader runs, and kernels read inputs through strides.
+`distml/glsl/*`; glsl/README.md gives the kernels and the texture layout), specialised by
+`#define`s that Python prepends, compiled once per variant and cached. The JS helper
+beside this file (`webgl_helper.js`) owns the GL context on an OffscreenCanvas (it works
+in a Web Worker) and holds programs and textures by integer handle, so an op is one FFI
+call: all op logic stays here. A buffer is a `GLBuffer`, a strided view of a float32
+RGBA texture: reshape of contiguous buffers, permute, expand, basic slices and `full` are
+views, no shader runs.
 
 dtypes: int64 and bool are stored as float32 too, so int64 values are exact only in
-[-2**24, 2**24] (larger ones round to float32); bool is 0.0 / 1.0. Integer division or
-modulo by zero does not raise here (it cannot be detected without a read-back).
-
-Textures are released when the last Python buffer using them dies (CPython refcounting,
-also in Pyodide): they go back to a pool keyed by texture size. Values cross to Python
-only in `to_list` / `to_bytes`. A lost WebGL context or a kernel that fails to compile
-raises `WebGLError` (naming the kernel, with the GLSL log) and the backend then refuses
-every further op instead of computing on garbage.
+[-2**24, 2**24]; bool is 0.0 / 1.0. Integer division or modulo by zero does not raise
+here (it cannot be detected without a read-back). Values cross to Python only in
+`to_list` / `to_bytes`. A lost context or a kernel that fails to compile raises
+`WebGLError` (naming the kernel, with the GLSL log), and the backend then refuses every
+further op instead of computing on garbage.
 """
 import math
 from array import array
-from types import SimpleNamespace
 
 from distml import random as _rnd
 from distml.backends.base import BINARY_OPS, COMPARISON_OPS, FLOAT_UNARY_OPS, UNARY_OPS
@@ -343,10 +334,10 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         if not self._same_float32(*inputs):
             return super().optimizer_step(kind, hyper, buffers, **flags)
         letters = iter("abcde")
-        args = [None if b is None else _Glsl(next(letters)) for b in buffers]
+        args = [None if b is None else _Expr(next(letters)) for b in buffers]
         named = update_rules.constants(kind, hyper)
-        k = {name: _Glsl(f"u_k[{i}]") for i, name in enumerate(named)}
-        results = getattr(update_rules, kind)(_GLSL_OPS, k, *args, **flags)
+        k = {name: _Expr(f"u_k[{i}]") for i, name in enumerate(named)}
+        results = getattr(update_rules, kind)(_GLSL_FUNCTIONS, k, *args, **flags)
         as_input = {a.src: b for a, b in zip(args, buffers) if a is not None}
         exprs = [r.src for r in results if r is not None and r.src not in as_input]
         rec = self.recording
@@ -443,30 +434,9 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         return self._run("index", {"RANK": max(len(x.shape), 1), "MODE": 1}, out,
                          [x, index, src], self._index_uniforms(x.shape, axis, x, index, src))
 
-def update_consts(kind, hyper):
-    """The u_k constants of each of an optimizer update's draws (one draw now), from its
-    hyperparameters as the optimizer's _hyper gives them: the eager step and a captured
-    step's replay compute them here alike."""
-    return [list(update_rules.constants(kind, hyper).values())]
 
-
-class _Glsl(update_rules.Operators):
-    """A GLSL expression with Python's arithmetic operators, so that an update rule
-    (backends/update_rules.py) writes a draw's expressions."""
-
-    __slots__ = ("src",)
-    _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
-
-    def __init__(self, src):
-        self.src = src
-
-    def _binary(self, op, other):
-        return _Glsl(f"({self.src} {self._SYMBOL[op]} {other.src})")
-
-
-_GLSL_OPS = SimpleNamespace(neg=lambda x: _Glsl(f"(-{x.src})"),
-                            sqrt=lambda x: _Glsl(f"f_sqrt({x.src})"),
-                            maximum=lambda x, y: _Glsl(f"f_maximum({x.src}, {y.src})"))
+_Expr = update_rules.Expression
+_GLSL_FUNCTIONS = _Expr.functions("f_{}")  # glsl/elementwise.frag's f_sqrt, f_maximum
 
 
 def u_k(consts):

@@ -1,14 +1,15 @@
 """Captured steps on the webgl device (distml.compile): a recorded step's draws defined in
-the JS helper and replayed there with one FFI call per step (backends/capture.py decides
+the JS helper and replayed there with one FFI call per step (capture.py decides
 what is recorded, lined up and recomputed)."""
 import json
 import math
 
-from distml.backends.capture import StepGraph, op_outputs
+from .capture import StepGraph, op_outputs
 
 from .fusion import fuse
-from .lowering import u_k, update_consts
-from .resources import GLBuffer
+from distml.backends import update_rules
+from distml.backends.webgl.lowering import u_k
+from distml.backends.webgl.resources import GLBuffer
 
 
 def shared_textures(ops, fixed):
@@ -104,7 +105,8 @@ class WebGLGraph(StepGraph):
         return "the webgl device was reset" if self.be._gen != self.gen else None
 
     def update_uniform(self, kind, hyper, index):
-        return u_k(update_consts(kind, hyper)[index])
+        # the optimizer draw's u_k, from the hyperparameters as its eager step computes it
+        return u_k(list(update_rules.constants(kind, hyper).values()))
 
     def fresh_like(self, storage):
         return self.be._texture(storage.w, storage.h)

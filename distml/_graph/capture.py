@@ -1,7 +1,7 @@
 """Captured steps (distml.compile), the backend-independent half: record the ops of a step
 run eagerly, line two recordings up, and decide what a replay recomputes and when it would
 be stale. A backend whose device can replay an op list subclasses StepGraph with how it
-defines and runs one (webgl/replay.py: one FFI call per step in the JS helper).
+defines and runs one (_graph/webgl.py: one FFI call per step in the JS helper).
 
 A step is recorded (run eagerly with `backend.recording` set) on two consecutive calls
 with the same arguments' signature. Lining the two recordings up op by op tells
@@ -22,17 +22,11 @@ import gc
 import weakref
 
 from distml import random as _rnd
+from distml._tensor import Tensor
+from distml.nn import Module
+from distml.optim import Optimizer
 
 MAX_ATTEMPTS = 4  # recordings of one signature that fail to line up before giving up
-
-# The classes of the floors above (Tensor, nn.Module, optim.Optimizer), handed down by
-# distml/_compile.py: a capture finds the tensors, modules and optimizers a step touches,
-# and a backend never imports upwards.
-UPPER = {}
-
-
-def use_classes(tensor, module, optimizer):
-    UPPER.update(tensor=tensor, module=module, optimizer=optimizer)
 
 
 class Recording:
@@ -268,7 +262,6 @@ class StepGraph:
 
     def _outputs(self, result, slot, writes2):
         """The returned structure with ("t", buffer meta, slot, storage) for tensors."""
-        Tensor = UPPER["tensor"]
         written = {id(st) for st in writes2}
 
         def walk(v):
@@ -297,7 +290,6 @@ class StepGraph:
     def _state_guards(self, state_ids):
         """Weak references to the tensors holding the state, with their storage: a replay
         checks that no one rebound them (load_state_dict, .data = ...)."""
-        Tensor = UPPER["tensor"]
         out = []
         for obj in gc.get_objects():
             if isinstance(obj, Tensor):
@@ -309,7 +301,6 @@ class StepGraph:
     def _module_flags(self, storage_ids):
         """(module weakref, training) of the modules whose tensors the step touches: eval()
         changes what forward does, which the recording cannot see."""
-        Module = UPPER["module"]
         out = []
         for obj in gc.get_objects():
             if isinstance(obj, Module):
@@ -323,7 +314,6 @@ class StepGraph:
         """(optimizer weakref, lr is recomputed, its groups' values) of the optimizers of the
         step: a value baked into the recording (every one, but the lr of an optimizer all
         of whose updates are fused) must not change."""
-        Optimizer = UPPER["optimizer"]
         fused = {}
         for opt, st, _, _, _ in self.updates.values():
             fused.setdefault(id(opt), set()).add(id(st))
@@ -365,7 +355,6 @@ class StepGraph:
         return None
 
     def replay(self, arg_buffers):
-        Tensor = UPPER["tensor"]
         patches = []
         gen = _rnd.default_generator
         for op, name, rel in self.rng:
@@ -401,7 +390,6 @@ class StepGraph:
 
 def _held_by_tensors():
     """ids of the storages some Python tensor holds (fusion must still write them)."""
-    Tensor = UPPER["tensor"]
     out = set()
     for obj in gc.get_objects():
         if isinstance(obj, Tensor):

@@ -13,7 +13,7 @@ A texture a Python tensor holds, a state output or a returned value is always wr
 import re
 
 from distml.backends.base import contiguous_strides
-from distml.backends.capture import producer, readers_of, without
+from .capture import producer, readers_of, without
 
 _LETTERS = "abcd"
 # expressions that only compare or select (f_<op> are glsl/elementwise.frag's op functions)
