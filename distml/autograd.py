@@ -93,10 +93,9 @@ class Function:
         ctx = cls(first._backend, tensors)
         out_buf = ctx.forward(*[t._buf for t in tensors], **kwargs)
         requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)
-        # a transfer (Function "To") sets out_device; every other op stays where it is
-        device = getattr(ctx, "out_device", first.device)
-        out = first._wrap(out_buf, device.backend if device is not first.device
-                          else first._backend, device, requires_grad)
+        # a transfer (Function "To") sets out_device and out_backend; every other op stays
+        out = first._wrap(out_buf, getattr(ctx, "out_backend", first._backend),
+                          getattr(ctx, "out_device", first.device), requires_grad)
         if requires_grad:
             ctx.parents = None  # the edges are the graph; don't keep input tensors alive
             out._ctx = ctx

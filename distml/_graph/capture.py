@@ -25,6 +25,8 @@ from distml import random as _rnd
 from distml._tensor import Tensor
 from distml.nn import Module
 from distml.optim import Optimizer
+from distml.optim.optimizer import (register_optimizer_step_post_hook,
+                                    register_optimizer_step_pre_hook)
 
 MAX_ATTEMPTS = 4  # recordings of one signature that fail to line up before giving up
 
@@ -36,7 +38,7 @@ class Recording:
         self.ops = []            # ("d", program, out, inputs, uniforms) | ("f", storage, v)
         self.dynamic = {}        # (op index, uniform) -> source
         self.refused = None      # why this step cannot be replayed
-        self.source = None       # (optimizer, state, group) while an optimizer updates
+        self.source = None       # the optimizer whose step() runs (set by step hooks)
         self.arg_buffers = arg_buffers
         self.rng_before = _rnd.default_generator.get_state()
         self.rng_after = None
@@ -241,19 +243,20 @@ class StepGraph:
         seed0, off0 = rec.rng_before["seed"], rec.rng_before["offset"]
         self.rng_seed = seed0
         self.rng_advance = (rec.rng_after["offset"] - off0) & _rnd.MASK
-        for (op, name), src in rec.dynamic.items():
-            op = new_place[op]  # its place in the fused list
+        for (recorded, name), src in rec.dynamic.items():
+            op = new_place[recorded]  # its place in the fused list
             if src[0] == "rng":
                 if src[1] != seed0:
                     self.reason = "random numbers from a generator other than the default one"
                     return
                 self.rng.append((op, name, (src[2] - off0) & _rnd.MASK))
             else:
-                kind, index, opt_src = src
-                if opt_src is None:
+                kind, index, opt = src
+                found = opt and _updated_parameter(opt, rec.ops[recorded])
+                if not found:
                     self.reason = f"a fused {kind} update outside an optimizer's step()"
                     return
-                opt, st, group = opt_src
+                st, group = found
                 entry = self.updates.get(id(st))
                 if entry is None:
                     entry = self.updates[id(st)] = [opt, st, group,
@@ -388,6 +391,17 @@ class StepGraph:
         return result
 
 
+def _updated_parameter(opt, draw):
+    """(state, group) of the parameter of opt whose new value the update draw wrote (its
+    first output), or None."""
+    out = draw[2][0] if isinstance(draw[2], list) else draw[2]
+    for group in opt.param_groups:
+        for p in group["params"]:
+            if getattr(p._buf, "storage", None) is out:
+                return opt.state.setdefault(p, {}), group
+    return None
+
+
 def _held_by_tensors():
     """ids of the storages some Python tensor holds (fusion must still write them)."""
     out = set()
@@ -442,11 +456,16 @@ class Capture:
 
     def _record(self, fn, tensors, arg_buffers, args, kwargs):
         rec = Recording(arg_buffers)
+        # the optimizer stepping is what a fused update's constants are recomputed from
+        hooks = (register_optimizer_step_pre_hook(lambda opt, *_: setattr(rec, "source", opt)),
+                 register_optimizer_step_post_hook(lambda *_: setattr(rec, "source", None)))
         self.be.recording = rec
         try:
             rec.result = fn(*args, **kwargs)
         finally:
             self.be.recording = None
+            for hook in hooks:
+                hook.remove()
         rec.rng_after = _rnd.default_generator.get_state()
         self.attempts += 1
         if not rec.ops:

@@ -94,6 +94,14 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
         return t
 
     @staticmethod
+    def _make_subclass(cls, data, requires_grad=False):
+        """An instance of the Tensor subclass cls sharing data's buffer (torch's name)."""
+        obj = Tensor.__new__(cls)
+        Tensor._init(obj, data._buf, data._backend, data.device, False)
+        obj.requires_grad_(bool(requires_grad))
+        return obj
+
+    @staticmethod
     def _from_host(data, dtype=None, device=None):
         """distml.tensor(data, ...) of host data (numbers, lists, numpy arrays), for the
         mixins below this file."""
@@ -268,7 +276,8 @@ class Tensor(ArithmeticOps, UnaryOps, ReductionOps, MovementOps, IndexingOps, In
         out = self
         if dev is not None:
             dev = get_device(dev)
-            if dev != self.device:
+            # also when another backend now serves the device (distml.set_cpu_backend)
+            if dev != self.device or dev.backend is not self._backend:
                 out = function.To.apply(out, device=dev)
         if dtype is not None:
             out = out.type(dtype)

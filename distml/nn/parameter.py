@@ -15,10 +15,7 @@ class Parameter(Tensor):
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter(): data must be a distml.Tensor, got "
                             f"{type(data).__name__}")
-        obj = Tensor.__new__(cls)
-        Tensor._init(obj, data._buf, data._backend, data.device, False)
-        obj.requires_grad_(bool(requires_grad))
-        return obj
+        return Tensor._make_subclass(cls, data, requires_grad)
 
     def __init__(self, data=None, requires_grad=True):
         # everything happens in __new__ (Tensor.__init__ would rebuild the buffer)
@@ -50,8 +47,7 @@ class Buffer(Tensor):
     def __new__(cls, data=None, *, persistent=True):
         if data is None:
             data = empty(0)
-        obj = Tensor.__new__(cls)
-        Tensor._init(obj, data._buf, data._backend, data.device, False)
+        obj = Tensor._make_subclass(cls, data)
         obj.persistent = persistent
         return obj
 

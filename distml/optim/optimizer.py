@@ -1,7 +1,54 @@
 import copy
+import functools
 
 from ..autograd import no_grad
 from .._tensor import Tensor
+from ..utils.hooks import RemovableHandle
+
+_GLOBAL_PRE_HOOKS = {}
+_GLOBAL_POST_HOOKS = {}
+
+
+def register_optimizer_step_pre_hook(hook):
+    """torch.optim.optimizer's global hook: hook(optimizer, args, kwargs) runs before every
+    optimizer's step() and may return new (args, kwargs)."""
+    handle = RemovableHandle(_GLOBAL_PRE_HOOKS)
+    _GLOBAL_PRE_HOOKS[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook):
+    """hook(optimizer, args, kwargs) runs after every optimizer's step()."""
+    handle = RemovableHandle(_GLOBAL_POST_HOOKS)
+    _GLOBAL_POST_HOOKS[handle.id] = hook
+    return handle
+
+
+def _with_hooks(step):
+    """step() running the global and the optimizer's own pre and post hooks, as torch's
+    does (pre: global first; post: the optimizer's first); a step() that calls a wrapped
+    step() of its base class runs them once."""
+    @functools.wraps(step)
+    def hooked(self, *args, **kwargs):
+        if self.__dict__.get("_in_step"):
+            return step(self, *args, **kwargs)
+        for hook in (*_GLOBAL_PRE_HOOKS.values(), *self._step_pre_hooks.values()):
+            changed = hook(self, args, kwargs)
+            if changed is not None:
+                if not (isinstance(changed, tuple) and len(changed) == 2):
+                    raise RuntimeError(f"optimizer step pre hook {hook!r} must return None "
+                                       f"or a tuple of (new_args, new_kwargs), but got "
+                                       f"{changed!r}")
+                args, kwargs = changed
+        self._in_step = True
+        try:
+            result = step(self, *args, **kwargs)
+        finally:
+            self._in_step = False
+        for hook in (*self._step_post_hooks.values(), *_GLOBAL_POST_HOOKS.values()):
+            hook(self, args, kwargs)
+        return result
+    return hooked
 
 
 class _Required:
@@ -15,7 +62,14 @@ required = _Required()
 class Optimizer:
     """Base class: param_groups, per-parameter state, zero_grad, state_dict (torch format)."""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _with_hooks(cls.__dict__["step"])
+
     def __init__(self, params, defaults):
+        self._step_pre_hooks = {}
+        self._step_post_hooks = {}
         self.defaults = defaults
         self.state = {}
         self.param_groups = []
@@ -70,14 +124,21 @@ class Optimizer:
                     if p.grad.shape != p.shape:
                         raise RuntimeError(f"gradient of shape {list(p.grad.shape)} does not "
                                            f"match its parameter's shape {list(p.shape)}")
-                    state = self.state.setdefault(p, {})
-                    rec = getattr(p._backend, "recording", None)
-                    if rec is not None:  # distml.compile is recording this step
-                        rec.source = (self, state, group)
-                    self._update(p, p.grad, state, group)
-                    if rec is not None:
-                        rec.source = None
+                    self._update(p, p.grad, self.state.setdefault(p, {}), group)
         return loss
+
+    def register_step_pre_hook(self, hook):
+        """hook(optimizer, args, kwargs) runs before this optimizer's step(); it may return
+        new (args, kwargs)."""
+        handle = RemovableHandle(self._step_pre_hooks)
+        self._step_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_step_post_hook(self, hook):
+        """hook(optimizer, args, kwargs) runs after this optimizer's step()."""
+        handle = RemovableHandle(self._step_post_hooks)
+        self._step_post_hooks[handle.id] = hook
+        return handle
 
     def _update(self, p, grad, state, group):
         raise NotImplementedError
@@ -149,6 +210,9 @@ class Optimizer:
                 if k != "params":
                     lines.append(f"    {k}: {g[k]}")
         return "\n".join(lines) + "\n)"
+
+
+Optimizer.step = _with_hooks(Optimizer.step)
 
 
 def _is_tensor_like(v):

@@ -72,3 +72,22 @@ def test_composed_cat_matches_torch_with_promotion_and_empty_pieces():
     assert be.dtype(one) == "int64" and be.to_list(one) == [3, 4, 5, 6]
     cols = be.cat([bufs[1], bufs[1]], 1)
     assert be.to_list(cols) == torch.cat([refs[1], refs[1]], 1).flatten().tolist()
+
+
+def test_to_moves_a_tensor_to_the_backend_now_serving_its_device():
+    x = distml.tensor([1.5, -2.0], requires_grad=True)  # numpy serves "cpu"
+    model = distml.nn.Linear(2, 1)
+    state = model.state_dict()
+    distml.set_cpu_backend("python")
+    try:
+        y = x.to("cpu")
+        assert type(y._backend).__name__ == "PythonBackend"
+        assert y.tolist() == [1.5, -2.0]
+        (y * y).sum().backward()  # the gradient goes back to x's backend
+        assert x.grad.tolist() == [3.0, -4.0]
+        fresh = distml.nn.Linear(2, 1)
+        fresh.load_state_dict(state)  # numpy-held values loaded into python-held params
+        assert fresh.weight.tolist() == state["weight"].tolist()
+        assert type(fresh.weight._backend).__name__ == "PythonBackend"
+    finally:
+        distml.set_cpu_backend("numpy")

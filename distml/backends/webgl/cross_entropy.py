@@ -1,7 +1,7 @@
 """Cross-entropy over class indices in three draws (glsl/cross_entropy_*.frag) instead of the
 ~35 of log_softmax + gather + the reductions and their gradients: on SwiftShader a draw's
 fixed cost dominates such small ops. A mixin of WebGLBackend; used by F.cross_entropy
-(nn/functional/_fused_loss.py) for 2-D float32 logits without class weights or smoothing,
+(function.fused_cross_entropy) for 2-D float32 logits without class weights or smoothing,
 eagerly and in captured steps alike (so both give the same bits)."""
 from .resources import GLBuffer
 

@@ -1,4 +1,5 @@
 """Helpers shared by the distml.nn.functional files (argument checks, host test)."""
+from ... import function as _F
 from ..._tensor import Tensor
 
 _TYPE_NAMES = {"float32": "Float", "int64": "Long", "bool": "Bool"}
@@ -24,7 +25,7 @@ def _check_tensor(x, name="input"):
 
 
 def _on_host(t):
-    return t._backend.host_resident  # the data is on the host: value checks are cheap
+    return _F.host_resident(t)  # the data is on the host: value checks are cheap
 
 
 def _type_name(dtype):

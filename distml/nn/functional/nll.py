@@ -1,6 +1,7 @@
 """Losses over class-index targets: nll_loss and cross_entropy."""
 import math
 
+from ... import function as _F
 from ...dtypes import int64
 from ..._tensor import where
 from ._utils import _check_tensor, _on_host, _type_name
@@ -109,8 +110,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     n_classes = input.shape[1]
     _check_class_target(input, target, weight, ignore_index, n_classes)
     if weight is None and label_smoothing <= 0.0 and input.ndim == 2:
-        from ._fused_loss import fused_cross_entropy
-        fused = fused_cross_entropy(input, target, ignore_index, reduction)
+        fused = _F.fused_cross_entropy(input, target, ignore_index, reduction)
         if fused is not None:
             return fused
     logp = input.log_softmax(1)

@@ -11,6 +11,7 @@ from ...dtypes import dtype as _dtype_cls
 from ...dtypes import get_dtype
 from ..._tensor import Tensor
 from ..._tensor import tensor as _tensor
+from ...utils.hooks import RemovableHandle
 from ..parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
@@ -47,24 +48,6 @@ def _typename(obj):
     return f"{module}.{type(obj).__qualname__}"
 
 
-class RemovableHandle:
-    """Returned by register_*_hook; remove() unregisters the hook."""
-    _next_id = itertools.count()
-
-    def __init__(self, hooks_dict):
-        self._hooks = hooks_dict
-        self.id = next(RemovableHandle._next_id)
-
-    def remove(self):
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-
 def _is_tensor_like(value):
     if isinstance(value, Tensor):
         return True
@@ -78,10 +61,7 @@ def _to_distml(value, like):
     """A state_dict value (distml / torch tensor or numpy array) as a distml Tensor on
     like's device. Torch is only touched through the object that was passed in."""
     if isinstance(value, Tensor):
-        if value._backend is not like._backend and value.device == like.device:
-            # the same device served by another backend (the cpu backend was switched)
-            return Tensor.from_bytes(value.to_bytes(), value.shape, value.dtype, like.device)
-        return value.detach() if value.device == like.device else value.detach().to(like.device)
+        return value.detach().to(like.device)
     module = type(value).__module__ or ""
     if module.startswith("torch"):
         value = value.detach().cpu()
