@@ -199,17 +199,22 @@ class BrowserPython:
         return outcome["result"]
 
 
-# Code for the page: fetch the conformance case files from the server (/conformance/...)
-# into its file system and import them as the package `conformance`, as the host does
-# (fresh modules each time, so a page reused by several tests sees the current files).
+# Code for the page: fetch the conformance package's files (the runner and the cases/
+# package; listed here on the host) from the server (/conformance/...) into its file system
+# and import them as the package `conformance`, as the host does (fresh modules each time,
+# so a page reused by several tests sees the current files).
+CONFORMANCE_DIR = ROOT / "tests" / "conformance"
+CONFORMANCE_FILES = sorted(p.relative_to(CONFORMANCE_DIR).as_posix()
+                           for p in CONFORMANCE_DIR.rglob("*.py"))
 LOAD_CONFORMANCE = (
     "import os, sys\n"
     "from pyodide.http import pyfetch\n"
-    "os.makedirs('/tmp/distml_conf/conformance', exist_ok=True)\n"
-    "for name in ('__init__.py', 'cases.py', 'runner.py'):\n"
+    f"for name in {CONFORMANCE_FILES!r}:\n"
+    "    path = '/tmp/distml_conf/conformance/' + name\n"
+    "    os.makedirs(os.path.dirname(path), exist_ok=True)\n"
     "    resp = await pyfetch('/conformance/' + name)\n"
     "    assert resp.ok, (name, resp.status)\n"
-    "    with open('/tmp/distml_conf/conformance/' + name, 'w') as fh:\n"
+    "    with open(path, 'w') as fh:\n"
     "        fh.write(await resp.string())\n"
     "if '/tmp/distml_conf' not in sys.path:\n"
     "    sys.path.insert(0, '/tmp/distml_conf')\n"

@@ -45,7 +45,7 @@ def test_stdout_is_captured(browser_python):
     assert out["stdout"] == "hello from the page\n"
 
 
-# "small" is the pure-Python backend's profile (tests/conformance/cases.py); "full" (the
+# "small" is the pure-Python backend's profile (tests/conformance/cases/); "full" (the
 # numpy/webgl shapes) also runs here in ~15 s, so the page sees the same sizes as the host
 @pytest.mark.parametrize("profile", ["small", "full"])
 def test_conformance_suite_in_the_page(browser_python, profile):

@@ -40,7 +40,7 @@ def test_webgl_is_available_with_float_render(webgl):
     assert "SwiftShader" in info["renderer"] or info["renderer"]
 
 
-# "small" as the page's cpu run; "full" holds the shapes cases.py meant for numpy/webgl
+# "small" as the page's cpu run; "full" holds the shapes the cases meant for numpy/webgl
 @pytest.mark.parametrize("profile", ["small", "full"])
 def test_conformance_suite_on_webgl(webgl, profile):
     from conformance.make_reference import make_reference

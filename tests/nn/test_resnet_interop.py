@@ -8,7 +8,7 @@ import distml
 from distml import models
 
 torch = pytest.importorskip("torch")
-from test_nn import _TResNet18, float32_tolerance  # noqa: E402  (torchvision's ResNet-18)
+from test_models import _TResNet18, float32_tolerance  # noqa: E402  (torchvision's ResNet-18)
 
 
 def _batch():

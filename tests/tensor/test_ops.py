@@ -1,4 +1,4 @@
-"""Op conformance: every case of tests/conformance/cases.py on each CPU backend, against
+"""Op conformance: every case of tests/conformance/cases/ on each CPU backend, against
 torch computed live (the browser run compares against make_reference.py's JSON instead).
 "minimal" is tests/minimal_backend.py: only the abstract primitives, the rest composed."""
 import importlib
