@@ -71,8 +71,10 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     if (!vbo) {
       vbo = gl.createBuffer();
       gl.bindBuffer(gl.ARRAY_BUFFER, vbo);
-      gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]),
-                    gl.STATIC_DRAW);
+      // one triangle that covers the viewport (clipped to it), not a two-triangle quad:
+      // SwiftShader shades the 2x2 pixel quads along a quad's diagonal once per triangle,
+      // so thin targets (a matmul's 196x4) paid up to 1.5x their fragments
+      gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 3, -1, -1, 3]), gl.STATIC_DRAW);
       // the one vertex layout of every draw: set once (attribute state is global state)
       gl.enableVertexAttribArray(0);
       gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
@@ -306,7 +308,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     gl.viewport(0, 0, out.w, out.h);
     // inputs stay bound to their units after the draw: a program rebinds every unit its
     // samplers read, so a stale binding never forms a feedback loop
-    gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
     counters.draws++;
     if (!replaying) check(`kernel ${p.name}`);
   }
