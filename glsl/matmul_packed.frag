@@ -13,8 +13,6 @@
 //        u_qa + r * u_sa + k4 (u_qb, u_sb) of the input's flat layout (common.glsl)
 //   BNAT: B read in place in its own row-major layout: texel u_qb + k * u_sb + n / 4
 //        holds B[k, n .. n + 3]; then a step is mat4(4 rows of B) * (4 k of A)
-//   OSTACK: C (each part) stacked in strips of u_W4 texels: texel n4 of row q sits at
-//        (n4 % u_W4, (n4 / u_W4) * u_H + q), so that a short product spans more rows
 #ifdef RB8
 #define RB 8
 #elif defined(MRT)
@@ -33,7 +31,7 @@ uniform sampler2D u_in3, u_in4, u_in5;
 uniform sampler2D u_in6, u_in7, u_in8, u_in9;
 #endif
 #endif
-uniform int u_M, u_N, u_R, u_N4, u_H, u_K4, u_HA, u_HB, u_Mq, u_W4;
+uniform int u_M, u_N, u_R, u_N4, u_H, u_K4, u_HA, u_HB, u_Mq;
 #ifdef ADIRECT
 uniform ivec2 u_w0;
 uniform int u_qa, u_sa;
@@ -100,10 +98,6 @@ void main() {
     int band = p.x / u_N4;
     int n4 = p.x - band * u_N4;
     int r = band * u_H + p.y;
-#elif defined(OSTACK)
-    int strip = p.y / u_H;
-    int n4 = min(strip * u_W4 + p.x, u_N4 - 1);  // the last strip's padding repeats a texel
-    int r = p.y - strip * u_H;
 #else
     int n4 = p.x;
     int r = p.y;

@@ -1,6 +1,5 @@
 // A flat buffer from a matmul_packed result C (rows x cols, 4 cols per texel, u_N4 texels
-// per row, u_HC rows per band when BANDS is defined, or stacked in strips of u_W4 texels
-// when STACK is (matmul_packed OSTACK); in 4 parts with MRT4, 8 with MRT8).
+// per row, u_HC rows per band when BANDS is defined; in 4 parts with MRT4, 8 with MRT8).
 //   MODE 0  out index over up to 4 dims (u_oshape): row = sum idx * u_rs, col = sum idx * u_cs
 //           (a matmul's (B, M, N), or a conv's (N, O, OH, OW) from rows (n, oh, ow))
 //           WHOLE: out is C itself, (rows, cols) contiguous with cols % 4 == 0: one texel
@@ -18,9 +17,6 @@ uniform sampler2D u_in1, u_in2, u_in3;
 uniform int u_Mq;
 #endif
 uniform int u_N4, u_HC;
-#ifdef STACK
-uniform int u_W4;
-#endif
 #if MODE == 0
 uniform int u_oshape[4], u_rs[4], u_cs[4];
 #else
@@ -38,9 +34,6 @@ vec4 texelAt(int r, int c) {
 #ifdef BANDS
     int band = r / u_HC;
     ivec2 t = ivec2(band * u_N4 + (c >> 2), r - band * u_HC);
-#elif defined(STACK)
-    int strip = (c >> 2) / u_W4;
-    ivec2 t = ivec2((c >> 2) - strip * u_W4, strip * u_HC + r);
 #else
     ivec2 t = ivec2(c >> 2, r);
 #endif

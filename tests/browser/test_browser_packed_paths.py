@@ -29,7 +29,7 @@ distml.manual_seed(5)
 a = distml.randn(64, 784)
 b = distml.randn(784, 32)
 cases = {'aligned': (a, b), 'offset': (a[:, 4:], b[4:]), 'odd_k': (a[:, 1:], b[1:]),
-         'n_not_4': (a, b[:, :10]), 'n_not_4_stacked': (a, b[:, :30]), 'transposed': (b.t(), a.t()),
+         'n_not_4': (a, b[:, :10]), 'transposed': (b.t(), a.t()),
          'transposed_offset': (a[:, 1:].t(), a[:, :31]), 'gram': (a.t(), a),
          'transposed_k_30': (a[:30].t(), a[:30, :5]),
          'bt_on_device': (a, a[:32]), 'bt_on_device_odd': (a[:, 1:], a[:12, 1:])}
@@ -41,30 +41,26 @@ for name, (x, y) in cases.items():
     fast = (xg @ yg).flatten().tolist()
     be.packed_fast_paths = False
     be.mrt_rows = 4  # and 4 rows of C per fragment (RB8 is the default from 32 rows)
-    be.stack_outputs = False  # and a short C in one strip (OSTACK is the default)
     try:
         slow = (xg @ yg).flatten().tolist()
     finally:
         be.packed_fast_paths = True
         be.mrt_rows = 8
-        be.stack_outputs = True
     want = (x.double() @ y.double()).flatten().tolist()
     err = max(abs(p - q) / (1 + abs(q)) for p, q in zip(fast, want))
     res[name] = [fast == slow, err]
 res['kernels'] = sorted(k for k in kernels() if 'ALIGNED' in k or 'WHOLE' in k
-                       or 'DIRECT' in k or 'NAT' in k or 'RB8' in k or 'STACK' in k)
+                       or 'DIRECT' in k or 'NAT' in k or 'RB8' in k)
 res['rb8'] = be.info.get('maxDrawBuffers', 4) >= 8
 res
 """)
     kernels = out.pop("kernels")
     # operands read in place, without a pack draw: A and B^T rows, and B row-major; 8 rows
     # of C per fragment where the context has 8 render targets (SwiftShader has)
-    # a short C (64 rows in 8 parts of 8) is stacked in strips to span 32 target rows
-    for flag in ("ADIRECT", "BDIRECT", "BNAT", "OSTACK") + (("RB8",) if out.pop("rb8") else ()):
+    for flag in ("ADIRECT", "BDIRECT", "BNAT") + (("RB8",) if out.pop("rb8") else ()):
         assert any(k.startswith("matmul_packed") and flag in k for k in kernels), kernels
     assert any("pack" in k and "ALIGNED" in k for k in kernels), kernels
     assert any("unpack" in k and "WHOLE" in k for k in kernels), kernels
-    assert any("unpack" in k and "STACK" in k and "WHOLE" not in k for k in kernels), kernels
     assert any("pack" in k and "TALIGNED" in k for k in kernels), kernels
     for name, (same, err) in out.items():
         assert same, f"{name}: the fast paths changed the result"

@@ -11,28 +11,23 @@ from .resources import GLBuffer, _numel
 # fetches (~20-40 ns each), a draw's own only ~20 us: the naive kernel's 2 fetches per
 # multiply-add lose to the packed 3 extra draws from ~8k multiply-adds (bench/browser_profile.py)
 _PACKED_MIN_WORK = 1 << 13
-# target rows that give each of SwiftShader's 16 pixel tasks a row pair (_stack_strips)
-_CLUSTER_ROWS = 32
 
 
 class _Panel:
     """A rows x cols matrix packed for matmul_packed (glsl/pack.frag): an RGBA32F texture
     holding 4 consecutive columns per texel, `k4` texels per row, rows in bands of `h`
     (row r, texel j sits at ((r // h) * k4 + j, r % h)) so that tall matrices fit.
-    A product computed 4 rows per fragment comes in 4 `parts` of `part_rows` rows each.
-    A product's short C may instead be stacked (`w4` set): its texels in strips of `w4`,
-    one under the other (row r, texel j at (j % w4, (j // w4) * h + r))."""
+    A product computed 4 rows per fragment comes in 4 `parts` of `part_rows` rows each."""
 
-    __slots__ = ("parts", "rows", "cols", "k4", "h", "part_rows", "w4")
+    __slots__ = ("parts", "rows", "cols", "k4", "h", "part_rows")
 
-    def __init__(self, parts, rows, cols, k4, h, part_rows=None, w4=None):
+    def __init__(self, parts, rows, cols, k4, h, part_rows=None):
         self.parts = parts
         self.rows = rows
         self.cols = cols
         self.k4 = k4
         self.h = h
         self.part_rows = rows if part_rows is None else part_rows
-        self.w4 = w4
 
 
 class _Direct:
@@ -57,17 +52,6 @@ def _panel_layout(rows, k4, max_size):
     bands = -(-rows // max_size)
     h = -(-rows // bands)
     return None if bands * k4 > max_size else (bands * k4, h, h)
-
-
-def _stack_strips(height, width):
-    """How many strips to stack a short product's target (`height` x `width` texels) in:
-    SwiftShader deals a draw's pixel rows out in pairs to 16 tasks ("clusters", row pair
-    y // 2 goes to task (y // 2) % 16), which its threads take in turn; a target under 32
-    rows leaves most tasks empty, so a long product ran as 2-4 tasks on 2 cores, and one
-    descheduled core stalled the whole draw. Strips keep the width even (2x2 quads)."""
-    if height >= _CLUSTER_ROWS:
-        return 1
-    return max(1, min(-(-_CLUSTER_ROWS // height), width // 2))
 
 
 def _texel_aligned(u):
@@ -97,7 +81,6 @@ class PackedOps:
     packed_fast_paths = True  # pack.frag ALIGNED, unpack.frag WHOLE (False: tests compare)
     direct_operands = True  # matmul_packed reads aligned operands in place (_Direct)
     mrt_rows = 8  # rows of C per matmul_packed fragment (render targets), 4 or 8
-    stack_outputs = True  # a short product's C stacked in strips (_stack_strips)
 
     # -- linear algebra and nn ---------------------------------------------------------------
     def _batched(self, x, nbatch):
@@ -141,10 +124,6 @@ class PackedOps:
         if out_layout is None or chunk < 4:
             return None
         w, h, band = out_layout
-        strips = _stack_strips(h, w) if self.stack_outputs and band == part_rows else 1
-        w4 = -(-n4 // strips) if strips > 1 else None
-        if w4:
-            w, h = w4, -(-n4 // w4) * part_rows
         defines = {"MRT": 1} if parts > 1 else {}
         if parts == 8:
             defines["RB8"] = 1
@@ -152,8 +131,6 @@ class PackedOps:
             defines["BATCHED"] = 1
         if band < part_rows:
             defines["OBANDS"] = 1
-        if w4:
-            defines["OSTACK"] = 1
         acc = None
         for k0 in range(0, K, chunk):
             k = min(chunk, K - k0)
@@ -164,8 +141,7 @@ class PackedOps:
                 defines["BBANDS"] = 1
             out = [self._texture(w, h) for _ in range(parts)]
             u = {"u_M": M, "u_N": N, "u_R": rows, "u_N4": n4, "u_H": band,
-                 "u_K4": pa.k4, "u_HA": pa.h, "u_HB": pb.h, "u_Mq": part_rows,
-                 "u_W4": w4 or n4}
+                 "u_K4": pa.k4, "u_HA": pa.h, "u_HB": pb.h, "u_Mq": part_rows}
             d = dict(defines)
             for name, op in (("A", pa), ("B", pb)):
                 if isinstance(op, _Direct):
@@ -174,7 +150,7 @@ class PackedOps:
             inputs = pa.parts + pb.parts + (acc or [])
             self._draw("matmul_packed", dict(d, ACC=1) if acc else d, out, inputs, u)
             acc = out
-        return _Panel(acc, rows, N, n4, band, part_rows, w4)
+        return _Panel(acc, rows, N, n4, band, part_rows)
 
     def _unpack(self, c, shape, mode, uniforms, whole=False):
         out = self._out(shape, "float32")
@@ -188,9 +164,6 @@ class PackedOps:
             defines[f"MRT{len(c.parts)}"] = 1
         if c.h < c.part_rows:
             defines["BANDS"] = 1
-        if c.w4:
-            defines["STACK"] = 1
-            uniforms["u_W4"] = c.w4
         self._draw("unpack", defines, out.storage, c.parts, uniforms)
         return out
 
