@@ -4,10 +4,13 @@ distml.compile, then replays with gl.finish() after every draw (the JS helper's
 replayTimed), so each draw's time includes SwiftShader running it.
 
     python bench/browser_profile.py --model mlp --batch 64 [--replays 5]
+    python bench/browser_profile.py --model mlp:16,32,10    # an MLP of other sizes
 
 Prints the ops of one step: the least ms over the replays of ops 0..k followed by a sync
-(a one-texel readPixels; gl.finish() does not wait in Chromium), and op k alone run 20 times
-in a row (ms per run); also step, replay and read-back times.
+(a one-texel readPixels; gl.finish() does not wait in Chromium) and its increase over ops
+0..k-1 (what op k adds in the chain of dependent draws; noisy, use --replays 20), and op k
+alone run 20 times in a row (ms per run: pipelined, so less than in the chain); also step,
+replay and read-back times.
 """
 import argparse
 import json
@@ -54,10 +57,13 @@ def main():
         print(k, out[k])
     if not out["draws"]:
         return
-    print("prefix ms (ops 0..k replayed, then a sync), one op alone (ms, run 20x in a row)")
+    print("prefix ms (ops 0..k replayed, then a sync), its increase, one op alone (ms, run "
+          "20x in a row)")
+    prev = out["draws"][0][3]
     for k, (name, w, h, ms) in enumerate(out["draws"]):
         alone = f"{out['per_op_ms'][k - 1]:8.3f}" if k else "prologue"
-        print(f"{ms:8.3f} {alone:>9}  {w:5d}x{h:<5d} {name[:100]}")
+        print(f"{ms:8.3f} {ms - prev:+7.3f} {alone:>9}  {w:5d}x{h:<5d} {name[:100]}")
+        prev = ms
 
 
 if __name__ == "__main__":

@@ -73,6 +73,26 @@ layout(location = 6) out vec4 out6;
 layout(location = 7) out vec4 out7;
 #endif
 
+// one step of 4 k: OP(acc, a) for each row of the fragment
+#if RB == 8
+#define MORE_ROWS(OP) OP(acc1, a1) OP(acc2, a2) OP(acc3, a3) OP(acc4, a4) OP(acc5, a5) \
+    OP(acc6, a6) OP(acc7, a7)
+#elif RB == 4
+#define MORE_ROWS(OP) OP(acc1, a1) OP(acc2, a2) OP(acc3, a3)
+#else
+#define MORE_ROWS(OP)
+#endif
+#define EACH_ROW(OP) OP(acc0, a0) MORE_ROWS(OP)
+// BNAT: mat4 * column vector, 4 k of a row of A times 4 rows of B
+#define MAD_NAT(acc, a) acc += b * FETCH_A(a); NEXT_A(a);
+#define STEP_NAT { mat4 b = mat4(fetch4(u_in1, u_w1, q), fetch4(u_in1, u_w1, q + u_sb), \
+    fetch4(u_in1, u_w1, q + 2 * u_sb), fetch4(u_in1, u_w1, q + 3 * u_sb)); \
+    EACH_ROW(MAD_NAT) q += 4 * u_sb; }
+// else row vector * mat4 (4 rows of B^T): four dot products
+#define MAD_BT(acc, a) acc += FETCH_A(a) * bt; NEXT_A(a);
+#define STEP_BT { mat4 bt = mat4(FETCH_B(p0), FETCH_B(p1), FETCH_B(p2), FETCH_B(p3)); \
+    EACH_ROW(MAD_BT) NEXT_B(p0); NEXT_B(p1); NEXT_B(p2); NEXT_B(p3); }
+
 // ABANDS, BBANDS, OBANDS: A, B^T, C have several bands (else no division is needed)
 ivec2 panelA(int r) {
 #ifdef ABANDS
@@ -125,50 +145,14 @@ void main() {
 #endif
 #ifdef BNAT
     int q = u_qb + (n >> 2);  // N % 4 == 0: the 4 columns are one texel of each row of B
-    for (int k = 0; k < u_K4; k++) {
-        mat4 b = mat4(fetch4(u_in1, u_w1, q), fetch4(u_in1, u_w1, q + u_sb),
-                      fetch4(u_in1, u_w1, q + 2 * u_sb), fetch4(u_in1, u_w1, q + 3 * u_sb));
-        acc0 += b * FETCH_A(a0);  // mat4 * column vector: 4 k of row r times 4 rows of B
-#if RB >= 4
-        acc1 += b * FETCH_A(a1);
-        acc2 += b * FETCH_A(a2);
-        acc3 += b * FETCH_A(a3);
-        NEXT_A(a1); NEXT_A(a2); NEXT_A(a3);
-#endif
-#if RB == 8
-        acc4 += b * FETCH_A(a4);
-        acc5 += b * FETCH_A(a5);
-        acc6 += b * FETCH_A(a6);
-        acc7 += b * FETCH_A(a7);
-        NEXT_A(a4); NEXT_A(a5); NEXT_A(a6); NEXT_A(a7);
-#endif
-        NEXT_A(a0);
-        q += 4 * u_sb;
-    }
+    for (int k = 0; k < u_K4; k++) STEP_NAT
 #else
     int last = nb + u_N - 1;  // rows past N or R repeat the last one; unpack never reads them
     B_POS p0 = B_AT(n);
     B_POS p1 = B_AT(min(n + 1, last));
     B_POS p2 = B_AT(min(n + 2, last));
     B_POS p3 = B_AT(min(n + 3, last));
-    for (int k = 0; k < u_K4; k++) {
-        mat4 bt = mat4(FETCH_B(p0), FETCH_B(p1), FETCH_B(p2), FETCH_B(p3));
-        acc0 += FETCH_A(a0) * bt;  // row vector * mat4: four dot products
-#if RB >= 4
-        acc1 += FETCH_A(a1) * bt;
-        acc2 += FETCH_A(a2) * bt;
-        acc3 += FETCH_A(a3) * bt;
-        NEXT_A(a1); NEXT_A(a2); NEXT_A(a3);
-#endif
-#if RB == 8
-        acc4 += FETCH_A(a4) * bt;
-        acc5 += FETCH_A(a5) * bt;
-        acc6 += FETCH_A(a6) * bt;
-        acc7 += FETCH_A(a7) * bt;
-        NEXT_A(a4); NEXT_A(a5); NEXT_A(a6); NEXT_A(a7);
-#endif
-        NEXT_A(a0); NEXT_B(p0); NEXT_B(p1); NEXT_B(p2); NEXT_B(p3);
-    }
+    for (int k = 0; k < u_K4; k++) STEP_BT
 #endif
 #ifdef ACC
     acc0 += texelFetch(u_in2, p, 0);

@@ -103,7 +103,11 @@ def bench_eager_op(n, size, repeats):
 
 
 def _model(model):
-    """(network, input shape without the batch) of a benchmark model name."""
+    """(network, input shape without the batch) of a benchmark model name; "mlp:784,32,10"
+    is an MLP of those sizes (a profiling aid: how a step's time scales with its work)."""
+    if model.startswith("mlp:"):
+        sizes = [int(v) for v in model[4:].split(",")]
+        return MLP(*sizes), (sizes[0],)
     if model == "resnet18":
         return resnet18(num_classes=10, stem="imagenet"), (3, 32, 32)
     if model == "mlp":

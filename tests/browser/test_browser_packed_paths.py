@@ -84,6 +84,51 @@ used = sorted(k[0] for k in set(be._programs) - before)
     assert ((got - want).abs() <= bound.double() + 1e-12).all()
 
 
+def test_small_matmuls_run_in_one_draw_with_texel_reads_and_match_torch(page):
+    """An MLP's small products (h @ W^T: 64x32 @ 32x10, g @ W: 64x10 @ 10x32, g^T @ h:
+    10x64 @ 64x32) run as one draw that reads whole texels where the layout allows (BN4:
+    4 columns of B per texel, AK4: 4 k of A too, K4: dot products along k), batched too;
+    the values match torch within float32 error."""
+    import torch
+    out = page.run("""
+distml.manual_seed(11)
+h, w2, g = distml.randn(64, 32), distml.randn(10, 32), distml.randn(64, 10)
+x3, y3, w3 = distml.randn(3, 8, 16), distml.randn(3, 16, 12), distml.randn(32, 16)
+cases = {'k4': (h, w2, lambda a, b: a @ b.t()), 'bn4': (g, w2, lambda a, b: a @ b),
+         'bn4_scalar_a': (g, h, lambda a, b: a.t() @ b),
+         'bn4_ak4': (h[:16], w3, lambda a, b: a @ b),
+         'batched_bn4_ak4': (x3, y3, lambda a, b: a @ b),
+         'generic': (g, w2, lambda a, b: a[:, 1:] @ b[1:, :9])}
+res = {}
+used = []
+def spy(family, defines, out, inputs, uniforms):
+    used.append([family] + sorted(defines))
+    return draw(family, defines, out, inputs, uniforms)
+draw = be._draw
+for name, (a, b, op) in cases.items():
+    ag, bg = a.to('webgl'), b.to('webgl')
+    used.clear()
+    be._draw = spy
+    try:
+        got = op(ag, bg)
+    finally:
+        del be._draw
+    res[name] = {'want': op(a.double(), b.double()).tolist(), 'got': got.tolist(),
+                 'a': op(a.abs().double(), b.abs().double()).tolist(), 'k': a.shape[-1],
+                 'draws': list(used)}
+res
+""")
+    flags = {"k4": ["K4"], "bn4": ["BN4"], "bn4_scalar_a": ["BN4"],
+             "bn4_ak4": ["AK4", "BN4"], "batched_bn4_ak4": ["AK4", "BN4"], "generic": []}
+    for name, r in out.items():
+        want = torch.tensor(r["want"], dtype=torch.float64)
+        got = torch.tensor(r["got"], dtype=torch.float64)
+        k = r["k"] if name != "bn4_scalar_a" else 64
+        bound = k * 2.0 ** -24 * torch.tensor(r["a"], dtype=torch.float64)  # k products summed
+        assert ((got - want).abs() <= bound + 1e-12).all(), name
+        assert r["draws"] == [["matmul"] + flags[name]], (name, r["draws"])
+
+
 def test_linear_weight_gradient_is_contiguous_and_unchanged(page):
     """(g^T x)^T instead of x^T g: the same products summed in the same order."""
     out = page.run("""

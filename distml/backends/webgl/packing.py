@@ -7,10 +7,11 @@ from distml.backends.base import promote_names as _promote
 
 from .resources import GLBuffer, _numel
 
-# smaller matmuls run the naive kernel: one draw, not four. SwiftShader's cost is its texel
-# fetches (~20-40 ns each), a draw's own only ~20 us: the naive kernel's 2 fetches per
-# multiply-add lose to the packed 3 extra draws from ~8k multiply-adds (bench/browser_profile.py)
-_PACKED_MIN_WORK = 1 << 13
+# smaller matmuls run in one draw (glsl/matmul.frag), not two to four (packs, the packed
+# product, its unpack): SwiftShader's cost is its texel fetches (~5-15 ns each) and, in a
+# captured step's chain of dependent draws, ~70 us a draw; the one-draw kernel wins while
+# it needs fewer than 16k fetches (bench/browser_profile.py)
+_ONE_DRAW_MAX_FETCHES = 1 << 14
 
 
 class _Panel:
@@ -61,6 +62,24 @@ def _texel_aligned(u):
     shape, rs, cs = u["u_oshape"], u["u_rs"], u["u_cs"]
     return (shape[3] % 4 == 0 and rs[3] == 0 and cs[3] == 1
             and all(c % 4 == 0 for n, c in zip(shape[:3], cs[:3]) if n > 1))
+
+
+def _quad(offset, dims):
+    """Whether an operand's texels start on multiples of 4: offset and the strides of the
+    dims (size, stride) that vary are multiples of 4."""
+    return offset % 4 == 0 and all(st % 4 == 0 for n, st in dims if n > 1)
+
+
+def _one_draw_matmul(a, ast, b, bst, nb, M, N, K):
+    """(defines of glsl/matmul.frag, texel fetches it makes) for A (nb, M, K) and B
+    (nb, K, N) read through their strides ([batch, row, col] each)."""
+    ak4 = K % 4 == 0 and ast[2] == 1 and _quad(a.offset, ((nb, ast[0]), (M, ast[1])))
+    if N % 4 == 0 and bst[2] == 1 and _quad(b.offset, ((nb, bst[0]), (K, bst[1]))):
+        return ({"BN4": 1, "AK4": 1} if ak4 else {"BN4": 1}), \
+            nb * M * N // 4 * K * (5 if ak4 else 8) // 4
+    if ak4 and bst[1] == 1 and _quad(b.offset, ((nb, bst[0]), (N, bst[2]))):
+        return {"K4": 1}, nb * M * N * K // 2
+    return {}, nb * M * N * K * 2
 
 
 def _dims3(shape, strides):
@@ -223,7 +242,11 @@ class PackedOps:
         a, ast = self._batched(a, len(batch))
         b, bst = self._batched(b, len(batch))
         nb = _numel(batch)
-        if dt == "float32" and M * N * K >= _PACKED_MIN_WORK:
+        one_draw, fetches = ({}, 0) if dt != "float32" or not self.packed_fast_paths \
+            else _one_draw_matmul(a, ast, b, bst, nb, M, N, K)
+        if not self.packed_fast_paths:  # the general paths' old rule
+            fetches = 2 * nb * M * N * K
+        if dt == "float32" and fetches >= _ONE_DRAW_MAX_FETCHES:
             # rows (batch, m) of A and (batch, n) of B^T, as 3-dim views
             av = GLBuffer(a.storage, (nb, M, K), dt, ast, a.offset)
             bv = GLBuffer(b.storage, (nb, N, K), dt, (bst[0], bst[2], bst[1]), b.offset)
@@ -236,7 +259,7 @@ class PackedOps:
         out = self._out(shape, dt)
         uniforms = {"u_M": M, "u_N": N, "u_K": K, "u_off0": a.offset, "u_st0": ast,
                     "u_off1": b.offset, "u_st1": bst}
-        return self._run("matmul", {}, out, [a, b], uniforms)
+        return self._run("matmul", one_draw, out, [a, b], uniforms)
 
     @staticmethod
     def _conv_uniforms(x_shape, w_shape, stride, padding, dilation, groups):

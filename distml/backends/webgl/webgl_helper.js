@@ -16,9 +16,8 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
   let vshader = null;
   let nextHandle = 1;
   const programs = new Map();   // handle -> {prog, name, uniforms: {name: {loc, type}}}
-  const textures = new Map();   // handle -> {tex, fbo, w, h}
+  const textures = new Map();   // handle -> {tex, fbo, w, h, mrt: keys of mrtFbos using it}
   let readBuf = new Float32Array(4);
-  let mrtFbo = null;
   const counters = { textures: 0, bytes: 0, draws: 0, calls: 0, uploads: 0, downloads: 0,
                      programs: 0 };
 
@@ -71,8 +70,10 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     if (!vbo) {
       vbo = gl.createBuffer();
       gl.bindBuffer(gl.ARRAY_BUFFER, vbo);
-      gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]),
-                    gl.STATIC_DRAW);
+      // one triangle that covers the viewport (clipped to it), not a two-triangle quad:
+      // SwiftShader shades the 2x2 pixel quads along a quad's diagonal once per triangle,
+      // so thin targets (a matmul's 196x4) paid up to 1.5x their fragments
+      gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 3, -1, -1, 3]), gl.STATIC_DRAW);
       // the one vertex layout of every draw: set once (attribute state is global state)
       gl.enableVertexAttribArray(0);
       gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
@@ -169,7 +170,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tex, 0);
     const h0 = nextHandle++;
     const bytes = w * h * 16;
-    textures.set(h0, { tex, fbo, w, h, bytes });
+    textures.set(h0, { tex, fbo, w, h, bytes, mrt: new Set() });
     counters.textures++;
     counters.bytes += bytes;
     return h0;
@@ -179,6 +180,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     counters.calls++;
     const t = textures.get(handle);
     if (!t) return;
+    for (const key of t.mrt) dropMrt(key);
     textures.delete(handle);
     counters.textures--;
     counters.bytes -= t.bytes;
@@ -241,8 +243,44 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     draw(ph, oh, inputs, values);
   }
 
-  let mrtAttached = 4;  // color attachments of mrtFbo set by the last draw of several targets
   let replaying = false;  // a replay checks the context once, after its last draw
+
+  // A framebuffer per set of render targets, kept while its textures live (at most
+  // MRT_FBOS, least recently used dropped): a replay draws into the same sets every step,
+  // and re-attaching 8 textures to one framebuffer made ANGLE rebuild it each draw
+  const MRT_FBOS = 64;
+  const mrtFbos = new Map();  // "h0,h1,..." -> framebuffer
+
+  function mrtFramebuffer(oh) {
+    const key = oh.join(",");
+    let fbo = mrtFbos.get(key);
+    if (fbo) {
+      mrtFbos.delete(key);  // re-inserted below: most recently used last
+    } else {
+      if (mrtFbos.size >= MRT_FBOS) dropMrt(mrtFbos.keys().next().value);
+      fbo = gl.createFramebuffer();
+      gl.bindFramebuffer(gl.FRAMEBUFFER, fbo);
+      for (let j = 0; j < oh.length; j++) {
+        gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + j, gl.TEXTURE_2D,
+                                textures.get(oh[j]).tex, 0);
+      }
+      gl.drawBuffers(oh.map((_, j) => gl.COLOR_ATTACHMENT0 + j));
+      for (const h of oh) textures.get(h).mrt.add(key);
+    }
+    mrtFbos.set(key, fbo);
+    return fbo;
+  }
+
+  function dropMrt(key) {
+    const fbo = mrtFbos.get(key);
+    if (!fbo) return;
+    mrtFbos.delete(key);
+    for (const h of key.split(",")) {
+      const t = textures.get(Number(h));
+      if (t) t.mrt.delete(key);
+    }
+    if (!lost) gl.deleteFramebuffer(fbo);
+  }
 
   function same(a, b) {  // Object.is: -0 differs from 0 (a sign a kernel may read)
     if (Object.is(a, b)) return true;
@@ -255,18 +293,9 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     const p = programs.get(ph);
     check(`kernel ${p ? p.name : ph}`);
     let out;
-    if (Array.isArray(oh)) {  // several render targets of one size: one shared framebuffer
+    if (Array.isArray(oh)) {  // several render targets of one size
       out = textures.get(oh[0]);
-      if (!mrtFbo) mrtFbo = gl.createFramebuffer();
-      gl.bindFramebuffer(gl.FRAMEBUFFER, mrtFbo);
-      const targets = [];
-      for (let j = 0; j < Math.max(oh.length, mrtAttached); j++) {
-        const t = j < oh.length ? textures.get(oh[j]).tex : null;
-        gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + j, gl.TEXTURE_2D, t, 0);
-        targets.push(t ? gl.COLOR_ATTACHMENT0 + j : gl.NONE);
-      }
-      gl.drawBuffers(targets);
-      mrtAttached = oh.length;
+      gl.bindFramebuffer(gl.FRAMEBUFFER, mrtFramebuffer(oh));
     } else {
       out = textures.get(oh);
       gl.bindFramebuffer(gl.FRAMEBUFFER, out.fbo);
@@ -306,7 +335,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     gl.viewport(0, 0, out.w, out.h);
     // inputs stay bound to their units after the draw: a program rebinds every unit its
     // samplers read, so a stale binding never forms a feedback loop
-    gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
     counters.draws++;
     if (!replaying) check(`kernel ${p.name}`);
   }
