@@ -60,6 +60,7 @@ class WebGLGraph(StepGraph):
     buffer_type = GLBuffer
     share_textures = True  # temporaries share textures (shared_textures; False: A/B, tests)
     swap_state = True  # the prologue swaps state textures instead of copying (False: A/B)
+    hoist_constants = True  # a texture only a fill writes is filled once (False: A/B)
 
     def __init__(self, backend, r1, r2):
         self.gen = backend._gen  # a reset (new context) invalidates the graph
@@ -69,8 +70,26 @@ class WebGLGraph(StepGraph):
         return fuse(self.be, ops, keep)
 
     def define(self, ops, order, slot, state, arg_ids):
-        fixed = set(self.keep) | arg_ids | {id(st) for pair in state for st in pair}
-        fixed |= {id(st) for st in _returned(self.outputs)}
+        rebound = arg_ids | {id(st) for pair in state for st in pair}
+        rebound |= {id(st) for st in _returned(self.outputs)}
+        # a constant (a texture only a fill writes) is filled once, here, not per replay
+        writes = {}
+        for op in ops:
+            for st in op_outputs(op):
+                writes[id(st)] = writes.get(id(st), 0) + 1
+        constants = [op for op in ops if op[0] == "f" and writes[id(op[1])] == 1
+                     and id(op[1]) not in rebound] if self.hoist_constants else []
+        self.n_constants = len(constants)
+        for _, st, v in constants:
+            self.be._call("fill", self.be._gl.fill, st.handle, v)
+        hoisted = {id(op) for op in constants}
+        kept = [k for k, op in enumerate(ops) if id(op) not in hoisted]
+        ops = [ops[k] for k in kept]
+        place_of = {k: j for j, k in enumerate(kept)}  # the patched draws' new indices
+        self.rng = [(place_of[op], *rest) for op, *rest in self.rng]
+        for entry in self.updates.values():
+            entry[4] = [(place_of[op], *rest) for op, *rest in entry[4]]
+        fixed = set(self.keep) | rebound | {id(op[1]) for op in constants}
         place = shared_textures(ops, fixed) if self.share_textures else {}
         self.held = [st for st in self.held if place.get(id(st), st) is st]
 

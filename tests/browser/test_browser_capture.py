@@ -199,14 +199,14 @@ alias = {"replays": g.replays, "ok": aliased[-1] == (u * 3).tolist()
 
 def test_shared_temporaries_and_swapped_state_bit_for_bit(page):
     """A replay's temporaries reuse the textures of those whose last use has passed (as the
-    eager pool does), and the state is double-buffered (a replay swaps textures instead of
-    copying last step's outputs onto its inputs): fewer textures and no copies, the same
-    results as without either."""
+    eager pool does), the state is double-buffered (a replay swaps textures instead of
+    copying last step's outputs onto its inputs) and constants are filled once: fewer
+    textures, no copies and fewer fills, the same results as without any of them."""
     out = page.run(PRELUDE + """
 from distml._graph.webgl import WebGLGraph
 
 def run(fast):
-    WebGLGraph.share_textures = WebGLGraph.swap_state = fast
+    WebGLGraph.share_textures = WebGLGraph.swap_state = WebGLGraph.hoist_constants = fast
     try:
         distml.manual_seed(0)
         model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
@@ -224,9 +224,10 @@ def run(fast):
         g = fn._capture.graph
         return {"losses": losses, "replays": fn.replays, "textures": g.n_textures,
                 "swapped": len(g.swap_pairs), "n_state": g.n_state,
+                "constants": g.n_constants,
                 "state": {k: v.tolist() for k, v in model.state_dict().items()}}
     finally:
-        WebGLGraph.share_textures = WebGLGraph.swap_state = True
+        WebGLGraph.share_textures = WebGLGraph.swap_state = WebGLGraph.hoist_constants = True
 
 {"fast": run(True), "plain": run(False)}
 """, timeout=600)
@@ -235,3 +236,4 @@ def run(fast):
     assert fast["losses"] == plain["losses"] and fast["state"] == plain["state"]
     assert fast["textures"] < plain["textures"], (fast["textures"], plain["textures"])
     assert fast["swapped"] == fast["n_state"] > 0 and plain["swapped"] == 0
+    assert fast["constants"] > 0 and plain["constants"] == 0

@@ -265,22 +265,14 @@ class PackedOps:
     def _conv_uniforms(x_shape, w_shape, stride, padding, dilation, groups):
         N, C, H, W, CO, Cg, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW = conv_geometry(
             x_shape, w_shape, stride, padding, dilation, groups)
-        return {"u_N": N, "u_C": C, "u_H": H, "u_W": W, "u_O": CO, "u_Cg": Cg,
-                "u_Og": CO // groups, "u_KH": KH, "u_KW": KW, "u_OH": max(OH, 0),
-                "u_OW": max(OW, 0), "u_sh": sh, "u_sw": sw, "u_ph": ph, "u_pw": pw,
-                "u_dh": dh, "u_dw": dw}
-
-    def _conv(self, mode, in0, in1, out_shape, u):
-        out = self._out(out_shape, "float32")
-        if _numel(in0.shape) == 0 or _numel(in1.shape) == 0:
-            return self.full(out_shape, 0.0, "float32") if _numel(out_shape) else out
-        u.update({"u_off0": in0.offset, "u_st0": list(in0.strides), "u_off1": in1.offset,
-                  "u_st1": list(in1.strides)})
-        return self._run("conv2d", {"MODE": mode}, out, [in0, in1], u)
+        return {"u_N": N, "u_C": C, "u_H": H, "u_W": W, "u_O": CO, "u_KH": KH, "u_KW": KW,
+                "u_OH": max(OH, 0), "u_OW": max(OW, 0), "u_sh": sh, "u_sw": sw, "u_ph": ph,
+                "u_pw": pw, "u_dh": dh, "u_dw": dw}
 
     @staticmethod
     def _conv_packed(u, groups, ins):
-        """Whether a conv runs as packed matmuls (im2col / col2im around matmul_packed)."""
+        """Whether a conv runs as packed matmuls (im2col / col2im around matmul_packed);
+        else (grouped, empty) it is Backend's default composed from the primitives."""
         return (groups == 1 and all(_numel(b.shape) for b in ins)
                 and u["u_OH"] > 0 and u["u_OW"] > 0)
 
@@ -309,7 +301,7 @@ class PackedOps:
                 return self._unpack(c, shape, 0, {"u_oshape": list(shape),
                                                   "u_rs": [ohw, 0, u["u_OW"], 1],
                                                   "u_cs": [0, 1, 0, 0]})
-        return self._conv(0, x, w, shape, u)
+        return super().conv2d(x, w, stride, padding, dilation, groups)  # composed
 
     def conv2d_grad_input(self, gy, w, x_shape, stride, padding, dilation, groups):
         crop = useful_taps(tuple(x_shape), w.shape[2:], stride, padding, dilation)
@@ -328,7 +320,7 @@ class PackedOps:
                 uniforms = {k: v for k, v in u.items() if k not in ("u_H", "u_W", "u_N")}
                 uniforms.update({"u_IH": u["u_H"], "u_IW": u["u_W"]})
                 return self._unpack(c, tuple(x_shape), 1, uniforms)
-        return self._conv(1, gy, w, tuple(x_shape), u)
+        return super().conv2d_grad_input(gy, w, x_shape, stride, padding, dilation, groups)
 
     def conv2d_grad_weight(self, x, gy, w_shape, stride, padding, dilation, groups):
         # (no cropping of taps that only see padding here: writing the cropped gradient
@@ -346,7 +338,7 @@ class PackedOps:
                 return self._unpack(c, tuple(w_shape), 0, {
                     "u_oshape": [1, 1, u["u_O"], cols], "u_rs": [0, 0, 1, 0],
                     "u_cs": [0, 0, 0, 1]}, whole=self.packed_fast_paths and cols % 4 == 0)
-        return self._conv(2, x, gy, tuple(w_shape), u)
+        return super().conv2d_grad_weight(x, gy, w_shape, stride, padding, dilation, groups)
 
     def _planes(self, x):
         return self.contiguous(x)
