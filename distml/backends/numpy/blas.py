@@ -116,7 +116,7 @@ def _matmul(a, b, out=None):
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    work = math.prod(batch) * m * n * k // GEMM_WORK
+    work = math.prod(batch) * m * n * max(k, GEMM_WORK) // GEMM_WORK  # (short k: the output)
     if _parts(work) == 1:
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     if out is None:
