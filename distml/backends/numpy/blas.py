@@ -6,9 +6,7 @@ import os
 
 import numpy as np
 
-from ..parallel import POOL
-from ..parallel import in_parts as _in_parts
-from ..parallel import parts as _parts
+from ..parallel import POOL, in_parts as _in_parts, parts as _parts
 from ..process import keep_freed_arrays_in_heap
 
 keep_freed_arrays_in_heap()

@@ -180,9 +180,7 @@ class ConvPoolOps:
         (small GEMMs with a long reduction are bound by OpenBLAS's packing). The stacks
         are copied a cache-sized block of q at a time and the GEMMs accumulate. Threads
         take ranges of q and their partial sums are added."""
-        n = x.shape[0]
-        o, c, kh, kw = w_shape
-        _, _, oh, ow = gy.shape
+        (n, _, oh, ow), (o, c, kh, kw) = gy.shape, w_shape
         flat, length, hp, wp = self._flat_padded(x, (kh, kw), padding, dilation)
         row, dw = dilation[0] * wp, dilation[1]
         front = (kh - 1) * row  # zeros around gy's grid, read by the shifted rows

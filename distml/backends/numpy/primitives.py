@@ -46,8 +46,7 @@ def _hash32(x):
 
 
 def _relu(a, out, row=4096):
-    """np.maximum(a, 0, out=out), against rows of zeros: numpy's loop against a scalar is
-    not vectorized (2x slower)."""
+    """np.maximum(a, 0, out=out) against rows of zeros (numpy's loop against a scalar: 2x slower)"""
     a, out = a.reshape(-1), out.reshape(-1)
     whole, zeros = a.size - a.size % row, np.zeros(row, dtype=a.dtype)
     np.maximum(a[:whole].reshape(-1, row), zeros, out=out[:whole].reshape(-1, row))
