@@ -76,7 +76,7 @@ def _sgemm(a, b, c, beta):
            beta, c.ctypes.data, c.strides[0] // 4)
 
 
-GEMM_WORK = 64  # multiply-adds per unit of work (parallel.PARALLEL_MIN), or a moved element
+GEMM_WORK = 64  # multiply-adds per unit of work (backends/parallel.py's PARALLEL_MIN)
 
 
 def set_num_threads(n):
@@ -114,7 +114,8 @@ def _matmul(a, b, out=None):
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    work = math.prod(batch) * max(m * n * k // GEMM_WORK, m * n + m * k + k * n)
+    thin = min(m, n, k) < 16  # memory-bound (a 1-channel conv): the elements it moves
+    work = math.prod(batch) * max(m * n * k // GEMM_WORK, thin * (m * n + m * k + k * n))
     if _parts(work) == 1:
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     if out is None:

@@ -198,9 +198,8 @@ class ConvPoolOps:
         step = max(256, self.GW_BLOCK // (kh * o + kw * c) // 16 * 16)
 
         def positions(a, b):
-            part = np.empty((kh * o, kw * c), dtype=np.float32)
-            rows, cols = (np.empty((k, min(step, b - a)), dtype=np.float32)
-                          for k in (kh * o, kw * c))
+            part, rows, cols = (np.empty(s, dtype=np.float32) for s in (
+                (kh * o, kw * c), (kh * o, min(step, b - a)), (kw * c, min(step, b - a))))
             for s in range(a, b, step):
                 m = min(b, s + step) - s
                 for i in range(kh):
