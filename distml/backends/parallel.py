@@ -72,9 +72,11 @@ class ForkJoinPool:
             self._local.inside = True
             try:
                 work()
+                # every part finished, even after an error (not after an interrupt between
+                # parts: a part it claimed would never finish)
+                all_done.wait()
             finally:
                 self._local.inside = False
-                all_done.wait()  # every part finished, even after an error
             if errors:
                 raise errors[0]
             return results
