@@ -22,30 +22,24 @@ class ForkJoinPool:
     def __init__(self, threads=1):
         self.threads = max(1, int(threads))
         self._inboxes = []  # one task queue per helper thread
-        self._done = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._run_id = 0  # tags results, so a run interrupted while waiting leaves no
-                          # stray result for the next one
         if hasattr(os, "register_at_fork"):  # a forked child has none of the threads
             os.register_at_fork(after_in_child=self._forget_threads)
 
     def _forget_threads(self):
         self._inboxes = []
-        self._done = queue.SimpleQueue()
         self._lock = threading.Lock()
 
-    def _helper(self, inbox, done):
+    def _helper(self, inbox):
         self._local.inside = True
         while True:
-            run_id, work = inbox.get()
-            work()
-            done.put(run_id)
+            inbox.get()()
 
     def _start_helpers(self, count):
         while len(self._inboxes) < count:
             inbox = queue.SimpleQueue()
-            threading.Thread(target=self._helper, args=(inbox, self._done), daemon=True,
+            threading.Thread(target=self._helper, args=(inbox,), daemon=True,
                              name=f"distml-intraop-{len(self._inboxes) + 1}").start()
             self._inboxes.append(inbox)
 
@@ -55,10 +49,12 @@ class ForkJoinPool:
             return [fn(i) for i in range(parts)]
         try:
             results, errors = [None] * parts, []
-            claim = itertools.count()  # next() is atomic under the GIL
+            claim, finished = itertools.count(), itertools.count()  # next() is atomic
+            all_done = threading.Event()
 
             def work():  # every thread claims parts until none is left: a helper that
-                # wakes late (~50 us) just takes fewer
+                # wakes late (~50 us, more after an idle spell) takes fewer or none, and
+                # the caller waits only for the parts, never for a helper to wake
                 while True:
                     i = next(claim)
                     if i >= parts:
@@ -67,19 +63,20 @@ class ForkJoinPool:
                         results[i] = fn(i)
                     except BaseException as exc:  # re-raised by the caller
                         errors.append(exc)
+                    if next(finished) == parts - 1:
+                        all_done.set()
             helpers = min(self.threads, parts) - 1
             self._start_helpers(helpers)
-            self._run_id += 1
             for inbox in self._inboxes[:helpers]:
-                inbox.put((self._run_id, work))
+                inbox.put(work)
             self._local.inside = True
             try:
                 work()
+                # every part finished, even after an error (not after an interrupt between
+                # parts: a part it claimed would never finish)
+                all_done.wait()
             finally:
                 self._local.inside = False
-                while helpers:  # wait for every helper, even after an error
-                    if self._done.get() == self._run_id:
-                        helpers -= 1
             if errors:
                 raise errors[0]
             return results

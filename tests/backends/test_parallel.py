@@ -52,6 +52,23 @@ def test_pool_nested_and_concurrent_calls_run_without_deadlock(pool):
     assert results == {k: [(k, 0), (k, 1), (k, 2)] for k in range(4)}
 
 
+def test_pool_caller_does_not_wait_for_a_helper_that_never_starts(pool):
+    # a helper held up (descheduled, or still asleep) claims no part: the caller runs
+    # every part itself and returns, and the helper later finds nothing left
+    pool.run(lambda i: i, 3)  # starts the helpers
+    release = threading.Event()
+    for inbox in pool._inboxes:
+        inbox.put(lambda: release.wait(timeout=30))
+    caller = [], threading.get_ident()
+    try:
+        assert pool.run(lambda i: caller[0].append(threading.get_ident()) or i, 6) == \
+            list(range(6))
+        assert caller[0] == [caller[1]] * 6
+    finally:
+        release.set()
+    assert pool.run(lambda i: i * 2, 4) == [0, 2, 4, 6]
+
+
 def test_split_covers_the_range_with_aligned_starts():
     assert split(10, 3) == [(0, 4), (4, 8), (8, 10)]
     assert split(100, 2, align=16) == [(0, 64), (64, 100)]

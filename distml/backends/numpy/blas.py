@@ -6,9 +6,7 @@ import os
 
 import numpy as np
 
-from ..parallel import POOL
-from ..parallel import in_parts as _in_parts
-from ..parallel import parts as _parts
+from ..parallel import POOL, in_parts as _in_parts, parts as _parts
 from ..process import keep_freed_arrays_in_heap
 
 keep_freed_arrays_in_heap()
@@ -116,7 +114,8 @@ def _matmul(a, b, out=None):
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    work = math.prod(batch) * m * n * k // GEMM_WORK
+    thin = min(m, n, k) < 16  # memory-bound (a 1-channel conv): the elements it moves
+    work = math.prod(batch) * max(m * n * k // GEMM_WORK, thin * (m * n + m * k + k * n))
     if _parts(work) == 1:
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     if out is None:

@@ -53,6 +53,7 @@ class ConvPoolOps:
     # they beat im2col; for weight gradients on one thread, above 16x16)
     TAP_MIN_MAP = 144
     TAP_GW_MIN_MAP = 257
+    GW_BLOCK = 1 << 17  # elements of a weight-gradient GEMM's operands: L2-sized
     MIN_C = 16  # fewer input channels: im2col (per image on large maps) is cheap, the GEMM fatter
 
     def _layout(self, x_shape, w_shape, stride, padding, groups, oh, ow, tap_min_map):
@@ -173,42 +174,46 @@ class ConvPoolOps:
 
     def _conv_taps_grad_weight(self, x, gy, w_shape, padding, dilation):
         """dW[:, :, i, j] = sum over padded-grid positions p of gy[:, p] x[:, p + off_ij],
-        off_ij = i*dh*Wp + j*dw. With q = p + i*dh*Wp, gy's grid shifted by each kernel
-        row and stacked, (KH*O, Lq), gives one GEMM per kernel column for every row at
-        once: (KH*O, Lq) @ (Lq, C), fatter and ~25% faster than a GEMM per tap. Threads
+        off_ij = i*dh*Wp + j*dw. With q = p + i*dh*Wp: gy's grid shifted by each kernel
+        row and stacked, (KH*O, Lq), and x shifted by each kernel column and stacked,
+        (KW*C, Lq), give one fat GEMM for every tap at once, (KH*O, Lq) @ (Lq, KW*C)
+        (small GEMMs with a long reduction are bound by OpenBLAS's packing). The stacks
+        are copied a cache-sized block of q at a time and the GEMMs accumulate. Threads
         take ranges of q and their partial sums are added."""
-        n = x.shape[0]
-        o, c, kh, kw = w_shape
-        _, _, oh, ow = gy.shape
+        (n, _, oh, ow), (o, c, kh, kw) = gy.shape, w_shape
         flat, length, hp, wp = self._flat_padded(x, (kh, kw), padding, dilation)
-        row = dilation[0] * wp
-        span = length + (kh - 1) * row
-        stack = np.empty((kh, o, span), dtype=np.float32)
-        grid = stack[0, :, :length].reshape(o, n, hp, wp)
+        row, dw = dilation[0] * wp, dilation[1]
+        front = (kh - 1) * row  # zeros around gy's grid, read by the shifted rows
+        gpad = np.empty((o, length + 2 * front), dtype=np.float32)
+        grid = gpad[:, front:front + length].reshape(o, n, hp, wp)
 
-        def place(o0, o1):  # gy on the padded grid (zeros where no output is), then shifted
+        def place(o0, o1):  # gy on the padded grid, zeros where no output is
             g = grid[o0:o1]
             g[:, :, oh:] = 0
             g[:, :, :oh, ow:] = 0
             g[:, :, :oh, :ow] = gy[:, o0:o1].transpose(1, 0, 2, 3)
-            stack[0, o0:o1, length:] = 0
-            for i in range(1, kh):
-                stack[i, o0:o1, :i * row] = 0
-                stack[i, o0:o1, i * row:] = stack[0, o0:o1, :span - i * row]
-        _in_parts(o, stack.size, place)
-        rows = stack.reshape(kh * o, span)
+            gpad[o0:o1, :front] = 0
+            gpad[o0:o1, front + length:] = 0
+        _in_parts(o, gpad.size, place)
+        step = max(256, self.GW_BLOCK // (kh * o + kw * c) // 16 * 16)
 
         def positions(a, b):
-            part = np.empty((kw, kh * o, c), dtype=np.float32)
-            for j in range(kw):
-                off = j * dilation[1]
-                _sgemm(rows[:, a:b], flat[:, off + a:off + b].T, part[j], 0.0)
+            part, rows, cols = (np.empty(s, dtype=np.float32) for s in (
+                (kh * o, kw * c), (kh * o, min(step, b - a)), (kw * c, min(step, b - a))))
+            for s in range(a, b, step):
+                m = min(b, s + step) - s
+                for i in range(kh):
+                    rows[i * o:(i + 1) * o, :m] = gpad[:, front + s - i * row:][:, :m]
+                for j in range(kw):
+                    cols[j * c:(j + 1) * c, :m] = flat[:, s + j * dw:s + j * dw + m]
+                _sgemm(rows[:, :m], cols[:, :m].T, part, float(s > a))
             return part
+        span = length + front
         parts = _in_parts(span, o * c * span * kh * kw // GEMM_WORK, positions, align=16)
         out = parts[0]
         for part in parts[1:]:
             out += part
-        return _contiguous(out.reshape(kw, kh, o, c).transpose(2, 3, 1, 0))
+        return _contiguous(out.reshape(kh, o, kw, c).transpose(1, 3, 0, 2))
 
     @float32_paths
     def conv2d(self, x, w, stride, padding, dilation, groups):

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .blas import _in_parts
+from .blas import _contiguous, _in_parts
 
 
 class FusedOps:
@@ -124,7 +124,7 @@ class FusedOps:
         f32 = np.float32
         lr, momentum, dampening, weight_decay = (f32(lr), f32(momentum), f32(1 - dampening),
                                                  f32(weight_decay))
-        pf, gf = p.reshape(-1), grad.reshape(-1)
+        pf, gf = p.reshape(-1), _contiguous(grad).reshape(-1)  # (Linear's: a transposed view)
         bf = None if momentum_buffer is None else momentum_buffer.reshape(-1)
         npf = np.empty(p.size, dtype=np.float32)
         nbf = np.empty(p.size, dtype=np.float32) if momentum else None
@@ -165,7 +165,7 @@ class FusedOps:
         k1, b2, k2 = f32(1 - beta1), f32(beta2), f32(1 - beta2)
         root_c2, k_eps = f32(math.sqrt(1 - beta2 ** step)), f32(eps)
         k_lr = f32(lr / (1 - beta1 ** step))
-        ins = [b.reshape(-1) for b in buffers]
+        ins = [_contiguous(b).reshape(-1) for b in buffers]
         outs = [np.empty(p.shape, dtype=f32) for _ in range(4 if amsgrad else 3)]
         flat = [o.reshape(-1) for o in outs]
 

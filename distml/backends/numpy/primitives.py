@@ -45,6 +45,14 @@ def _hash32(x):
     return x ^ (x >> np.uint32(16))
 
 
+def _relu(a, out, row=4096):
+    """np.maximum(a, 0, out=out) against rows of zeros (numpy's loop against a scalar: 2x slower)"""
+    a, out = a.reshape(-1), out.reshape(-1)
+    whole, zeros = a.size - a.size % row, np.zeros(row, dtype=a.dtype)
+    np.maximum(a[:whole].reshape(-1, row), zeros, out=out[:whole].reshape(-1, row))
+    np.maximum(a[whole:], zeros[:a.size - whole], out=out[whole:])
+
+
 def _erf(x):
     # numpy has no erf: a Taylor series near 0 (keeps relative accuracy) and the
     # Numerical Recipes erfc fit (fractional error < 1.2e-7) elsewhere, in float64
@@ -127,8 +135,7 @@ class NumpyBackend(ConvPoolOps, FusedOps, Backend):
             if op == "relu":
                 if x.dtype == np.bool_:
                     return x
-                zero = x.dtype.type(0)
-                return _elementwise(lambda a, out: np.maximum(a, zero, out=out), x.dtype, x)
+                return _elementwise(_relu, x.dtype, x)
             if op == "sigmoid":
                 # exp(-|x|) never overflows; pick the stable form by sign
                 e = np.exp(-np.abs(x))
