@@ -218,7 +218,7 @@ class StepGraph:
         """Why the device can no longer run the graph (it was reset), or None."""
         return None
 
-    def update_uniform(self, kind, hyper, index):
+    def update_uniform(self, kind, hyper):
         """The value of an optimizer update's per-step uniform from its hyperparameters."""
         raise NotImplementedError
 
@@ -238,7 +238,7 @@ class StepGraph:
     def _sources(self, rec, new_place):
         """Dynamic uniforms grouped by source: rng draws and optimizer updates."""
         self.rng = []          # (op, uniform, relative offset)
-        # id(state) -> [optimizer, state, group, fixed hyper, [(op, uniform, kind, index)]]
+        # id(state) -> [optimizer, state, group, fixed hyper, [(op, uniform, kind)]]
         self.updates = {}
         seed0, off0 = rec.rng_before["seed"], rec.rng_before["offset"]
         self.rng_seed = seed0
@@ -251,7 +251,7 @@ class StepGraph:
                     return
                 self.rng.append((op, name, (src[2] - off0) & _rnd.MASK))
             else:
-                kind, index, opt = src
+                kind, opt = src
                 found = opt and _updated_parameter(opt, rec.ops[recorded])
                 if not found:
                     self.reason = f"a fused {kind} update outside an optimizer's step()"
@@ -261,7 +261,7 @@ class StepGraph:
                 if entry is None:
                     entry = self.updates[id(st)] = [opt, st, group,
                                                     _fixed(opt._hyper(st, group)), []]
-                entry[4].append((op, name, kind, index))
+                entry[4].append((op, name, kind))
 
     def _outputs(self, result, slot, writes2):
         """The returned structure with ("t", buffer meta, slot, storage) for tensors."""
@@ -366,8 +366,8 @@ class StepGraph:
         for opt, st, group, _, draws in self.updates.values():
             opt._advance(st)
             hyper = opt._hyper(st, group)
-            for op, name, kind, index in draws:
-                patches.append([op, name, self.update_uniform(kind, hyper, index)])
+            for op, name, kind in draws:
+                patches.append([op, name, self.update_uniform(kind, hyper)])
         fresh = []
 
         def rebuild(node):

@@ -4,12 +4,14 @@ what is recorded, lined up and recomputed)."""
 import json
 import math
 
-from .capture import StepGraph, op_outputs
+from collections import Counter
 
-from .fusion import fuse
 from distml.backends import update_rules
 from distml.backends.webgl.lowering import u_k
 from distml.backends.webgl.resources import GLBuffer
+
+from .capture import StepGraph, op_outputs, without
+from .fusion import fuse
 
 
 def shared_textures(ops, fixed):
@@ -67,29 +69,21 @@ class WebGLGraph(StepGraph):
         super().__init__(backend, r1, r2)
 
     def rewrite(self, ops, keep):
-        return fuse(self.be, ops, keep)
+        ops, fused_place = fuse(self.be, ops, keep)
+        # a constant (a texture only its fill writes, which no tensor holds: not state, not
+        # returned) is filled once, now, not per replay
+        writes = Counter(id(st) for op in ops for st in op_outputs(op))
+        constants = {k for k, op in enumerate(ops) if op[0] == "f" and writes[id(op[1])] == 1
+                     and id(op[1]) not in keep} if self.hoist_constants else set()
+        for k in constants:
+            self.be._call("fill", self.be._gl.fill, ops[k][1].handle, ops[k][2])
+        self.n_constants = len(constants)
+        ops, place = without(ops, constants)
+        return ops, {k: place[j] for k, j in fused_place.items() if j in place}
 
     def define(self, ops, order, slot, state, arg_ids):
-        rebound = arg_ids | {id(st) for pair in state for st in pair}
-        rebound |= {id(st) for st in _returned(self.outputs)}
-        # a constant (a texture only a fill writes) is filled once, here, not per replay
-        writes = {}
-        for op in ops:
-            for st in op_outputs(op):
-                writes[id(st)] = writes.get(id(st), 0) + 1
-        constants = [op for op in ops if op[0] == "f" and writes[id(op[1])] == 1
-                     and id(op[1]) not in rebound] if self.hoist_constants else []
-        self.n_constants = len(constants)
-        for _, st, v in constants:
-            self.be._call("fill", self.be._gl.fill, st.handle, v)
-        hoisted = {id(op) for op in constants}
-        kept = [k for k, op in enumerate(ops) if id(op) not in hoisted]
-        ops = [ops[k] for k in kept]
-        place_of = {k: j for j, k in enumerate(kept)}  # the patched draws' new indices
-        self.rng = [(place_of[op], *rest) for op, *rest in self.rng]
-        for entry in self.updates.values():
-            entry[4] = [(place_of[op], *rest) for op, *rest in entry[4]]
-        fixed = set(self.keep) | rebound | {id(op[1]) for op in constants}
+        fixed = set(self.keep) | arg_ids | {id(st) for pair in state for st in pair}
+        fixed |= {id(st) for st in _returned(self.outputs)}
         place = shared_textures(ops, fixed) if self.share_textures else {}
         self.held = [st for st in self.held if place.get(id(st), st) is st]
 
@@ -123,7 +117,7 @@ class WebGLGraph(StepGraph):
     def invalid(self):
         return "the webgl device was reset" if self.be._gen != self.gen else None
 
-    def update_uniform(self, kind, hyper, index):
+    def update_uniform(self, kind, hyper):
         # the optimizer draw's u_k, from the hyperparameters as its eager step computes it
         return u_k(list(update_rules.constants(kind, hyper).values()))
 

@@ -345,7 +345,7 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         drawn = self._map(exprs[0], inputs, inputs[0].shape, "float32", list(named.values()),
                           exprs[1:])
         if rec is not None:
-            rec.tag_last("u_k", (kind, 0, rec.source), n)
+            rec.tag_last("u_k", (kind, rec.source), n)
         drawn = iter(drawn if exprs[1:] else (drawn,))
         return tuple(None if r is None else as_input[r.src] if r.src in as_input else next(drawn)
                      for r in results)
