@@ -3,7 +3,7 @@ import functools
 
 from ..autograd import no_grad
 from .._tensor import Tensor
-from ..utils.hooks import RemovableHandle
+from ..utils.hooks import add_hook
 
 _GLOBAL_PRE_HOOKS = {}
 _GLOBAL_POST_HOOKS = {}
@@ -12,16 +12,12 @@ _GLOBAL_POST_HOOKS = {}
 def register_optimizer_step_pre_hook(hook):
     """torch.optim.optimizer's global hook: hook(optimizer, args, kwargs) runs before every
     optimizer's step() and may return new (args, kwargs)."""
-    handle = RemovableHandle(_GLOBAL_PRE_HOOKS)
-    _GLOBAL_PRE_HOOKS[handle.id] = hook
-    return handle
+    return add_hook(_GLOBAL_PRE_HOOKS, hook)
 
 
 def register_optimizer_step_post_hook(hook):
     """hook(optimizer, args, kwargs) runs after every optimizer's step()."""
-    handle = RemovableHandle(_GLOBAL_POST_HOOKS)
-    _GLOBAL_POST_HOOKS[handle.id] = hook
-    return handle
+    return add_hook(_GLOBAL_POST_HOOKS, hook)
 
 
 def _with_hooks(step):
@@ -130,15 +126,11 @@ class Optimizer:
     def register_step_pre_hook(self, hook):
         """hook(optimizer, args, kwargs) runs before this optimizer's step(); it may return
         new (args, kwargs)."""
-        handle = RemovableHandle(self._step_pre_hooks)
-        self._step_pre_hooks[handle.id] = hook
-        return handle
+        return add_hook(self._step_pre_hooks, hook)
 
     def register_step_post_hook(self, hook):
         """hook(optimizer, args, kwargs) runs after this optimizer's step()."""
-        handle = RemovableHandle(self._step_post_hooks)
-        self._step_post_hooks[handle.id] = hook
-        return handle
+        return add_hook(self._step_post_hooks, hook)
 
     def _update(self, p, grad, state, group):
         raise NotImplementedError

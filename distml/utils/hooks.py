@@ -19,3 +19,11 @@ class RemovableHandle:
 
     def __exit__(self, *exc):
         self.remove()
+
+
+def add_hook(hooks, hook):
+    """Put hook into the dict `hooks` (a register_*_hook's table) under a new handle's id;
+    returns the handle that removes it."""
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle

@@ -1,6 +1,7 @@
 """Helpers shared by the distml.nn.functional files (argument checks, host test)."""
-from ... import function as _F
 from ..._tensor import Tensor
+# re-exported for the losses: values on the host make their value checks cheap
+from ...function import host_resident as _on_host  # noqa: F401
 
 _TYPE_NAMES = {"float32": "Float", "int64": "Long", "bool": "Bool"}
 
@@ -22,10 +23,6 @@ def _pair(v, name="argument"):
 def _check_tensor(x, name="input"):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a distml.Tensor, not {type(x).__name__}")
-
-
-def _on_host(t):
-    return _F.host_resident(t)  # the data is on the host: value checks are cheap
 
 
 def _type_name(dtype):
