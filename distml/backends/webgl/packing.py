@@ -242,10 +242,9 @@ class PackedOps:
         a, ast = self._batched(a, len(batch))
         b, bst = self._batched(b, len(batch))
         nb = _numel(batch)
-        one_draw, fetches = ({}, 0) if dt != "float32" or not self.packed_fast_paths \
-            else _one_draw_matmul(a, ast, b, bst, nb, M, N, K)
-        if not self.packed_fast_paths:  # the general paths' old rule
-            fetches = 2 * nb * M * N * K
+        # (without the fast paths, or for integers: the general kernel, 2 fetches a term)
+        one_draw, fetches = _one_draw_matmul(a, ast, b, bst, nb, M, N, K) \
+            if self.packed_fast_paths and dt == "float32" else ({}, 2 * nb * M * N * K)
         if dt == "float32" and fetches >= _ONE_DRAW_MAX_FETCHES:
             # rows (batch, m) of A and (batch, n) of B^T, as 3-dim views
             av = GLBuffer(a.storage, (nb, M, K), dt, ast, a.offset)
