@@ -13,6 +13,7 @@ Chromium is Debian's /usr/bin/chromium (Playwright's own browsers are never inst
 the flags of shared/DESIGN.md: a fresh user-data-dir, no sandbox, WebGL2 through ANGLE on
 SwiftShader, and no background networking (the machine has no internet).
 """
+import copy
 import itertools
 import os
 import shutil
@@ -113,12 +114,16 @@ class BrowserPython:
             self._profile, executable_path=CHROMIUM, headless=self.headless,
             args=CHROMIUM_FLAGS, timeout=60_000)
         self.page = self._context.pages[0] if self._context.pages else self._context.new_page()
+        self._load("")
+
+    def _load(self, query):
+        """Open web/test.html (with extra parameters `query`) in self.page, wait for Python."""
         self.page.on("console", self._on_console)
         self.page.on("pageerror", lambda exc: self.console_errors.append(f"pageerror: {exc}"))
         t0 = time.monotonic()
         timeout_ms = int(self.call_timeout * 1000)
         # commit: the worker does the heavy lifting, but do not wait on the load event
-        self.page.goto(f"{self._server.url}/web/test.html?timeout={timeout_ms}",
+        self.page.goto(f"{self._server.url}/web/test.html?timeout={timeout_ms}{query}",
                        wait_until="commit", timeout=30_000)
         try:
             self.page.wait_for_function("() => window.distmlStatus && "
@@ -133,6 +138,20 @@ class BrowserPython:
                                f"console errors: {self.console_errors}")
         self.info = self.page.evaluate("window.distmlReady")
         self.info["page_seconds"] = time.monotonic() - t0
+
+    def open_page(self, query):
+        """A second page of the same browser, web/test.html?...&query (e.g. "mainthread=1"),
+        behind the same run()/call(); its close() closes only that page."""
+        view = copy.copy(self)
+        view.console_errors, view._ids = [], itertools.count(1)
+        view.page = self._context.new_page()
+        view.close = view.page.close
+        try:
+            view._load(f"&{query}")
+        except BaseException:
+            view.page.close()
+            raise
+        return view
 
     def close(self):
         for step in (lambda: self._context and self._context.close(),
