@@ -120,13 +120,18 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=os.path.join(HERE, "results", "cpu_step.json"))
+    p.add_argument("--models", default="",
+                   help="comma-separated substrings of model names to run (default: all)")
     p.add_argument("--worker", choices=["distml", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--case", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         return worker(args)
     rows, versions = [], {}
+    wanted = [m.strip().lower() for m in args.models.split(",") if m.strip()]
     for i, (name, batch, _, _) in enumerate(CASES):
+        if wanted and not any(m in name.lower() for m in wanted):
+            continue
         ds, ts = [], []
         for _ in range(max(1, args.rounds)):
             d, t = (measure(fw, i, args.threads, args.repeats) for fw in ("distml", "torch"))

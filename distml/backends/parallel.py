@@ -99,15 +99,15 @@ PARALLEL_MIN = 1 << 18
 OVERSPLIT = 2  # parts per thread for big ops: a helper that wakes late takes fewer parts
 
 
-def parts(work):
+def parts(work, oversplit=OVERSPLIT):
     """How many parts an op of `work` is split into."""
     if work < PARALLEL_MIN or POOL.threads == 1:
         return 1
-    return POOL.threads * (OVERSPLIT if work >= 4 * PARALLEL_MIN else 1)
+    return POOL.threads * (oversplit if work >= 4 * PARALLEL_MIN else 1)
 
 
-def in_parts(n, work, fn, align=1):
+def in_parts(n, work, fn, align=1, oversplit=OVERSPLIT):
     """fn(start, stop) over contiguous ranges of range(n), in parallel when `work` is big;
     returns the list of results."""
-    ranges = split(n, parts(work), align)
+    ranges = split(n, parts(work, oversplit), align)
     return POOL.run(lambda t: fn(*ranges[t]), len(ranges))

@@ -136,7 +136,7 @@ def test_where_fast_path_is_bit_exact(shapes, special):
 def test_adam_update_equals_composed_default(kw):
     # several chunks and a ragged last one, three steps: bit-for-bit the composed arithmetic
     rng = np.random.default_rng(4)
-    shape = (3, be.SGD_CHUNK + 1000)
+    shape = (3, be.ADAM_CHUNK + 1000)
     p = rng.standard_normal(shape).astype(np.float32)
     state = [np.zeros(shape, np.float32) for _ in range(3)]
     for step in (1.0, 2.0, 3.0):

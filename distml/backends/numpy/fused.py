@@ -112,7 +112,9 @@ class FusedOps:
         _in_parts(c, g2.size, channels)
         return gx.reshape(g.shape), gweight.reshape(invstd.shape), gbias.reshape(invstd.shape)
 
-    SGD_CHUNK = 1 << 15  # elements per pass: the temporaries stay in the L2 cache
+    # elements per pass, the chunks it touches staying in the L2 cache (measured: 1 << 15
+    # took 1.2x as long on ResNet-18's 11M parameters, Python's per-chunk calls on two threads)
+    SGD_CHUNK = 1 << 17
 
     def sgd_update(self, p, grad, momentum_buffer, lr, momentum, dampening, weight_decay,
                    nesterov, maximize):
@@ -151,6 +153,8 @@ class FusedOps:
         _in_parts(pf.size, pf.size, elements, align=16)
         return npf.reshape(p.shape), None if nbf is None else nbf.reshape(p.shape)
 
+    ADAM_CHUNK = 1 << 15  # (its temporaries stay in the L2 cache)
+
     def adam_update(self, p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                     weight_decay, decoupled, amsgrad, maximize, step):
         # the composed default's arithmetic, op for op, into fresh arrays (inputs are never
@@ -171,8 +175,8 @@ class FusedOps:
 
         def elements(e0, e1):
             with np.errstate(all="ignore"):
-                for a in range(e0, e1, self.SGD_CHUNK):
-                    sl = slice(a, min(e1, a + self.SGD_CHUNK))
+                for a in range(e0, e1, self.ADAM_CHUNK):
+                    sl = slice(a, min(e1, a + self.ADAM_CHUNK))
                     pc, g, m0, v0 = (x[sl] for x in ins[:4])
                     if maximize:
                         g = np.negative(g)
