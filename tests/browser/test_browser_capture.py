@@ -42,6 +42,9 @@ def train(make, opt_of, data, compiled, sched_of=None, check_inside=None):
         if sched:
             sched.step()
     state = {k: v.tolist() for k, v in model.state_dict().items()}
+    # a replay writes the gradients too (a fused update can copy one out of a product)
+    state.update((k + ".grad", p.grad.tolist()) for k, p in model.named_parameters()
+                 if p.grad is not None)
     return {"losses": losses, "state": state, "per_step": per_step,
             "replays": getattr(fn, "replays", 0), "reason": getattr(fn, "reason", None)}
 
