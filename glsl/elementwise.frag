@@ -201,55 +201,10 @@ float i_maximum(float a, float b) { return max(a, b); }
 float i_minimum(float a, float b) { return min(a, b); }
 
 #ifdef VEC
-#ifdef PARTS
-// VECk 3: input k is a matmul_packed product C (rows x u_pcols, cols % 4 == 0) read in
-// place, as unpack.frag MODE 0 WHOLE would copy it out (a captured step folds that unpack
-// into its reader); C's PARTS parts of u_pMq rows are bound to units 5, 6, ...
-uniform sampler2D u_in5;
-  #if PARTS > 1
-uniform sampler2D u_in6, u_in7, u_in8;
-  #endif
-  #if PARTS > 4
-uniform sampler2D u_in9, u_in10, u_in11, u_in12;
-  #endif
-uniform int u_pN4, u_pHC, u_pMq, u_pcols;
-
-vec4 partsTexel(int j) {
-    int r = j / u_pcols;
-    int c = j - r * u_pcols;
-  #if PARTS > 1
-    int part = r / u_pMq;
-    r -= part * u_pMq;
-  #endif
-  #ifdef PBANDS
-    int band = r / u_pHC;
-    ivec2 t = ivec2(band * u_pN4 + (c >> 2), r - band * u_pHC);
-  #else
-    ivec2 t = ivec2(c >> 2, r);
-  #endif
-  #if PARTS == 1
-    return texelFetch(u_in5, t, 0);
-  #else
-    if (part < 4) {
-        return part == 0 ? texelFetch(u_in5, t, 0) : (part == 1 ? texelFetch(u_in6, t, 0)
-            : (part == 2 ? texelFetch(u_in7, t, 0) : texelFetch(u_in8, t, 0)));
-    }
-    #if PARTS > 4
-    return part == 4 ? texelFetch(u_in9, t, 0) : (part == 5 ? texelFetch(u_in10, t, 0)
-        : (part == 6 ? texelFetch(u_in11, t, 0) : texelFetch(u_in12, t, 0)));
-    #else
-    return vec4(0.0);
-    #endif
-  #endif
-}
-#endif
 // Every input is either contiguous and 4-aligned over a texel's four elements (VECk 1: one
 // fetch loads them) or constant over them (VECk 2: a broadcast along the innermost dim):
 // the indices are computed once per texel, not once per element.
 vec4 load(sampler2D t, ivec2 w, int j, int mode) {
-#ifdef PARTS
-    if (mode == 3) return partsTexel(j);
-#endif
     return mode == 1 ? fetch4(t, w, j >> 2) : vec4(fetch(t, w, j));
 }
 

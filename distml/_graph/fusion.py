@@ -27,8 +27,8 @@ def _defines(program_keys, op):
     return None if key is None or key[0] != "elementwise" else dict(key[1:])
 
 
-def _args(defines):  # the OP macro's parameters, as lowering._map_program names them
-    return "(" + ",".join("abcde"[:max(defines["NIN"], 3)]) + ")"
+def _args(defines):
+    return "(a,b,c,d)" if defines["NIN"] > 3 else "(a,b,c)"
 
 
 def _expr(defines):
@@ -57,10 +57,9 @@ def fuse(be, ops, keep):
     """(fused ops, {old op index: new op index}); ops are Recording ops, keep the ids of
     storages that must be written."""
     keys = {handle: key for key, handle in be._programs.items()}
-    ops = list(ops)
-    dead = _fold_unpacks(be, ops, keys, keep)
-    keys = {handle: key for key, handle in be._programs.items()}  # and the new variants
     readers = readers_of(ops)
+    ops = list(ops)
+    dead = set()
     for j, op in enumerate(ops):
         dj = _defines(keys, op) if op[0] == "d" and not isinstance(op[2], list) else None
         if dj is None or "u_k" in op[4] or "MRT" in dj:
@@ -72,8 +71,7 @@ def fuse(be, ops, keep):
             pk = ops[k]
             dk = _defines(keys, pk)
             if dk is None or "u_k" in pk[4] or "MRT" in dk or isinstance(pk[2], list) \
-                    or not _reads_whole(op, m) or ("VEC" in dk) != ("VEC" in dj) \
-                    or "PARTS" in dj:
+                    or not _reads_whole(op, m) or ("VEC" in dk) != ("VEC" in dj):
                 continue
             # relu reads element i where the producer wrote it (both flat, in order), so
             # their shapes need only the same size (a bias add's (64, 32), relu's (2048,))
@@ -84,59 +82,13 @@ def fuse(be, ops, keep):
                 dead.add(j)
                 break
             only = readers.get(id(st)) == [j] and id(st) not in keep
-            if only and pk[4]["u_shape"] == op[4]["u_shape"] and "PARTS" not in dk \
+            if only and pk[4]["u_shape"] == op[4]["u_shape"] \
                     and _NO_ARITHMETIC.fullmatch(_expr(dj)) \
                     and dj["NIN"] - 1 + dk["NIN"] <= 4:
                 ops[j] = _merged(be, op, dj, m, pk, dk)
                 dead.add(k)
                 break
     return without(ops, dead)
-
-
-def _fold_unpacks(be, ops, keys, keep):
-    """An unpack MODE 0 WHOLE (a matmul's product copied out of its parts) that only one
-    elementwise op reads, with whole 4-aligned texel loads, is folded into that op: it
-    reads the parts in place (elementwise.frag VECk 3). When a tensor holds the unpacked
-    value (a weight's .grad), the op writes it too, as one more render target. Changes
-    ops in place; returns the indices of the folded unpacks."""
-    readers = readers_of(ops)
-    dead = set()
-    for j, op in enumerate(ops):
-        dj = _defines(keys, op) if op[0] == "d" else None
-        if dj is None or "VEC" not in dj or "PARTS" in dj:
-            continue
-        for m, st in enumerate(op[3]):
-            k = producer(ops, st, j)
-            key = keys.get(ops[k][1]) if k is not None else None
-            if key is None or key[0] != "unpack" or dj.get(f"VEC{m}") != 1 \
-                    or readers.get(id(st)) != [j] or not _reads_whole(op, m):
-                continue
-            du, uk, parts = dict(key[1:]), ops[k][4], ops[k][3]
-            if du.get("MODE") != 0 or "WHOLE" not in du or len(parts) not in (1, 4, 8):
-                continue
-            targets = op[2] if isinstance(op[2], list) else [op[2]]
-            held = id(st) in keep
-            if held and (len(targets) > 3 or (st.w, st.h) != (targets[0].w, targets[0].h)
-                         or math.prod(op[4]["u_shape"]) != uk["u_n"]):
-                continue
-            d = dict(dj, PARTS=len(parts))
-            d[f"VEC{m}"] = 3
-            if "BANDS" in du:
-                d["PBANDS"] = 1
-            if held:  # the op also copies the value out (no arithmetic: bit for bit)
-                d["MRT"] = 1
-                d[f"OP{len(targets)}" + _args(dj)] = "abcde"[m]
-                targets = targets + [st]
-            # input m's unit gets a part too: a sampler never reads a render target
-            inputs = [parts[0] if i == m else x for i, x in enumerate(op[3])]
-            inputs += [parts[0]] * (5 - len(inputs)) + list(parts)  # parts at units 5..
-            u = dict(op[4], u_pN4=uk["u_N4"], u_pHC=uk["u_HC"], u_pMq=uk.get("u_Mq") or 1,
-                     u_pcols=uk["u_oshape"][3])
-            ops[j] = ("d", _program(be, d), targets if len(targets) > 1 else targets[0],
-                      inputs, u)
-            dead.add(k)
-            break
-    return dead
 
 
 def _program(be, defines):
