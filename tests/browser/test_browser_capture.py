@@ -240,3 +240,49 @@ def run(fast):
     assert fast["textures"] < plain["textures"], (fast["textures"], plain["textures"])
     assert fast["swapped"] == fast["n_state"] > 0 and plain["swapped"] == 0
     assert fast["constants"] > 0 and plain["constants"] == 0
+
+
+def test_a_changed_hyperparameter_records_again_a_scheduled_lr_does_not(page):
+    # a replay checks the recorded objects of param_groups by identity (cheap) and falls
+    # back to their values: a list changed in place, a new eps record again; a new lr
+    # (recomputed by every replay) does not
+    out = page.run(PRELUDE + """
+distml.manual_seed(0)
+model = MLP(784, [16], 10).to("webgl")
+opt = distml.optim.Adam(model.parameters(), lr=1e-2)
+opt.param_groups[0]["betas"] = [0.9, 0.999]  # a list, which can change in place
+def step(x, y):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+fn = distml.compile(step)
+x, y = batches(1, [(8, 784)])[0]
+r, why = [], []
+def call(n=1):
+    for _ in range(n):
+        fn(x, y)
+    r.append(fn.replays)
+    why.append(fn.reason)
+call(5)
+opt.param_groups[0]["betas"][0] = 0.5   # in place, inside a list
+call()
+call(4)
+opt.param_groups[0]["eps"] = 1e-6
+call()
+call(4)
+opt.param_groups[0]["lr"] = 5e-3
+call()
+opt.param_groups[0]["eps"] = float("1e-6")  # the same value, another object: replays
+call()
+{"r": r, "why": why}
+""", timeout=300)
+    r, why = out["r"], out["why"]
+    assert r[0] > 0 and why[0] is None
+    assert r[1] == r[0] and "param_groups changed" in why[1]
+    assert r[2] > r[1]
+    assert r[3] == r[2] and "param_groups changed" in why[3]
+    assert r[4] > r[3]
+    assert r[5] == r[4] + 1 and why[5] is None
+    assert r[6] == r[5] + 1 and why[6] is None
