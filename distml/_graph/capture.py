@@ -330,14 +330,16 @@ class StepGraph:
                     continue
                 mine = fused.get(id(obj), set())
                 covered = all(id(obj.state.get(p)) in mine for p in params)
-                out.append((weakref.ref(obj), covered, _groups(obj, covered)))
+                out.append((weakref.ref(obj), covered, _groups(obj, covered),
+                            _snapshot(obj, covered)))
         return out
 
     # -- replay --------------------------------------------------------------------------
     def stale(self):
         """Why a replay would compute on stale state now, or None."""
-        if self.invalid():
-            return self.invalid()
+        why = self.invalid()
+        if why:
+            return why
         for ref, st in self.guards:
             t = ref()
             if t is None or t._buf.storage is not st:
@@ -346,14 +348,17 @@ class StepGraph:
             m = ref()
             if m is None or m.training != training:
                 return "a module changed train()/eval()"
-        for ref, covered, groups in self.optimizers:
+        unchanged = set()  # optimizers whose groups hold the very objects recorded
+        for ref, covered, groups, snap in self.optimizers:
             opt = ref()
-            if opt is None or _groups(opt, covered) != groups:
+            if opt is not None and _same_objects(opt, snap):
+                unchanged.add(id(opt))
+            elif opt is None or _groups(opt, covered) != groups:
                 return "an optimizer's param_groups changed"
         if self.rng and _rnd.default_generator.seed != self.rng_seed:
             return "the generator was reseeded"
         for opt, st, group, fixed, _ in self.updates.values():
-            if _fixed(opt._hyper(st, group)) != fixed:
+            if id(opt) not in unchanged and _fixed(opt._hyper(st, group)) != fixed:
                 return "an optimizer hyperparameter changed"
         return None
 
@@ -417,6 +422,37 @@ def _groups(opt, skip_lr):
     return tuple(tuple(sorted((k, repr(v)) for k, v in g.items()
                               if k != "params" and not (skip_lr and k == "lr")))
                  for g in opt.param_groups)
+
+
+def _immutable(v):
+    return isinstance(v, (int, float, bool, str, type(None))) or (
+        isinstance(v, tuple) and all(_immutable(x) for x in v))
+
+
+def _snapshot(opt, skip_lr):
+    """The objects in opt's groups (but params, and lr when recomputed), for a replay's
+    cheap check (_same_objects; _groups builds reprs, ~10 us a call), or None when one is
+    mutable (a list could change in place)."""
+    snap = []
+    for g in opt.param_groups:
+        items = tuple((k, v) for k, v in g.items()
+                      if k != "params" and not (skip_lr and k == "lr"))
+        if not all(_immutable(v) for _, v in items):
+            return None
+        snap.append((g, len(g), items))
+    return snap
+
+
+def _same_objects(opt, snap):
+    """Whether opt's groups are the recorded dicts holding the recorded (immutable)
+    objects: then neither _groups nor an update's _fixed hyperparameters changed."""
+    groups = opt.param_groups
+    return snap is not None and len(groups) == len(snap) and all(
+        g is g0 and len(g) == n and all(g.get(k, _MISSING) is v for k, v in items)
+        for g, (g0, n, items) in zip(groups, snap))
+
+
+_MISSING = object()
 
 
 def _fixed(hyper):

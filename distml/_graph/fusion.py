@@ -10,6 +10,7 @@ no multiply-add can be contracted differently):
   else reads the producer's output.
 A texture a Python tensor holds, a state output or a returned value is always written.
 """
+import math
 import re
 
 from distml.backends.base import contiguous_strides
@@ -70,16 +71,19 @@ def fuse(be, ops, keep):
             pk = ops[k]
             dk = _defines(keys, pk)
             if dk is None or "u_k" in pk[4] or "MRT" in dk or isinstance(pk[2], list) \
-                    or pk[4]["u_shape"] != op[4]["u_shape"] or not _reads_whole(op, m) \
-                    or ("VEC" in dk) != ("VEC" in dj):
+                    or not _reads_whole(op, m) or ("VEC" in dk) != ("VEC" in dj):
                 continue
+            # relu reads element i where the producer wrote it (both flat, in order), so
+            # their shapes need only the same size (a bias add's (64, 32), relu's (2048,))
             if _expr(dj) == "f_relu(a)" and dj["NIN"] == 1 and pk[2].w == op[2].w \
-                    and pk[2].h == op[2].h and dk["NIN"] <= 3:
+                    and pk[2].h == op[2].h and dk["NIN"] <= 3 \
+                    and math.prod(pk[4]["u_shape"]) == math.prod(op[4]["u_shape"]):
                 ops[k] = _with_relu(be, pk, dk, op[2])
                 dead.add(j)
                 break
             only = readers.get(id(st)) == [j] and id(st) not in keep
-            if only and _NO_ARITHMETIC.fullmatch(_expr(dj)) \
+            if only and pk[4]["u_shape"] == op[4]["u_shape"] \
+                    and _NO_ARITHMETIC.fullmatch(_expr(dj)) \
                     and dj["NIN"] - 1 + dk["NIN"] <= 4:
                 ops[j] = _merged(be, op, dj, m, pk, dk)
                 dead.add(k)

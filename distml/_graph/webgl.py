@@ -8,7 +8,7 @@ from collections import Counter
 
 from distml.backends import update_rules
 from distml.backends.webgl.lowering import u_k
-from distml.backends.webgl.resources import GLBuffer
+from distml.backends.webgl.resources import GLBuffer, _Storage
 
 from .capture import StepGraph, op_outputs, without
 from .fusion import fuse
@@ -122,14 +122,22 @@ class WebGLGraph(StepGraph):
         return u_k(list(update_rules.constants(kind, hyper).values()))
 
     def fresh_like(self, storage):
-        return self.be._texture(storage.w, storage.h)
+        # a pooled texture, else a placeholder whose texture the replay creates (no FFI
+        # call of its own)
+        st = self.be._pooled(storage.w, storage.h)
+        return _Storage(self.be, 0, storage.w, storage.h, -1) if st is None else st
 
     def run(self, args, patches, fresh):
         spec = {"args": [[s, st.handle] for s, st in args], "patches": patches,
                 "outs": [[s, st.handle] for s, st in fresh]}
         be = self.be
         be.counters["draws"] += self.n_draws
-        be._call("replay", be._gl.replay, self.handle, json.dumps(spec, separators=(",", ":")))
+        created = be._call("replay", be._gl.replay, self.handle,
+                           json.dumps(spec, separators=(",", ":")))
+        if created:
+            todo = [st for _, st in fresh if st.handle == 0]
+            for st, handle in zip(todo, created.split(",")):
+                be._adopt(int(handle), st.w, st.h, into=st)
         for inp, out in self.swap_pairs:  # the newest state is in what was inp's texture
             inp.handle, out.handle = out.handle, inp.handle
 

@@ -11,10 +11,10 @@ import distml.nn.functional as F
 from distml.models import MLP, MnistCNN, BasicBlock
 
 def stats():
-    # draws and FFI calls; a texture the pool could not supply (createTexture) is an
-    # allocation, not part of the step's work, and is left out of the calls
+    # draws, FFI calls and textures created (when the pool could not supply one: an
+    # eager step's createTexture is an FFI call of its own, a replay's is not)
     s = distml.webgl.stats()
-    return s["draws"], s["ffi_calls"] - s["textures_created"]
+    return s["draws"], s["ffi_calls"], s["textures_created"]
 
 def train(make, opt_of, data, compiled, sched_of=None, check_inside=None):
     distml.manual_seed(0)
@@ -34,14 +34,17 @@ def train(make, opt_of, data, compiled, sched_of=None, check_inside=None):
     fn = distml.compile(step) if compiled else step
     losses, per_step = [], []
     for x, y in data:
-        d0, c0 = stats()
+        d0, c0, n0 = stats()
         loss = fn(x, y)
-        d1, c1 = stats()
-        per_step.append([d1 - d0, c1 - c0])
+        d1, c1, n1 = stats()
+        per_step.append([d1 - d0, c1 - c0, n1 - n0])
         losses.append(loss.item())
         if sched:
             sched.step()
     state = {k: v.tolist() for k, v in model.state_dict().items()}
+    # a replay writes the gradients too (a fused update can copy one out of a product)
+    state.update((k + ".grad", p.grad.tolist()) for k, p in model.named_parameters()
+                 if p.grad is not None)
     return {"losses": losses, "state": state, "per_step": per_step,
             "replays": getattr(fn, "replays", 0), "reason": getattr(fn, "reason", None)}
 
@@ -89,10 +92,10 @@ both(lambda: MLP(784, [32], 10),
     _same(out, replays=4)
     eager, cap = out["eager"]["per_step"], out["captured"]["per_step"]
     # a replayed step runs the eager step's draws (fewer where fusion merged some), with
-    # one FFI call
-    assert all(d <= eager[-1][0] for d, _ in cap[4:]), (cap, eager)
-    assert all(c == 1 for _, c in cap[4:]), cap
-    assert all(c >= d for d, c in eager[4:])
+    # one FFI call (also when it creates the texture of the returned loss)
+    assert all(d <= eager[-1][0] for d, _, _ in cap[4:]), (cap, eager)
+    assert all(c == 1 for _, c, _ in cap[4:]), cap
+    assert all(c - n >= d for d, c, n in eager[4:])
     print(f"\nMLP: draws per step eager {eager[-1][0]}, captured {cap[-1][0]}; FFI calls "
           f"eager {eager[-1][1]}, captured {cap[-1][1]}")
 
@@ -237,3 +240,49 @@ def run(fast):
     assert fast["textures"] < plain["textures"], (fast["textures"], plain["textures"])
     assert fast["swapped"] == fast["n_state"] > 0 and plain["swapped"] == 0
     assert fast["constants"] > 0 and plain["constants"] == 0
+
+
+def test_a_changed_hyperparameter_records_again_a_scheduled_lr_does_not(page):
+    # a replay checks the recorded objects of param_groups by identity (cheap) and falls
+    # back to their values: a list changed in place, a new eps record again; a new lr
+    # (recomputed by every replay) does not
+    out = page.run(PRELUDE + """
+distml.manual_seed(0)
+model = MLP(784, [16], 10).to("webgl")
+opt = distml.optim.Adam(model.parameters(), lr=1e-2)
+opt.param_groups[0]["betas"] = [0.9, 0.999]  # a list, which can change in place
+def step(x, y):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+fn = distml.compile(step)
+x, y = batches(1, [(8, 784)])[0]
+r, why = [], []
+def call(n=1):
+    for _ in range(n):
+        fn(x, y)
+    r.append(fn.replays)
+    why.append(fn.reason)
+call(5)
+opt.param_groups[0]["betas"][0] = 0.5   # in place, inside a list
+call()
+call(4)
+opt.param_groups[0]["eps"] = 1e-6
+call()
+call(4)
+opt.param_groups[0]["lr"] = 5e-3
+call()
+opt.param_groups[0]["eps"] = float("1e-6")  # the same value, another object: replays
+call()
+{"r": r, "why": why}
+""", timeout=300)
+    r, why = out["r"], out["why"]
+    assert r[0] > 0 and why[0] is None
+    assert r[1] == r[0] and "param_groups changed" in why[1]
+    assert r[2] > r[1]
+    assert r[3] == r[2] and "param_groups changed" in why[3]
+    assert r[4] > r[3]
+    assert r[5] == r[4] + 1 and why[5] is None
+    assert r[6] == r[5] + 1 and why[6] is None

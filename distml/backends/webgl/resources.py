@@ -150,17 +150,30 @@ class GPUResources:
         return self._texture(*_layout(max(n, 1), self.max_size))
 
     def _texture(self, w, h):
+        st = self._pooled(w, h)
+        if st is None:
+            st = self._adopt(self._call("createTexture", self._gl.createTexture, w, h), w, h)
+        return st
+
+    def _pooled(self, w, h):
+        """A storage of a free texture of the pool, or None (none is created)."""
         free = self._pool.get((w, h))
-        if free:
-            handle = free.pop()
-            self.counters["pooled_textures"] -= 1
-            self.counters["pooled_bytes"] -= w * h * 16
-        else:
-            handle = self._call("createTexture", self._gl.createTexture, w, h)
-            self.counters["textures_created"] += 1
+        if not free:
+            return None
+        self.counters["pooled_textures"] -= 1
+        self.counters["pooled_bytes"] -= w * h * 16
+        return self._adopt(free.pop(), w, h, created=False)
+
+    def _adopt(self, handle, w, h, created=True, into=None):
+        """The storage of a texture the JS helper created (or, created=False, the pool
+        held); `into` a placeholder (handle 0, gen -1: never released) to fill in."""
+        self.counters["textures_created"] += created
         self.counters["live_textures"] += 1
         self.counters["live_bytes"] += w * h * 16
-        return _Storage(self, handle, w, h, self._gen)
+        if into is None:
+            return _Storage(self, handle, w, h, self._gen)
+        into.handle, into.gen = handle, self._gen
+        return into
 
     def _release(self, st):
         if st.gen != self._gen:

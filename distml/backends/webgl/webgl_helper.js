@@ -18,6 +18,26 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
   const programs = new Map();   // handle -> {prog, name, uniforms: {name: {loc, type}}}
   const textures = new Map();   // handle -> {tex, fbo, w, h, mrt: keys of mrtFbos using it}
   let readBuf = new Float32Array(4);
+  // GL state as last set here: a draw skips the calls that would set it again (each costs
+  // ~1 us in Chromium's command buffer; a replay's draws share programs, inputs, sizes)
+  let curFbo = null;
+  let curProgram = null;
+  let curUnit = 0;
+  const unitTex = [];  // texture bound to unit k
+  let vpW = -1;
+  let vpH = -1;
+
+  function bindFbo(f) {
+    if (f !== curFbo) {
+      gl.bindFramebuffer(gl.FRAMEBUFFER, f);
+      curFbo = f;
+    }
+  }
+
+  function bindTex(tex) {  // on the active unit, outside draws
+    gl.bindTexture(gl.TEXTURE_2D, tex);
+    unitTex[curUnit] = tex;
+  }
   const counters = { textures: 0, bytes: 0, draws: 0, calls: 0, uploads: 0, downloads: 0,
                      programs: 0 };
 
@@ -88,10 +108,10 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     }
     if (ext) {  // a float framebuffer must really be complete
       const t = gl.createTexture();
-      gl.bindTexture(gl.TEXTURE_2D, t);
+      bindTex(t);
       gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA32F, 1, 1);
       const f = gl.createFramebuffer();
-      gl.bindFramebuffer(gl.FRAMEBUFFER, f);
+      bindFbo(f);
       gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t, 0);
       const status = gl.checkFramebufferStatus(gl.FRAMEBUFFER);
       if (status !== gl.FRAMEBUFFER_COMPLETE) {
@@ -99,7 +119,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
         info.floatRender = false;
         info.errors.push(`RGBA32F framebuffer incomplete (0x${status.toString(16)})`);
       }
-      gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+      bindFbo(null);
       gl.deleteFramebuffer(f);
       gl.deleteTexture(t);
     }
@@ -143,6 +163,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     // sampler u_inK reads texture unit K: run() binds input K there (also when the
     // compiler dropped another, unused sampler)
     gl.useProgram(prog);
+    curProgram = prog;
     for (const s of samplers) {
       const m = /^u_in(\d+)$/.exec(s);
       if (!m) throw new Error(`distml webgl: kernel ${name}: sampler ${s} is not u_inK`);
@@ -159,14 +180,14 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     counters.calls++;
     check("createTexture");
     const tex = gl.createTexture();
-    gl.bindTexture(gl.TEXTURE_2D, tex);
+    bindTex(tex);
     gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA32F, w, h);
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
     gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
     const fbo = gl.createFramebuffer();
-    gl.bindFramebuffer(gl.FRAMEBUFFER, fbo);
+    bindFbo(fbo);
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tex, 0);
     const h0 = nextHandle++;
     const bytes = w * h * 16;
@@ -198,7 +219,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     const t = textures.get(handle);
     const n = data.length;
     const rowLen = 4 * t.w;
-    gl.bindTexture(gl.TEXTURE_2D, t.tex);
+    bindTex(t.tex);
     const rows = Math.floor(n / rowLen);
     if (rows > 0) {
       gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, rows, gl.RGBA, gl.FLOAT,
@@ -217,7 +238,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     counters.calls++;
     check("fill");
     const t = textures.get(handle);
-    gl.bindFramebuffer(gl.FRAMEBUFFER, t.fbo);
+    bindFbo(t.fbo);
     gl.clearBufferfv(gl.COLOR, 0, [value, value, value, value]);
   }
 
@@ -230,7 +251,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     const rows = Math.max(1, Math.ceil(n / (4 * t.w)));
     const need = t.w * rows * 4;
     if (readBuf.length < need) readBuf = new Float32Array(need);
-    gl.bindFramebuffer(gl.FRAMEBUFFER, t.fbo);
+    bindFbo(t.fbo);
     gl.readPixels(0, 0, t.w, rows, gl.RGBA, gl.FLOAT, readBuf);
     check("download");
     return readBuf.slice(0, n);
@@ -259,7 +280,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     } else {
       if (mrtFbos.size >= MRT_FBOS) dropMrt(mrtFbos.keys().next().value);
       fbo = gl.createFramebuffer();
-      gl.bindFramebuffer(gl.FRAMEBUFFER, fbo);
+      bindFbo(fbo);
       for (let j = 0; j < oh.length; j++) {
         gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + j, gl.TEXTURE_2D,
                                 textures.get(oh[j]).tex, 0);
@@ -291,19 +312,32 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
 
   function draw(ph, oh, inputs, values) {
     const p = programs.get(ph);
-    check(`kernel ${p ? p.name : ph}`);
+    if (!replaying) check(`kernel ${p ? p.name : ph}`);  // a replay checks once, at its end
     let out;
     if (Array.isArray(oh)) {  // several render targets of one size
       out = textures.get(oh[0]);
-      gl.bindFramebuffer(gl.FRAMEBUFFER, mrtFramebuffer(oh));
+      bindFbo(mrtFramebuffer(oh));
     } else {
       out = textures.get(oh);
-      gl.bindFramebuffer(gl.FRAMEBUFFER, out.fbo);
+      bindFbo(out.fbo);
     }
-    gl.useProgram(p.prog);
-    for (let i = 0; i < inputs.length; i++) {
-      gl.activeTexture(gl.TEXTURE0 + i);
-      gl.bindTexture(gl.TEXTURE_2D, textures.get(inputs[i]).tex);
+    if (curProgram !== p.prog) {
+      gl.useProgram(p.prog);
+      curProgram = p.prog;
+    }
+    // from the active unit on (then around): one activeTexture call fewer a draw
+    const n = inputs.length;
+    const start = curUnit < n ? curUnit : 0;
+    for (let j = 0; j < n; j++) {
+      const i = start + j < n ? start + j : start + j - n;
+      const tex = textures.get(inputs[i]).tex;
+      if (unitTex[i] === tex) continue;
+      if (curUnit !== i) {
+        gl.activeTexture(gl.TEXTURE0 + i);
+        curUnit = i;
+      }
+      gl.bindTexture(gl.TEXTURE_2D, tex);
+      unitTex[i] = tex;
     }
     const us = p.uniforms;
     for (const name in values) {
@@ -332,7 +366,11 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
                                  `unsupported type 0x${u.type.toString(16)}`);
       }
     }
-    gl.viewport(0, 0, out.w, out.h);
+    if (out.w !== vpW || out.h !== vpH) {
+      gl.viewport(0, 0, out.w, out.h);
+      vpW = out.w;
+      vpH = out.h;
+    }
     // inputs stay bound to their units after the draw: a program rebinds every unit its
     // samplers read, so a stale binding never forms a feedback loop
     gl.drawArrays(gl.TRIANGLES, 0, 3);
@@ -365,7 +403,8 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     gl.bindFramebuffer(gl.READ_FRAMEBUFFER, a.fbo);
     gl.bindFramebuffer(gl.DRAW_FRAMEBUFFER, b.fbo);
     gl.blitFramebuffer(0, 0, a.w, a.h, 0, 0, b.w, b.h, gl.COLOR_BUFFER_BIT, gl.NEAREST);
-    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    curFbo = undefined;  // read and draw bindings differ: unknown to bindFbo
+    bindFbo(null);
   }
 
   // One captured step, one call: spec is JSON {args: [[slot, handle]...], patches:
@@ -379,12 +418,22 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     const { args, patches, outs } = JSON.parse(spec);
     check("replay");
     replaying = true;
+    const created = [];
     try {
+      // an out of handle 0 gets a new texture (no FFI call of its own): "h,h" returned
+      for (const o of outs) {
+        if (o[1] === 0) {
+          const src = textures.get(g.table[o[0]]);
+          o[1] = createTexture(src.w, src.h);
+          created.push(o[1]);
+        }
+      }
       replayOps(g, args, patches, outs, g.swap);
     } finally {
       replaying = false;
     }
     check("replay");
+    return created.join(",");
   }
 
   // For profiling only (bench/browser_profile.py): replay ops [0, upto) of a graph, then
@@ -402,7 +451,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     const slot = last && last[0] === "d" ? (Array.isArray(last[2]) ? last[2][0] : last[2])
       : last ? last[1] : g.prologue.length ? g.prologue[0][1] : args[0][0];
     const tex = textures.get(g.table[slot]);
-    gl.bindFramebuffer(gl.FRAMEBUFFER, tex.fbo);
+    bindFbo(tex.fbo);
     gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, px);
     const ms = performance.now() - t0;
     const name = last && last[0] === "d" ? programs.get(last[1]).name : "";
@@ -448,7 +497,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
         const out = Array.isArray(op[2]) ? op[2].map((s) => t[s]) : t[op[2]];
         draw(op[1], out, op[3].map((s) => t[s]), op[4]);
       } else if (op[0] === "f") {
-        gl.bindFramebuffer(gl.FRAMEBUFFER, textures.get(t[op[1]]).fbo);
+        bindFbo(textures.get(t[op[1]]).fbo);
         gl.clearBufferfv(gl.COLOR, 0, [op[2], op[2], op[2], op[2]]);
       } else {
         copy(t[op[1]], t[op[2]]);
