@@ -1,7 +1,7 @@
 """Captured steps (distml.compile) against eager steps on the "webgl" device, in headless
 Chromium (SwiftShader).
 
-    python bench/capture_step.py [--steps 40] [--rounds 3]
+    python bench/capture_step.py [--steps 40] [--rounds 5]
 
 Runs in the page of tests/browser/harness.py (build the wheel first: `bash run.sh wheel`).
 The MLP 784-32-10 at batch 64 with SGD momentum 0.9 (forward, cross-entropy, backward,
@@ -130,7 +130,9 @@ summary = {{
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=40)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="rounds; the summary takes the median over them (default 5: a "
+                         "round can catch SwiftShader's threads busy on the same cores)")
     ap.add_argument("-o", "--output",
                     default=os.path.join(HERE, "results", "capture_step.json"))
     args = ap.parse_args(argv)
