@@ -418,9 +418,14 @@ def _held_by_tensors():
     return out
 
 
+def _settings(group, skip_lr):
+    """A param group's (key, value) pairs a replay depends on: all but params, and lr
+    when the replay recomputes it."""
+    return ((k, v) for k, v in group.items() if k != "params" and not (skip_lr and k == "lr"))
+
+
 def _groups(opt, skip_lr):
-    return tuple(tuple(sorted((k, repr(v)) for k, v in g.items()
-                              if k != "params" and not (skip_lr and k == "lr")))
+    return tuple(tuple(sorted((k, repr(v)) for k, v in _settings(g, skip_lr)))
                  for g in opt.param_groups)
 
 
@@ -435,8 +440,7 @@ def _snapshot(opt, skip_lr):
     mutable (a list could change in place)."""
     snap = []
     for g in opt.param_groups:
-        items = tuple((k, v) for k, v in g.items()
-                      if k != "params" and not (skip_lr and k == "lr"))
+        items = tuple(_settings(g, skip_lr))
         if not all(_immutable(v) for _, v in items):
             return None
         snap.append((g, len(g), items))
