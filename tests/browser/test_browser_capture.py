@@ -16,12 +16,8 @@ def stats():
     s = distml.webgl.stats()
     return s["draws"], s["ffi_calls"], s["textures_created"]
 
-def train(make, opt_of, data, compiled, sched_of=None, check_inside=None):
-    distml.manual_seed(0)
-    model = make().to("webgl")
-    opt = opt_of(model)
-    sched = sched_of(opt) if sched_of else None
-
+def step_of(model, opt, check_inside=None):
+    # the training step every test captures: forward, cross-entropy, backward, step
     def step(x, y):
         opt.zero_grad()
         loss = F.cross_entropy(model(x), y)
@@ -30,7 +26,14 @@ def train(make, opt_of, data, compiled, sched_of=None, check_inside=None):
         if check_inside:
             check_inside(loss)
         return loss
+    return step
 
+def train(make, opt_of, data, compiled, sched_of=None, check_inside=None):
+    distml.manual_seed(0)
+    model = make().to("webgl")
+    opt = opt_of(model)
+    sched = sched_of(opt) if sched_of else None
+    step = step_of(model, opt, check_inside)
     fn = distml.compile(step) if compiled else step
     losses, per_step = [], []
     for x, y in data:
@@ -162,13 +165,7 @@ reads = both(mk, sgd, data, check_inside=lambda loss: loss.item())
 distml.manual_seed(0)
 model = mk().to("webgl")
 opt = sgd(model)
-def step(x, y):
-    opt.zero_grad()
-    loss = F.cross_entropy(model(x), y)
-    loss.backward()
-    opt.step()
-    return loss
-fn = distml.compile(step)
+fn = distml.compile(step_of(model, opt))
 x, y = data[0]
 for _ in range(3):
     fn(x, y)
@@ -251,13 +248,7 @@ distml.manual_seed(0)
 model = MLP(784, [16], 10).to("webgl")
 opt = distml.optim.Adam(model.parameters(), lr=1e-2)
 opt.param_groups[0]["betas"] = [0.9, 0.999]  # a list, which can change in place
-def step(x, y):
-    opt.zero_grad()
-    loss = F.cross_entropy(model(x), y)
-    loss.backward()
-    opt.step()
-    return loss
-fn = distml.compile(step)
+fn = distml.compile(step_of(model, opt))
 x, y = batches(1, [(8, 784)])[0]
 r, why = [], []
 def call(n=1):
