@@ -58,7 +58,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from common import names, pyplot, save_figure, write_json  # noqa: E402 (bench/ is the script's folder)
+from common import median_ms, names, pyplot, save_figure, write_json  # noqa: E402 (bench/ is the script's folder)
 
 TFJS_URL = "/vendor/tfjs/tf.min.js"
 TFJS_FILE = os.path.join(ROOT, ".cache", "tfjs", "dist", "tf.min.js")
@@ -106,10 +106,6 @@ def _read(path):
         return fh.read()
 
 
-def _median_ms(times):
-    return round(statistics.median(times) * 1000, 3)
-
-
 class Bench:
     def __init__(self, py, args):
         self.py, self.args = py, args
@@ -136,7 +132,7 @@ class Bench:
             runs[read] = self.page.evaluate(call, list(args))
         read = min(runs, key=lambda r: statistics.median(runs[r]["times"]))
         out = dict(runs[read], read_back=read)
-        out["median_ms_by_read_back"] = {r: _median_ms(v["times"]) for r, v in runs.items()}
+        out["median_ms_by_read_back"] = {r: median_ms(v["times"]) for r, v in runs.items()}
         return out
 
     def point(self, lib, distml_code, tfjs_fn, *tfjs_args):
@@ -166,7 +162,7 @@ def _row(entry, results, batch=None):
         entry[lib] = out
         if "times" in out:
             if batch is None:
-                entry[f"{lib}_ms"] = _median_ms(out["times"])
+                entry[f"{lib}_ms"] = median_ms(out["times"])
             else:
                 step = statistics.median(out["times"])
                 entry[f"{lib}_step_s"] = round(step, 4)

@@ -2,6 +2,7 @@
 import argparse
 import json
 import os
+import statistics
 import sys
 
 
@@ -14,6 +15,11 @@ def names(choices):
             raise argparse.ArgumentTypeError(f"unknown {bad}; choose from {list(choices)}")
         return listed
     return parse
+
+
+def median_ms(times):
+    """The median of times in seconds, in ms (3 decimals), as the JSON records it."""
+    return round(statistics.median(times) * 1000, 3)
 
 
 def write_json(path, result):

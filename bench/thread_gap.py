@@ -26,7 +26,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from common import write_json  # noqa: E402 (bench/ is the script's folder)
+from common import median_ms, write_json  # noqa: E402 (bench/ is the script's folder)
 
 PAGE_CODE = os.path.join(HERE, "page", "distml_setup.py")
 MODES = {"worker": "mainthread=0", "main_thread": "mainthread=1"}
@@ -64,10 +64,6 @@ def parse_args(argv=None):
     return args
 
 
-def _median_ms(times):
-    return round(statistics.median(times) * 1000, 2)
-
-
 def run(args):
     from browser.harness import BrowserPython, missing_requirements
 
@@ -101,7 +97,7 @@ def run(args):
                         out = py.run(f"bench_train({model!r}, {batch}, {args.train_repeats}, "
                                      f"captured={captured})")
                         py.run("cleanup()")
-                        point[mode] = {"step_ms": _median_ms(out["times"]),
+                        point[mode] = {"step_ms": median_ms(out["times"]),
                                        "draws_per_step": out["draws_per_step"],
                                        "load_before": round(load, 2)}
                     point["main_over_worker"] = round(
