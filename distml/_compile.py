@@ -23,6 +23,7 @@ baked in when it is recorded: pass it as an argument (its value is part of the s
 On the CPU backends compile(fn) just calls fn.
 """
 import sys
+import weakref
 
 from .autograd import is_grad_enabled
 from ._tensor import Tensor
@@ -48,6 +49,7 @@ class CapturedFunction:
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self._capture = None
+        self._last = None  # (what the last call passed, its signature, its tensors)
 
     @property
     def reason(self):
@@ -62,12 +64,33 @@ class CapturedFunction:
         be = _webgl_backend()
         if be is None:
             return self.fn(*args, **kwargs)
-        sig, tensors = _signature(args, kwargs)
+        sig, tensors = self._signature(args, kwargs)
         if self._capture is None:
             from ._graph.capture import Capture
             from ._graph.webgl import WebGLGraph
             self._capture = Capture(be, WebGLGraph)
         return self._capture(self.fn, sig, tensors, args, kwargs)
+
+    def _signature(self, args, kwargs):
+        """_signature(args, kwargs), reused when a call passes the very objects of the last
+        one (tensors holding the same buffers, shapes and flags; immutable scalars), as a
+        training loop's replays mostly do: ~5 us a call less."""
+        grad = is_grad_enabled()
+        last = self._last
+        if last is not None and not kwargs and last[0] == grad and len(args) == len(last[1]) \
+                and all(a is ref() for a, ref in zip(args, last[1])):
+            tensors = [a for a in args if isinstance(a, Tensor)]
+            if all(t._buf is b and t.shape is s and t.dtype is d and t.device is dev
+                   and t.requires_grad is rg for t, (b, s, d, dev, rg) in zip(tensors, last[3])):
+                return last[2], tensors
+        sig, tensors = _signature(args, kwargs)
+        self._last = None
+        if not kwargs and all(isinstance(a, Tensor) or type(a) in _SCALARS for a in args):
+            # tensors weakly (a batch is freed when the loop drops it), scalars as they are
+            refs = [weakref.ref(a) if isinstance(a, Tensor) else (lambda a=a: a) for a in args]
+            self._last = (grad, refs, sig, [(t._buf, t.shape, t.dtype, t.device,
+                                              t.requires_grad) for t in tensors])
+        return sig, tensors
 
 
 def _webgl_backend():

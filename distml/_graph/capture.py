@@ -238,6 +238,7 @@ class StepGraph:
     def _sources(self, rec, new_place):
         """Dynamic uniforms grouped by source: rng draws and optimizer updates."""
         self.rng = []          # (op, uniform, relative offset)
+        self._last_uniforms = {}  # update kind -> (hyperparameters, its uniform's value)
         # id(state) -> [optimizer, state, group, fixed hyper, [(op, uniform, kind)]]
         self.updates = {}
         seed0, off0 = rec.rng_before["seed"], rec.rng_before["offset"]
@@ -368,11 +369,15 @@ class StepGraph:
         for op, name, rel in self.rng:
             patches.append([op, name, (gen.offset + rel) & _rnd.MASK])
         gen.offset = (gen.offset + self.rng_advance) & _rnd.MASK
+        last = self._last_uniforms  # most updates share one lr, step after step
         for opt, st, group, _, draws in self.updates.values():
             opt._advance(st)
-            hyper = opt._hyper(st, group)
+            hyper = tuple(opt._hyper(st, group).items())
             for op, name, kind in draws:
-                patches.append([op, name, self.update_uniform(kind, hyper)])
+                value = last.get(kind)
+                if value is None or value[0] != hyper:
+                    value = last[kind] = (hyper, self.update_uniform(kind, dict(hyper)))
+                patches.append([op, name, value[1]])
         fresh = []
 
         def rebuild(node):

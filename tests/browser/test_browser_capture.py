@@ -277,3 +277,35 @@ call()
     assert r[4] > r[3]
     assert r[5] == r[4] + 1 and why[5] is None
     assert r[6] == r[5] + 1 and why[6] is None
+
+
+def test_the_same_argument_objects_changed_between_calls_record_again(page):
+    # a call that passes the very objects of the last one reuses its signature: a tensor
+    # given new data of another shape or dtype, made to require grad, or another Python
+    # number must still record again and compute on what it holds now
+    out = page.run(PRELUDE + """
+g = distml.compile(lambda a, s: a * s + 1)
+x = distml.randn(6).to("webgl")
+s = 2.0
+log = []
+def call():
+    got = g(x, s).tolist()
+    with distml.no_grad():
+        want = (x * s + 1).tolist()
+    log.append([g.replays, got == want])
+for _ in range(3):
+    call()                                   # records twice, replays once
+x.data = distml.randn(3).to("webgl")         # the same object, another shape
+call(); call(); call()
+x.requires_grad_(True)
+call(); call(); call()
+s = 3.0
+call(); call(); call()
+x.requires_grad_(False)
+x.data = distml.arange(4).to("webgl")        # another dtype
+call(); call(); call()
+log
+""", timeout=300)
+    assert all(ok for _, ok in out), out
+    # each change records twice, then replays: one more replay per block of three
+    assert [r for r, _ in out] == [0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5], out
