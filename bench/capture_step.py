@@ -11,7 +11,10 @@ step, loss read back), eager and captured, interleaved over `--rounds`:
   GPU work is only waited for at the final read back, outside the timing), divided by the
   draws per step: the host time per eager op and per replayed draw; as the mean over the
   steps (which includes the waits of calls that GL's flow control holds back when the GPU
-  falls behind) and as the median call ("_median_call": without those waits);
+  falls behind) and as the median call ("_median_call": without those waits); and the
+  median call of the benchmarks' step, which starts on an idle GPU after the last step's
+  read back ("_after_read_back": SwiftShader's threads, just busy on the same two cores,
+  leave the page's caches cold, so the same Python and GL calls take longer);
 - an A/B of eager steps (ABBA order per round): the backend's draw path as it is ("now")
   against the pre-capture one ("pre", without the `recording` check).
 Writes bench/results/capture_step.json. Not a test; no wall-clock figure is asserted.
@@ -122,6 +125,10 @@ summary = {{
         1e6 * med("captured_host", "median_call_seconds") / med("captured_host", "draws"),
     "host_us_per_eager_op_median_call":
         1e6 * med("eager_host", "median_call_seconds") / med("eager_host", "draws"),
+    "host_us_per_replayed_draw_after_read_back":
+        1e6 * med("captured", "median_call_seconds") / med("captured", "draws"),
+    "host_us_per_eager_op_after_read_back":
+        1e6 * med("eager", "median_call_seconds") / med("eager", "draws"),
 }}
 {{"info": be.info, "steps": STEPS, "rounds": rows, "summary": summary}}
 """
