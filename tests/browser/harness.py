@@ -139,14 +139,17 @@ class BrowserPython:
         self.info = self.page.evaluate("window.distmlReady")
         self.info["page_seconds"] = time.monotonic() - t0
 
-    def open_page(self, query):
+    def open_page(self, query, init_script=None):
         """A second page of the same browser, web/test.html?...&query (e.g. "mainthread=1"),
-        behind the same run()/call(); its close() closes only that page."""
+        behind the same run()/call(); its close() closes only that page. `init_script` runs
+        in the page before its own scripts (e.g. to take an API away)."""
         view = copy.copy(self)
         view.console_errors, view._ids = [], itertools.count(1)
         view.page = self._context.new_page()
         view.close = view.page.close
         try:
+            if init_script:
+                view.page.add_init_script(init_script)
             view._load(f"&{query}")
         except BaseException:
             view.page.close()

@@ -33,30 +33,17 @@ wheel = fetch_bytes("/pyodide/micropip-0.11.1-py3-none-any.whl")
 """
 
 
-def _open(browser_python, query, init_script=None):
-    page = browser_python._context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    if init_script:
-        page.add_init_script(init_script)
-    page.goto(f"{browser_python.url}/web/test.html?{query}", wait_until="commit")
-    page.wait_for_function("() => window.distmlStatus && window.distmlStatus !== 'loading'",
-                           timeout=120_000, polling=100)
-    assert page.evaluate("window.distmlStatus") == "ready", errors
-    return page, errors
-
-
 def test_the_default_is_the_worker(browser_python):
     assert browser_python.info["mode"] == "worker"
     assert browser_python.info["fallbackReason"] is None
 
 
 def test_main_thread_flag_trains_on_cpu(browser_python):
-    page, errors = _open(browser_python, "mainthread=1&timeout=120000")
+    view = browser_python.open_page("mainthread=1")
     try:
-        info = page.evaluate("window.distmlReady")
+        info = view.info
         assert info["mode"] == "main-thread" and info["fallbackReason"] == "requested"
-        outcome = page.evaluate("(code) => window.distmlCall(code, 120000)", TRAIN)
+        outcome = view.call(TRAIN, timeout=120)
         assert outcome["ok"], outcome.get("traceback") or outcome.get("error")
         result = outcome["result"]
         assert result["main_thread"] is True  # Python sees the page's window, not a worker
@@ -65,8 +52,9 @@ def test_main_thread_flag_trains_on_cpu(browser_python):
         assert len(losses) == STEPS and losses[-1] < 0.5 * losses[0], losses
         assert outcome["stdout"] == "trained on cpu\n"
         # report() reaches the page's onMetric through the window's message events
-        page.wait_for_function(f"() => window.distmlMetrics.length >= {STEPS}", timeout=10_000)
-        metrics = page.evaluate("window.distmlMetrics")
+        view.page.wait_for_function(f"() => window.distmlMetrics.length >= {STEPS}",
+                                    timeout=10_000)
+        metrics = view.page.evaluate("window.distmlMetrics")
         assert [m["step"] for m in metrics] == list(range(STEPS))
         assert metrics[-1]["loss"] == losses[-1]
         # fetch_bytes on the main thread: binary intact, text intact
@@ -74,34 +62,32 @@ def test_main_thread_flag_trains_on_cpu(browser_python):
         assert result["wheel_sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
         assert result["html"] == "<!doctype html>"
         # a Python error comes back as on the worker, and the namespace survives it
-        bad = page.evaluate("(code) => window.distmlCall(code, 10000)", "1 / 0")
+        bad = view.call("1 / 0", timeout=10)
         assert not bad["ok"] and not bad["timeout"]
         assert "ZeroDivisionError" in bad["traceback"]
-        again = page.evaluate("(code) => window.distmlCall(code, 10000)", "len(losses)")
+        again = view.call("len(losses)", timeout=10)
         assert again["ok"] and again["result"] == STEPS
-        assert errors == []
+        assert view.console_errors == []
     finally:
-        page.close()
+        view.close()
 
 
 def test_no_offscreen_canvas_falls_back(browser_python):
     # a browser without OffscreenCanvas: startPython picks the main thread by itself
-    page, errors = _open(browser_python, "timeout=60000",
-                         init_script="delete globalThis.OffscreenCanvas;")
+    view = browser_python.open_page("", init_script="delete globalThis.OffscreenCanvas;")
     try:
-        info = page.evaluate("window.distmlReady")
+        info = view.info
         assert info["mode"] == "main-thread"
         assert info["fallbackReason"] == "no OffscreenCanvas"
-        outcome = page.evaluate(
-            "(code) => window.distmlCall(code, 60000)",
+        outcome = view.call(
             "import distml, distml.webgl\n"
             "ones = distml.ones(64, 64, device='webgl')\n"
             "[str(__import__('js').distmlCreateCanvas().tagName),\n"
             " (distml.ones(2, 3) * 2).sum().item(), distml.webgl.is_available(),\n"
-            " (ones @ ones).sum().item()]")
+            " (ones @ ones).sum().item()]", timeout=60)
         assert outcome["ok"], outcome.get("traceback") or outcome.get("error")
         # WebGL on the page's DOM canvas: the packed matmul runs there too
         assert outcome["result"] == ["CANVAS", 12.0, True, 64.0 ** 3]
-        assert errors == []
+        assert view.console_errors == []
     finally:
-        page.close()
+        view.close()
