@@ -1,6 +1,6 @@
 """Training-step time on the CPU: distml (numpy backend) vs PyTorch, same models, same run.
 
-    python bench/cpu_step.py [--repeats 5] [--rounds 3] [--threads 2]
+    python bench/cpu_step.py [--repeats 15] [--rounds 5] [--threads 2]
 
 A step is forward + cross-entropy + backward + SGD(momentum) step. The torch models are
 distml.models' own source executed with `torch.nn` in place of `distml.nn`: the same
@@ -10,7 +10,10 @@ numpy's OpenBLAS threads and torch's OpenMP threads in one process fight over th
 (we measured a 4x slowdown). Each model is measured in `--rounds` alternating pairs of
 processes (distml, torch, distml, torch, ...): a shared machine's speed drifts by 10%
 over a minute, so the reported ratio is the median of the rounds' ratios, with their
-range. Writes bench/results/cpu_step.json.
+range (and each round's times in the JSON). A process times `--repeats` steps (their
+median) after warm-up steps: with 5 steps, a round that caught the host busy for a second
+gave ratios from 1.2 to 2.2 in one run; 15 steps and 5 rounds ride such spells out.
+Writes bench/results/cpu_step.json.
 """
 import argparse
 import importlib.util
@@ -116,8 +119,8 @@ def worker(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=os.path.join(HERE, "results", "cpu_step.json"))
     p.add_argument("--models", default="",
@@ -144,10 +147,13 @@ def main():
                          torch_ms=round(t * 1000, 1), ratio=round(ratio, 2),
                          ratio_range=[round(min(ratios), 2), round(max(ratios), 2)],
                          distml_samples_per_s=round(batch / d, 1),
-                         torch_samples_per_s=round(batch / t, 1)))
+                         torch_samples_per_s=round(batch / t, 1),
+                         rounds_ms=[[round(a * 1000, 1), round(b * 1000, 1)]
+                                    for a, b in zip(ds, ts)]))
         print(f"{name:32s} batch {batch:3d}: distml {d * 1000:8.1f} ms  torch {t * 1000:8.1f} ms"
               f"  ratio {ratio:5.2f} ({min(ratios):.2f}-{max(ratios):.2f})", flush=True)
-    result = dict(benchmark="cpu_step", versions=versions, threads=args.threads,
+    result = dict(benchmark="cpu_step", when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                  versions=versions, threads=args.threads,
                   python=platform.python_version(), cpus=os.cpu_count(),
                   repeats=args.repeats, rounds=args.rounds, rows=rows)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

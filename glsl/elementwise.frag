@@ -7,6 +7,8 @@
 //             draw (an optimizer's lr changes without a recompile); KN is 4 unless defined
 //   OP1..OP3  (with MRT) expressions written to render targets 1..3 in the same pass
 //             (an optimizer step writes the parameter and its state in one draw)
+//   NC        the expressions read NC constants u_c[0..NC-1] (the 1 of x + 1: a uniform,
+//             not a texture to fill and fetch)
 #ifndef KN
 #define KN 4
 #endif
@@ -33,6 +35,9 @@ layout(location = 3) out vec4 outColor3;
 #define EVAL4(f) vec4(EVAL_AT(f, x), EVAL_AT(f, y), EVAL_AT(f, z), EVAL_AT(f, w))
 uniform int u_shape[RANK];
 uniform float u_k[KN];
+#ifdef NC
+uniform float u_c[NC];
+#endif
 #if NIN > 0
 uniform sampler2D u_in0;
 uniform ivec2 u_w0;  // (width - 1, log2 width)

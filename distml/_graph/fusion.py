@@ -19,7 +19,7 @@ from .capture import producer, readers_of, without
 _LETTERS = "abcd"
 # expressions that only compare or select (f_<op> are glsl/elementwise.frag's op functions)
 _NO_ARITHMETIC = re.compile(
-    r"(f_(relu|bool|lt|le|gt|ge|eq|ne|logical_not)\b|[abcd]\b|[\s().,<>=!?:]|\d)*")
+    r"(u_c\[\d+\]|f_(relu|bool|lt|le|gt|ge|eq|ne|logical_not)\b|[abcd]\b|[\s().,<>=!?:]|\d)*")
 
 
 def _defines(program_keys, op):
@@ -115,6 +115,9 @@ def _merged(be, op, dj, m, pk, dk):
     first_k = len(sources)
     sources += [(pk, k) for k in range(dk["NIN"])]
     inner = _rename(_expr(dk), _LETTERS[first_k:first_k + dk["NIN"]].ljust(4, "_"))
+    # constants (u_c, lowering._map's uniforms): the consumer's, then the producer's
+    cj, ck = op[4].get("u_c", []), pk[4].get("u_c", [])
+    inner = re.sub(r"u_c\[(\d+)\]", lambda m: f"u_c[{int(m.group(1)) + len(cj)}]", inner)
     placeholder = [letters_j.get(k, "\0") for k in range(dj["NIN"])] + ["_"] * 4
     expr = _rename(_expr(dj), "".join(placeholder[:4])).replace("\0", f"({inner})")
     d = {key: v for key, v in dj.items() if not key.startswith(("OP", "VEC"))}
@@ -125,6 +128,8 @@ def _merged(be, op, dj, m, pk, dk):
         for new, (src, k) in enumerate(sources):
             d[f"VEC{new}"] = (dj if src is op else dk)[f"VEC{k}"]
     u = {key: v for key, v in op[4].items() if not re.match(r"u_(off|st|w)\d", key)}
+    if cj or ck:
+        d["NC"], u["u_c"] = len(cj) + len(ck), list(cj) + list(ck)
     for new, (src, k) in enumerate(sources):
         for name, v in _input_uniforms(src, k).items():
             u[f"{name}{new}"] = v

@@ -6,6 +6,7 @@ The tests share the session's page (fixture `browser_python`); the failure-mode 
 the backend afterwards (`backend.reset()`) so that the order of tests does not matter.
 """
 import json
+import math
 import time
 
 import pytest
@@ -354,3 +355,56 @@ def test_fused_adam_on_webgl_matches_the_composed_default(webgl):
             assert (a is None) == (b is None), args
             if a is not None:
                 assert a == pytest.approx(b, rel=1e-5, abs=1e-6), args
+
+
+def test_python_numbers_and_full_are_uniforms_until_a_kernel_needs_a_texture(webgl):
+    """A Python number in x + 1 (and full()) is a constant: an elementwise op reads it as a
+    uniform (no texture, no fill call); other kernels, read backs and values a uniform
+    cannot carry exactly (inf, nan, an int64 past 2**24 not exact in float32) get a filled
+    texture."""
+    out = webgl.run(PRELUDE + """
+import math
+from distml import nn
+def cost(fn):
+    s0 = distml.webgl.stats()
+    r = fn()
+    s1 = distml.webgl.stats()
+    return r, s1["ffi_calls"] - s0["ffi_calls"], s1["textures_created"] - s0["textures_created"]
+x = distml.tensor([1.5, -2.0, 0.0, 3.0]).to("webgl")
+for _ in range(3):
+    x + 1
+_, ffi, made = cost(lambda: x + 1)
+c = distml.full((4,), 2.5, device="webgl")
+ints = distml.tensor([1, 2]).to("webgl")
+vals = {
+  "add": (x + 1).tolist(), "rsub": (1 - x).tolist(), "mul_neg0": (x * -0.0).tolist(),
+  "gt": (x > 0).tolist(), "where": distml.where(x > 0, x, 0.5).tolist(),
+  "full": c.tolist(), "full_mul": (x * c).tolist(), "full_matmul": (c @ x).item(),
+  "inf": [str(t) for t in (x * math.inf).tolist()],
+  "nan": [str(t) for t in (x + math.nan).tolist()],
+  "big_int": [(ints + (2 ** 40 + 1)).tolist(),
+              (ints + distml.tensor(2 ** 40 + 1).to("webgl")).tolist()],
+  "bool": (distml.tensor([True, False]).to("webgl") & True).tolist(),
+}
+# BatchNorm's num_batches_tracked starts as a constant 0, then replays update it
+distml.manual_seed(0)
+bn = nn.BatchNorm1d(3).to("webgl")
+step = distml.compile(lambda v: bn(v).sum())
+v = distml.randn(5, 3).to("webgl")
+for _ in range(6):
+    step(v)
+tracked = [int(bn.num_batches_tracked.item()), int((bn.num_batches_tracked + 0).item()),
+           step.replays]
+{"ffi": ffi, "made": made, "vals": vals, "tracked": tracked}
+""")
+    assert out["ffi"] == 1 and out["made"] == 0, out  # one draw call, no fill, no texture
+    v = out["vals"]
+    assert v["add"] == [2.5, -1.0, 1.0, 4.0] and v["rsub"] == [-0.5, 3.0, 1.0, -2.0]
+    assert [math.copysign(1, t) for t in v["mul_neg0"]] == [-1, 1, -1, -1]
+    assert v["gt"] == [True, False, False, True] and v["where"] == [1.5, 0.5, 0.5, 3.0]
+    assert v["full"] == [2.5] * 4 and v["full_mul"] == [3.75, -5.0, 0.0, 7.5]
+    assert v["full_matmul"] == 6.25
+    assert v["inf"] == ["inf", "-inf", "nan", "inf"] and v["nan"] == ["nan"] * 4
+    assert v["big_int"][0] == v["big_int"][1]  # as an uploaded tensor gives it
+    assert v["bool"] == [True, False]
+    assert out["tracked"][:2] == [6, 6] and out["tracked"][2] >= 2, out["tracked"]

@@ -17,6 +17,7 @@ here (it cannot be detected without a read-back). Values cross to Python only in
 further op instead of computing on garbage.
 """
 import math
+import re
 from array import array
 
 from distml import random as _rnd
@@ -31,7 +32,7 @@ from distml.backends.hostvalues import array_to_bytes, array_to_list, check_coun
 
 from .cross_entropy import CrossEntropyOps
 from .packing import PackedOps
-from .resources import GLBuffer, GPUResources, WebGLError, _numel
+from .resources import GLBuffer, GPUResources, WebGLError, _Constant, _numel
 
 
 def _check_dtype(dtype):
@@ -122,24 +123,38 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         self._check()
         out_shape = tuple(out_shape)
         more = tuple(more)
-        key = (expr, out_shape, more, -1 if consts is None else len(consts),
+        # constants (a Python number, full()) are read as uniforms u_c[j], not textures
+        values = [b.storage.uniform if type(b.storage) is _Constant else None for b in inputs]
+        folded = tuple(k for k, v in enumerate(values) if v is not None)
+        if folded:
+            inputs = [b for b, v in zip(inputs, values) if v is None]
+            values = [values[k] for k in folded]
+        key = (expr, out_shape, more, -1 if consts is None else len(consts), folded,
                tuple((b.shape, b.strides, b.offset) for b in inputs))
         hit = self._map_cache.get(key)
         if hit is None:
             if len(self._map_cache) > 4096:  # a bound for programs that vary their shapes
                 self._map_cache.clear()
+            if folded:
+                names, j = [], 0
+                for k in range(len(inputs) + len(folded)):
+                    names.append(f"u_c[{j}]" if k in folded else "abcde"[k - j])
+                    j += k in folded
+                expr, more = _renamed(expr, names), tuple(_renamed(e, names) for e in more)
             hit = self._map_cache[key] = self._map_program(expr, inputs, out_shape, consts,
-                                                           more)
+                                                           more, len(folded))
         prog, uniforms = hit
         uniforms = dict(uniforms)  # _run adds per-draw values, a recording keeps the dict
         if consts is not None:
             uniforms["u_k"] = u_k(consts)
+        if folded:
+            uniforms["u_c"] = values
         out = self._out(out_shape, dtype)
         if more:
             out = (out,) + tuple(self._out(out_shape, dtype) for _ in more)
         return self._run("elementwise", prog, out, inputs, uniforms)
 
-    def _map_program(self, expr, inputs, out_shape, consts, more):
+    def _map_program(self, expr, inputs, out_shape, consts, more, n_uniform_inputs):
         """(program, uniforms but u_k) of _map's draw: they depend only on the geometry,
         and an eager loop makes the same ops again and again, so _map keeps them."""
         strides = [broadcast_strides(b.shape, b.strides, out_shape) for b in inputs]
@@ -155,6 +170,8 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         defines = {"RANK": len(shp), "NIN": len(inputs), "OP" + args: expr}
         if consts is not None and len(consts) > 4:
             defines["KN"] = 8
+        if n_uniform_inputs:
+            defines["NC"] = n_uniform_inputs
         if more:
             defines["MRT"] = 1
             defines.update((f"OP{k + 1}{args}", e) for k, e in enumerate(more))
@@ -182,11 +199,7 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
         v = float(typed_array([value], dtype)[0])  # as the dtype converts it, stored as float
         if _numel(shape) == 0:
             return GLBuffer(None, shape, dtype)
-        st = self._alloc(1)
-        self._call("fill", self._gl.fill, st.handle, v)
-        if self.recording is not None:
-            self.recording.fill(st, v)
-        return GLBuffer(st, shape, dtype, (0,) * len(shape), 0)
+        return GLBuffer(_Constant(self, v), shape, dtype, (0,) * len(shape), 0)
 
     def arange(self, start, stop, step, dtype):
         if step == 0:
@@ -437,6 +450,11 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
 
 _Expr = update_rules.Expression
 _GLSL_FUNCTIONS = _Expr.functions("f_{}")  # glsl/elementwise.frag's f_sqrt, f_maximum
+
+
+def _renamed(expr, names):
+    """expr with its input letters a, b, c, ... replaced by `names` (one pass)."""
+    return re.sub(r"\b([a-e])\b", lambda m: names[ord(m.group(1)) - 97], expr)
 
 
 def u_k(consts):

@@ -3,6 +3,7 @@ size, released when the last buffer using them dies), programs compiled per #def
 variant, and the draw calls. A mixin of WebGLBackend (lowering.py)."""
 import json
 import math
+from array import array
 from importlib import resources
 
 from distml.backends.base import contiguous_strides as _contig
@@ -50,6 +51,42 @@ class _Storage:
             self.backend._release(self)
         except Exception:  # noqa: BLE001 - never raise from __del__ (interpreter teardown)
             pass
+
+
+_HANDLE = _Storage.handle  # the slot under _Constant's handle property
+
+
+class _Constant(_Storage):
+    """The one-texel storage of a constant (full(), a Python number in x + 1): its texture
+    is made and filled only when a draw reads it. An elementwise op reads the value as a
+    uniform instead, so x + 1 costs no texture and no fill call."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, backend, value):
+        super().__init__(backend, 0, 1, 1, -1)  # gen -1: no texture to release yet
+        self.value = value
+
+    @property
+    def handle(self):
+        return _HANDLE.__get__(self) or self.backend._materialize(self)
+
+    @handle.setter
+    def handle(self, h):
+        # a texture set from outside (a replay swapping state textures) holds other values
+        _HANDLE.__set__(self, h)
+        self.value = None
+
+    @property
+    def uniform(self):
+        """The value as an exact float uniform (JSON has no inf or nan), else None."""
+        v = self.value
+        return v if v is not None and math.isfinite(v) and (
+            abs(v) < 1 << 24 or v == float(f32(v))) else None
+
+
+def f32(v):
+    return array("f", [v])[0]
 
 
 class GLBuffer:
@@ -149,20 +186,33 @@ class GPUResources:
     def _alloc(self, n):
         return self._texture(*_layout(max(n, 1), self.max_size))
 
-    def _texture(self, w, h):
-        st = self._pooled(w, h)
+    def _texture(self, w, h, into=None):
+        st = self._pooled(w, h, into)
         if st is None:
-            st = self._adopt(self._call("createTexture", self._gl.createTexture, w, h), w, h)
+            st = self._adopt(self._call("createTexture", self._gl.createTexture, w, h), w, h,
+                             into=into)
         return st
 
-    def _pooled(self, w, h):
+    def _pooled(self, w, h, into=None):
         """A storage of a free texture of the pool, or None (none is created)."""
         free = self._pool.get((w, h))
         if not free:
             return None
         self.counters["pooled_textures"] -= 1
         self.counters["pooled_bytes"] -= w * h * 16
-        return self._adopt(free.pop(), w, h, created=False)
+        return self._adopt(free.pop(), w, h, created=False, into=into)
+
+    def _materialize(self, const):
+        """A _Constant's texture, filled with its value (a recorded step records the fill);
+        returns its handle."""
+        value = const.value
+        self._texture(1, 1, into=const)
+        const.value = value  # (the handle's setter forgot it)
+        handle = _HANDLE.__get__(const)
+        self._call("fill", self._gl.fill, handle, value)
+        if self.recording is not None:
+            self.recording.fill(const, value)
+        return handle
 
     def _adopt(self, handle, w, h, created=True, into=None):
         """The storage of a texture the JS helper created (or, created=False, the pool
