@@ -1,6 +1,8 @@
 """Shape arithmetic shared by every backend and by the composed defaults: output sizes of
 convolutions and pooling windows, padding crops, broadcasting, strides and dtype promotion.
 Pure functions of Python ints and tuples (no buffers)."""
+import functools
+
 
 def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
     """Output length of a pooling window along one dim, torch's formula (incl. ceil_mode)."""
@@ -37,9 +39,14 @@ def useful_taps(x_shape, kernel, stride, padding, dilation):
     ((i0, i1), (j0, j1), new padding) such that the conv with the kernel cropped to
     [i0:i1, j0:j1] and the new padding gives the same output; else None. Backends crop
     convs with it: skipped taps are work saved (9x on 1x1 maps)."""
-    kernel, stride, padding, dilation = (as_pair(v) for v in (kernel, stride, padding, dilation))
+    return _useful_taps(tuple(x_shape[2:]), *(as_pair(v) for v in (kernel, stride, padding,
+                                                                   dilation)))
+
+
+@functools.lru_cache(maxsize=1024)  # every conv and its two gradients ask, every step
+def _useful_taps(spatial, kernel, stride, padding, dilation):
     ranges, pads = [], []
-    for size, k, s, p, d in zip(x_shape[2:], kernel, stride, padding, dilation):
+    for size, k, s, p, d in zip(spatial, kernel, stride, padding, dilation):
         o = conv_output_size(size, k, s, p, d)
         useful = [i for i in range(k) if any(0 <= r * s - p + i * d < size for r in range(o))]
         if not useful or useful != list(range(useful[0], useful[-1] + 1)):
