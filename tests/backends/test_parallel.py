@@ -131,6 +131,7 @@ CONVS = [  # (x shape, w shape, stride, padding, dilation, groups): each path of
     ((2, 16, 6, 6), (24, 16, 3, 3), (2, 2), (1, 1), (1, 1), 1),     # channels-last im2col
     ((3, 4, 9, 9), (6, 2, 3, 3), (2, 1), (1, 1), (1, 1), 2),        # grouped
     ((2, 16, 1, 1), (32, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # cropped to 1x1
+    ((2, 16, 2, 2), (32, 16, 3, 3), (2, 2), (1, 1), (1, 1), 1),     # cropped to 2x2, strided
     ((2, 8, 16, 16), (12, 8, 1, 1), (1, 1), (0, 0), (1, 1), 1),     # pointwise
 ]
 
