@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..base import Backend, avg_pool_divisors, conv_output_size, pool_geometry, useful_taps
-from .blas import GEMM_WORK, POOL, _contiguous, _in_parts, _matmul, _sgemm
+from .blas import GEMM_OVERSPLIT, GEMM_WORK, POOL, _contiguous, _in_parts, _matmul, _sgemm
 
 
 def float32_paths(method):
@@ -90,9 +90,12 @@ class ConvPoolOps:
                 return "nhwc"
         return "image" if oh * ow >= 256 else "batch"
 
-    def _im2col(self, x, kernel, stride, padding, dilation, oh, ow, layout):
+    def _im2col(self, x, kernel, stride, padding, dilation, oh, ow, layout, w_cols=None):
         """Columns for a conv as a GEMM in `layout`: one copy of the window view of the
-        input, padded in the matching order; threads take ranges of images."""
+        input, padded in the matching order; threads take ranges of images. With `w_cols`
+        (K, O) (nhwc only), each part goes on to multiply its images' rows of columns,
+        still in its cache, by w_cols, and the product (N*OH*OW, O) is returned: one
+        hand-over to the threads instead of two."""
         n, c, h, wd = x.shape
         (kh, kw), (ph, pw) = kernel, padding
         order, grid_order = LAYOUTS[layout]
@@ -114,8 +117,17 @@ class ConvPoolOps:
                     g[...] = 0
                 g[:, :, ph:ph + h, pw:pw + wd] = x[n0:n1]
             cols[n0:n1] = window[n0:n1]
-        _in_parts(n, cols.size, images)
-        return cols.transpose(order).reshape(flat)
+            if w_cols is not None:
+                rows = slice(n0 * oh * ow, n1 * oh * ow)
+                np.matmul(flat_cols[rows], w_cols, out=y[rows])
+        flat_cols = cols.transpose(order).reshape(flat)
+        if w_cols is None:
+            _in_parts(n, cols.size, images)
+            return flat_cols
+        y = np.empty((flat[0], w_cols.shape[1]), dtype=np.float32)
+        _in_parts(n, max(cols.size, y.size * flat[1] // GEMM_WORK), images,
+                  oversplit=GEMM_OVERSPLIT)
+        return y
 
     def _col2im(self, dcols, x_shape, kernel, stride, padding, dilation, layout):
         """The transpose of _im2col: dcols (N, C, KH, KW, OH, OW) (a view in `layout`), each
@@ -248,7 +260,7 @@ class ConvPoolOps:
                               self.TAP_MIN_MAP)
         if layout == "taps":
             return self._conv_taps(x, w, padding, dilation, oh, ow)
-        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow, layout)
+        args = (x, (kh, kw), stride, padding, dilation, oh, ow, layout)
         if layout == "nhwc":  # (N*OH*OW, KH*KW*C) @ (KH*KW*C, O)
             if w.strides[0] < w.strides[1]:
                 # the input gradient's transposed kernel: copied in runs of O, as it is
@@ -256,9 +268,14 @@ class ConvPoolOps:
                 w_cols = _contiguous(w.transpose(2, 3, 1, 0)).reshape(kh * kw * c, o)
             else:
                 w_cols = _contiguous(w.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c).T
-            y = _matmul(cols, w_cols)
+            rows = n * oh * ow
+            if o <= rows and kh * kw * c < 8 * rows:  # where _matmul splits by rows
+                y = self._im2col(*args, w_cols=w_cols)  # by images, with the copy
+            else:
+                y = _matmul(self._im2col(*args), w_cols)
             return _contiguous(
                 y.reshape(n, oh * ow, o).transpose(0, 2, 1)).reshape(n, o, oh, ow)
+        cols = self._im2col(*args)
         wg = w.reshape(groups, o // groups, cg * kh * kw)  # a GEMM per group, batched
         if layout == "image":  # NCHW out directly
             return _matmul(wg, cols.reshape(n, groups, -1, oh * ow)).reshape(n, o, oh, ow)
