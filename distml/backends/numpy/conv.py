@@ -271,13 +271,14 @@ class ConvPoolOps:
                 w_cols = _contiguous(w.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c).T
             rows = n * oh * ow
             if o <= rows and kh * kw * c < 8 * rows:  # where _matmul splits by rows
-                y, p = np.empty((rows, o), dtype=np.float32), oh * ow  # by images, fused
+                out, p = np.empty((n, o, oh * ow), dtype=np.float32), oh * ow
 
-                def gemm(cols, n0, n1):
-                    np.matmul(cols[n0 * p:n1 * p], w_cols, out=y[n0 * p:n1 * p])
-                self._im2col(*args, gemm=gemm, gemm_work=y.size * w_cols.shape[0] // GEMM_WORK)
-            else:
-                y = _matmul(self._im2col(*args), w_cols)
+                def gemm(cols, n0, n1):  # by images, fused, their output put in NCHW
+                    y = np.matmul(cols[n0 * p:n1 * p], w_cols)
+                    out[n0:n1] = y.reshape(n1 - n0, p, o).transpose(0, 2, 1)
+                self._im2col(*args, gemm=gemm, gemm_work=out.size * w_cols.shape[0] // GEMM_WORK)
+                return out.reshape(n, o, oh, ow)
+            y = _matmul(self._im2col(*args), w_cols)
             return _contiguous(
                 y.reshape(n, oh * ow, o).transpose(0, 2, 1)).reshape(n, o, oh, ow)
         cols = self._im2col(*args)
