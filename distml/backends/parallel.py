@@ -11,6 +11,11 @@ The calling thread works too, and every thread claims the next part until none i
 so an op split into more parts than threads balances itself. A call from inside a part,
 or from a second thread while the pool is busy, runs its parts one after another
 instead of waiting.
+
+Helpers block between ops rather than spin: a Python spin loop takes the GIL at every
+check, and measured 3-14% slower on a ResNet-18 step (a VM that halts an idle vCPU at
+once takes ~17-25 us to wake a helper, twice that when it then waits for the GIL). So an
+op pays off split only if its parts are long, and each op hands over to the threads once.
 """
 import itertools
 import os

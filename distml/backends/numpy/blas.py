@@ -120,6 +120,9 @@ def _matmul(a, b, out=None):
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     thin = min(m, n, k) < 16  # memory-bound (a 1-channel conv): the elements it moves
     work = math.prod(batch) * max(m * n * k // GEMM_WORK, thin * (m * n + m * k + k * n))
+    # an operand BLAS cannot read (a conv's kernel tap, strided) is copied by matmul: the
+    # parts copy their shares
+    work += sum(x.size for x in (a, b) if _gemm_operand(x[(0,) * (x.ndim - 2)]) is None)
     if _parts(work) == 1:
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     if out is None:

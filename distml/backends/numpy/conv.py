@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..base import Backend, avg_pool_divisors, conv_output_size, pool_geometry, useful_taps
-from .blas import GEMM_WORK, POOL, _contiguous, _in_parts, _matmul, _sgemm
+from .blas import GEMM_OVERSPLIT, GEMM_WORK, POOL, _contiguous, _in_parts, _matmul, _sgemm
 
 
 def float32_paths(method):
@@ -41,6 +41,24 @@ def _empty(shape, order):
     return _in_order(np.empty(math.prod(shape), dtype=np.float32), shape, order)
 
 
+def _crop_taps(w, rows, cols):
+    """w[:, :, rows, cols] copied C-contiguous one kernel tap at a time, each copy over
+    (O, C): numpy's own copy loops over the 2-3 kept taps innermost (4.6x slower on
+    ResNet-18's layer4, 2x2 maps). One tap stays a view (numpy's matmul copies it as fast).
+    Threads take ranges of O."""
+    w = w[:, :, rows, cols]
+    if w.shape[2:] == (1, 1):
+        return w
+    out = np.empty(w.shape, dtype=np.float32)
+
+    def outputs(o0, o1):
+        for i in range(w.shape[2]):
+            for j in range(w.shape[3]):
+                out[o0:o1, :, i, j] = w[o0:o1, :, i, j]
+    _in_parts(w.shape[0], w.size, outputs)
+    return out
+
+
 class ConvPoolOps:
     """Mixin of NumpyBackend: conv2d, its gradients, max pooling and avg_pool2d_grad."""
 
@@ -54,6 +72,10 @@ class ConvPoolOps:
     TAP_MIN_MAP = 144
     TAP_GW_MIN_MAP = 257
     GW_BLOCK = 1 << 17  # elements of a weight-gradient GEMM's operands: L2-sized
+    # channels-last weight gradients whose reduction (N*OH*OW) is at least this many times
+    # O and KH*KW*C split it by images, fused with the copy (measured: ResNet-18's 8x8 maps
+    # 1.38 -> 1.24 ms; not on 4x4 and 2x2, where the partial products are as large)
+    GW_FUSE = 2
     MIN_C = 16  # fewer input channels: im2col (per image on large maps) is cheap, the GEMM fatter
 
     def _layout(self, x_shape, w_shape, stride, padding, groups, oh, ow, tap_min_map):
@@ -72,9 +94,13 @@ class ConvPoolOps:
                 return "nhwc"
         return "image" if oh * ow >= 256 else "batch"
 
-    def _im2col(self, x, kernel, stride, padding, dilation, oh, ow, layout):
+    def _im2col(self, x, kernel, stride, padding, dilation, oh, ow, layout, gemm=None,
+                gemm_work=0):
         """Columns for a conv as a GEMM in `layout`: one copy of the window view of the
-        input, padded in the matching order; threads take ranges of images."""
+        input, padded in the matching order; threads take ranges of images. With `gemm`
+        (nhwc only), each part goes on to call gemm(columns, n0, n1) for its images' rows
+        of columns, still in its cache, and the list of what the parts return is
+        returned: one hand-over to the threads instead of two."""
         n, c, h, wd = x.shape
         (kh, kw), (ph, pw) = kernel, padding
         order, grid_order = LAYOUTS[layout]
@@ -88,6 +114,7 @@ class ConvPoolOps:
         sn, sc, sh, sw = grid.strides
         window = np.lib.stride_tricks.as_strided(grid, cols.shape, (
             sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1]))
+        flat_cols = cols.transpose(order).reshape(flat)
 
         def images(n0, n1):
             if padded:
@@ -96,8 +123,12 @@ class ConvPoolOps:
                     g[...] = 0
                 g[:, :, ph:ph + h, pw:pw + wd] = x[n0:n1]
             cols[n0:n1] = window[n0:n1]
-        _in_parts(n, cols.size, images)
-        return cols.transpose(order).reshape(flat)
+            if gemm is not None:
+                return gemm(flat_cols, n0, n1)
+        if gemm is None:
+            _in_parts(n, cols.size, images)
+            return flat_cols
+        return _in_parts(n, max(cols.size, gemm_work), images, oversplit=GEMM_OVERSPLIT)
 
     def _col2im(self, dcols, x_shape, kernel, stride, padding, dilation, layout):
         """The transpose of _im2col: dcols (N, C, KH, KW, OH, OW) (a view in `layout`), each
@@ -220,7 +251,8 @@ class ConvPoolOps:
         crop = useful_taps(x.shape, w.shape[2:], stride, padding, dilation)
         if crop is not None:  # skip the taps that only see padding
             (i0, i1), (j0, j1), pad = crop
-            return self.conv2d(x, w[:, :, i0:i1, j0:j1], stride, pad, dilation, groups)
+            return self.conv2d(x, _crop_taps(w, slice(i0, i1), slice(j0, j1)), stride, pad,
+                               dilation, groups)
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
@@ -229,12 +261,27 @@ class ConvPoolOps:
                               self.TAP_MIN_MAP)
         if layout == "taps":
             return self._conv_taps(x, w, padding, dilation, oh, ow)
-        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow, layout)
-        if layout == "nhwc":
-            w_rows = _contiguous(w.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c)
-            y = _matmul(cols, w_rows.T)  # (N*OH*OW, O)
+        args = (x, (kh, kw), stride, padding, dilation, oh, ow, layout)
+        if layout == "nhwc":  # (N*OH*OW, KH*KW*C) @ (KH*KW*C, O)
+            if w.strides[0] < w.strides[1]:
+                # the input gradient's transposed kernel: copied in runs of O, as it is
+                # laid out (in runs of C, 2.2x slower on 256 channels)
+                w_cols = _contiguous(w.transpose(2, 3, 1, 0)).reshape(kh * kw * c, o)
+            else:
+                w_cols = _contiguous(w.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c).T
+            rows = n * oh * ow
+            if o <= rows and kh * kw * c < 8 * rows:  # where _matmul splits by rows
+                out, p = np.empty((n, o, oh * ow), dtype=np.float32), oh * ow
+
+                def gemm(cols, n0, n1):  # by images, fused, their output put in NCHW
+                    y = np.matmul(cols[n0 * p:n1 * p], w_cols)
+                    out[n0:n1] = y.reshape(n1 - n0, p, o).transpose(0, 2, 1)
+                self._im2col(*args, gemm=gemm, gemm_work=out.size * w_cols.shape[0] // GEMM_WORK)
+                return out.reshape(n, o, oh, ow)
+            y = _matmul(self._im2col(*args), w_cols)
             return _contiguous(
                 y.reshape(n, oh * ow, o).transpose(0, 2, 1)).reshape(n, o, oh, ow)
+        cols = self._im2col(*args)
         wg = w.reshape(groups, o // groups, cg * kh * kw)  # a GEMM per group, batched
         if layout == "image":  # NCHW out directly
             return _matmul(wg, cols.reshape(n, groups, -1, oh * ow)).reshape(n, o, oh, ow)
@@ -247,8 +294,8 @@ class ConvPoolOps:
         crop = useful_taps(x_shape, w.shape[2:], stride, padding, dilation)
         if crop is not None:  # the taps that only see padding contribute nothing
             (i0, i1), (j0, j1), pad = crop
-            return self.conv2d_grad_input(gy, w[:, :, i0:i1, j0:j1], x_shape, stride, pad,
-                                          dilation, groups)
+            return self.conv2d_grad_input(gy, _crop_taps(w, slice(i0, i1), slice(j0, j1)),
+                                          x_shape, stride, pad, dilation, groups)
         o, cg, kh, kw = w.shape
         _, _, oh, ow = gy.shape
         og = o // groups
@@ -296,7 +343,20 @@ class ConvPoolOps:
         layout = self._layout(x.shape, w_shape, stride, padding, groups, oh, ow, tap_min_map)
         if layout == "taps":
             return self._conv_taps_grad_weight(x, gy, w_shape, padding, dilation)
-        cols = self._im2col(x, (kh, kw), stride, padding, dilation, oh, ow, layout)
+        args = (x, (kh, kw), stride, padding, dilation, oh, ow, layout)
+        rows, k = n * oh * ow, kh * kw * cg
+        if layout == "nhwc" and rows >= self.GW_FUSE * max(o, k):
+            # a long reduction: each part multiplies its images' gradient (O, rows) by their
+            # columns as it copies them, and the partial products are added
+            def gemm(cols, n0, n1):
+                g = gy[n0:n1].transpose(1, 0, 2, 3).reshape(o, -1)
+                return np.matmul(g, cols[n0 * oh * ow:n1 * oh * ow])
+            parts = self._im2col(*args, gemm=gemm, gemm_work=o * k * rows // GEMM_WORK)
+            out = parts[0]
+            for part in parts[1:]:
+                out += part
+            return _contiguous(out.reshape(o, kh, kw, cg).transpose(0, 3, 1, 2))
+        cols = self._im2col(*args)
         og = o // groups
         if layout == "image":
             # a GEMM per image, gy (O, P) @ its columns (P, K), summed over the batch (no
