@@ -14,6 +14,7 @@ import math
 import re
 
 from distml.backends.base import contiguous_strides
+from distml.backends.webgl.lowering import rename_inputs
 from .capture import producer, readers_of, without
 
 _LETTERS = "abcd"
@@ -41,11 +42,6 @@ def _reads_whole(op, k):
     st = u.get(f"u_st{k}")
     return u.get(f"u_off{k}") == 0 and st is not None \
         and tuple(st) == contiguous_strides(u["u_shape"])
-
-
-def _rename(expr, letters):
-    """expr with its input letters a, b, ... replaced by `letters` (one pass)."""
-    return re.sub(r"\b([abcd])\b", lambda m: letters[_LETTERS.index(m.group(1))], expr)
 
 
 def _input_uniforms(op, k):
@@ -114,12 +110,12 @@ def _merged(be, op, dj, m, pk, dk):
         sources.append((op, k))
     first_k = len(sources)
     sources += [(pk, k) for k in range(dk["NIN"])]
-    inner = _rename(_expr(dk), _LETTERS[first_k:first_k + dk["NIN"]].ljust(4, "_"))
+    inner = rename_inputs(_expr(dk), _LETTERS[first_k:first_k + dk["NIN"]].ljust(5, "_"))
     # constants (u_c, lowering._map's uniforms): the consumer's, then the producer's
     cj, ck = op[4].get("u_c", []), pk[4].get("u_c", [])
     inner = re.sub(r"u_c\[(\d+)\]", lambda m: f"u_c[{int(m.group(1)) + len(cj)}]", inner)
     placeholder = [letters_j.get(k, "\0") for k in range(dj["NIN"])] + ["_"] * 4
-    expr = _rename(_expr(dj), "".join(placeholder[:4])).replace("\0", f"({inner})")
+    expr = rename_inputs(_expr(dj), placeholder[:5]).replace("\0", f"({inner})")
     d = {key: v for key, v in dj.items() if not key.startswith(("OP", "VEC"))}
     d["NIN"] = nin
     d["OP" + ("(a,b,c,d)" if nin > 3 else "(a,b,c)")] = expr

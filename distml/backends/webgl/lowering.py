@@ -140,7 +140,8 @@ class WebGLBackend(GPUResources, PackedOps, CrossEntropyOps, Backend):
                 for k in range(len(inputs) + len(folded)):
                     names.append(f"u_c[{j}]" if k in folded else "abcde"[k - j])
                     j += k in folded
-                expr, more = _renamed(expr, names), tuple(_renamed(e, names) for e in more)
+                expr = rename_inputs(expr, names)
+                more = tuple(rename_inputs(e, names) for e in more)
             hit = self._map_cache[key] = self._map_program(expr, inputs, out_shape, consts,
                                                            more, len(folded))
         prog, uniforms = hit
@@ -452,8 +453,9 @@ _Expr = update_rules.Expression
 _GLSL_FUNCTIONS = _Expr.functions("f_{}")  # glsl/elementwise.frag's f_sqrt, f_maximum
 
 
-def _renamed(expr, names):
-    """expr with its input letters a, b, c, ... replaced by `names` (one pass)."""
+def rename_inputs(expr, names):
+    """An elementwise expression with its input letters a, b, c, d, e replaced by `names`
+    (strings, one per letter; one pass). Also captured-step fusion's (_graph/fusion.py)."""
     return re.sub(r"\b([a-e])\b", lambda m: names[ord(m.group(1)) - 97], expr)
 
 

@@ -82,11 +82,7 @@ class _Constant(_Storage):
         """The value as an exact float uniform (JSON has no inf or nan), else None."""
         v = self.value
         return v if v is not None and math.isfinite(v) and (
-            abs(v) < 1 << 24 or v == float(f32(v))) else None
-
-
-def f32(v):
-    return array("f", [v])[0]
+            abs(v) < 1 << 24 or v == array("f", [v])[0]) else None
 
 
 class GLBuffer:
