@@ -136,19 +136,31 @@ def _matmul(a, b, out=None):
     elif batch:  # a batch of one: drop it
         _matmul(a.reshape(a.shape[-2:]) if a.ndim > 2 else a,
                 b.reshape(b.shape[-2:]) if b.ndim > 2 else b, out[(0,) * len(batch)])
-    elif k >= 8 * max(m, n):
+    elif _long_reduction(m, n, k):
         # a long reduction to a small output (weight gradients): partial products, added
         parts = _in_parts(k, work, lambda k0, k1: np.matmul(a[:, k0:k1], b[k0:k1]), align=16,
                            oversplit=GEMM_OVERSPLIT)
-        np.copyto(out, parts[0])
-        for part in parts[1:]:
-            out += part
+        np.copyto(out, _summed(parts))
     elif m >= n:
         _in_parts(m, work, lambda r0, r1: np.matmul(a[r0:r1], b, out=out[r0:r1]), align=8,
                   oversplit=GEMM_OVERSPLIT)
     else:
         _in_parts(n, work, lambda c0, c1: _sgemm(a, b[:, c0:c1], out[:, c0:c1], 0.0), align=8,
                   oversplit=GEMM_OVERSPLIT)
+    return out
+
+
+def _long_reduction(m, n, k):
+    """Whether _matmul splits an (m, k) @ (k, n) product over k (else over its rows when
+    m >= n, its columns when not)."""
+    return k >= 8 * max(m, n)
+
+
+def _summed(parts):
+    """The partial products of a reduction split over the threads, added (into the first)."""
+    out = parts[0]
+    for part in parts[1:]:
+        out += part
     return out
 
 

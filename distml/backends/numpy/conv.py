@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from ..base import Backend, avg_pool_divisors, conv_output_size, pool_geometry, useful_taps
-from .blas import GEMM_OVERSPLIT, GEMM_WORK, POOL, _contiguous, _in_parts, _matmul, _sgemm
+from .blas import (GEMM_OVERSPLIT, GEMM_WORK, POOL, _contiguous, _in_parts, _long_reduction,
+                   _matmul, _sgemm, _summed)
 
 
 def float32_paths(method):
@@ -240,10 +241,8 @@ class ConvPoolOps:
                 _sgemm(rows[:, :m], cols[:, :m].T, part, float(s > a))
             return part
         span = length + front
-        parts = _in_parts(span, o * c * span * kh * kw // GEMM_WORK, positions, align=16)
-        out = parts[0]
-        for part in parts[1:]:
-            out += part
+        out = _summed(_in_parts(span, o * c * span * kh * kw // GEMM_WORK, positions,
+                                align=16))
         return _contiguous(out.reshape(kh, o, kw, c).transpose(1, 3, 0, 2))
 
     @float32_paths
@@ -270,7 +269,7 @@ class ConvPoolOps:
             else:
                 w_cols = _contiguous(w.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c).T
             rows = n * oh * ow
-            if o <= rows and kh * kw * c < 8 * rows:  # where _matmul splits by rows
+            if rows >= o and not _long_reduction(rows, o, kh * kw * c):  # _matmul: by rows
                 out, p = np.empty((n, o, oh * ow), dtype=np.float32), oh * ow
 
                 def gemm(cols, n0, n1):  # by images, fused, their output put in NCHW
@@ -351,10 +350,7 @@ class ConvPoolOps:
             def gemm(cols, n0, n1):
                 g = gy[n0:n1].transpose(1, 0, 2, 3).reshape(o, -1)
                 return np.matmul(g, cols[n0 * oh * ow:n1 * oh * ow])
-            parts = self._im2col(*args, gemm=gemm, gemm_work=o * k * rows // GEMM_WORK)
-            out = parts[0]
-            for part in parts[1:]:
-                out += part
+            out = _summed(self._im2col(*args, gemm=gemm, gemm_work=o * k * rows // GEMM_WORK))
             return _contiguous(out.reshape(o, kh, kw, cg).transpose(0, 3, 1, 2))
         cols = self._im2col(*args)
         og = o // groups
