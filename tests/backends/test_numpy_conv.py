@@ -106,3 +106,39 @@ def test_im2col_layouts_match_torch(x_shape, w_shape, stride, groups, layout):
     y_shape = assert_conv_matches_torch(5, x_shape, w_shape, stride, padding, (1, 1), groups)
     assert be._layout(x_shape, w_shape, stride, padding, groups, y_shape[2], y_shape[3],
                       be.TAP_MIN_MAP) == layout
+
+
+@pytest.mark.parametrize("hw,padding,chunk_bytes", [
+    ((8, 8), (1, 1), None),         # ResNet-18's layer3: even, one chunk of images
+    ((9, 11), (1, 1), None),        # odd maps: the last tiles hang over the edge
+    ((10, 9), (0, 2), 1 << 16),     # no padding one way, more than the kernel's the other;
+                                    # several chunks of images per thread
+    ((12, 8), (2, 0), 1),           # one image per chunk
+])
+def test_winograd_convs_match_float64(hw, padding, chunk_bytes, monkeypatch):
+    # 64 input and output channels: Winograd's F(2x2, 3x3) (winograd.py); forward, and the
+    # input gradient (a forward conv of the output gradient), against torch in float64,
+    # within a bound of float32's error: 4 eps per unit of the sum of |x| |w| (measured:
+    # up to 1.5; a weight transform off by 1e-4 breaks it)
+    from distml.backends.numpy import winograd
+    if chunk_bytes:
+        monkeypatch.setattr(winograd, "CHUNK_BYTES", chunk_bytes)
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(3, 64, *hw, generator=g, dtype=torch.float64)
+    w = torch.randn(64, 64, 3, 3, generator=g, dtype=torch.float64)
+    y = torch.nn.functional.conv2d(x, w, None, 1, padding)
+    gy = torch.randn(y.shape, generator=g, dtype=torch.float64)
+    assert be._winograd(x.shape, w.shape, (1, 1), (1, 1), 1, *y.shape[2:])
+    eps = np.finfo(np.float32).eps
+
+    def check(got, want, scale):
+        bound = 4 * eps * scale.numpy()
+        assert np.all(np.abs(got - want.numpy()) <= bound), float(
+            (np.abs(got - want.numpy()) / bound).max())
+    args = ((1, 1), padding, (1, 1), 1)
+    xn, wn, gyn = (t.numpy().astype(np.float32) for t in (x, w, gy))
+    check(be.conv2d(xn, wn, *args), y, torch.nn.functional.conv2d(x.abs(), w.abs(), None, 1,
+                                                                  padding))
+    gx = torch.nn.grad.conv2d_input(x.shape, w, gy, 1, padding)
+    check(be.conv2d_grad_input(gyn, wn, xn.shape, *args), gx,
+          torch.nn.grad.conv2d_input(x.shape, w.abs(), gy.abs(), 1, padding))

@@ -135,6 +135,7 @@ CONVS = [  # (x shape, w shape, stride, padding, dilation, groups): each path of
     ((2, 16, 1, 1), (32, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # cropped to 1x1
     ((2, 16, 2, 2), (32, 16, 3, 3), (2, 2), (1, 1), (1, 1), 1),     # cropped to 2x2, strided
     ((2, 8, 16, 16), (12, 8, 1, 1), (1, 1), (0, 0), (1, 1), 1),     # pointwise
+    ((3, 64, 9, 8), (64, 64, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # Winograd
 ]
 
 
