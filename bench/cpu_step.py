@@ -1,18 +1,22 @@
 """Training-step time on the CPU: distml (numpy backend) vs PyTorch, same models, same run.
 
-    python bench/cpu_step.py [--repeats 15] [--rounds 5] [--threads 2]
+    python bench/cpu_step.py [--repeats 15] [--rounds 3] [--threads 2]
 
 A step is forward + cross-entropy + backward + SGD(momentum) step. The torch models are
 distml.models' own source executed with `torch.nn` in place of `distml.nn`: the same
 code defines both, which is also a check that a model ports by changing imports.
-Each measurement runs in its own process with OPENBLAS/OMP threads set to --threads:
-numpy's OpenBLAS threads and torch's OpenMP threads in one process fight over the cores
-(we measured a 4x slowdown). Each model is measured in `--rounds` alternating pairs of
-processes (distml, torch, distml, torch, ...): a shared machine's speed drifts by 10%
-over a minute, so the reported ratio is the median of the rounds' ratios, with their
-range (and each round's times in the JSON). A process times `--repeats` steps (their
-median) after warm-up steps: with 5 steps, a round that caught the host busy for a second
-gave ratios from 1.2 to 2.2 in one run; 15 steps and 5 rounds ride such spells out.
+distml and torch run in two processes with OPENBLAS/OMP threads set to --threads
+(numpy's OpenBLAS threads and torch's OpenMP threads in one process fight over the cores:
+we measured a 4x slowdown), in lockstep: after their warm-up steps, the parent asks each
+for one timed step in turn (distml, torch, torch, distml, ...), the other process waiting
+on its pipe meanwhile, for `--repeats` pairs of steps. A pair's two steps are well under a
+second apart for every model but ResNet-18 with the CIFAR stem (~6 s), so the ratio rides
+out this shared VM's spells: its two vCPUs give two cores' worth of work in some seconds and
+one in others (a 2-thread GEMM microbenchmark measured 0.4-1.2 of a perfect 2x speedup, for
+numpy and torch alike), which made a process's median step vary 1.5x between fresh
+processes run one after the other. Each of `--rounds` rounds is a fresh pair of processes;
+a round's ratio is the median of its pairs' ratios, the reported ratio the median over
+every pair of every round (with the rounds' ratios, and each step's times, in the JSON).
 Writes bench/results/cpu_step.json.
 """
 import argparse
@@ -51,17 +55,6 @@ def torch_models():
     return module
 
 
-def time_steps(step, repeats, warmup=2):
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def distml_step(make, batch, shape):
     distml.manual_seed(0)
     model = make(distml.models)
@@ -95,13 +88,40 @@ def torch_step(make, batch, shape, tm):
     return step
 
 
-def measure(framework, case, threads, repeats):
+def start_worker(framework, case, threads):
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, __file__, "--worker", framework, "--case", str(case),
-                          "--threads", str(threads), "--repeats", str(repeats)],
-                         env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    proc = subprocess.Popen([sys.executable, __file__, "--worker", framework, "--case",
+                             str(case), "--threads", str(threads)], env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    return proc, json.loads(proc.stdout.readline())["version"]
+
+
+def timed_step(proc):
+    proc.stdin.write("step\n")
+    proc.stdin.flush()
+    line = proc.stdout.readline()
+    if not line:
+        raise RuntimeError(f"a benchmark worker exited (code {proc.wait()})")
+    return float(line)
+
+
+def measure_round(case, threads, repeats):
+    """[(distml seconds, torch seconds)] of `repeats` pairs of steps in lockstep."""
+    (d, dv), (t, tv) = (start_worker(fw, case, threads) for fw in ("distml", "torch"))
+    try:
+        pairs = []
+        for r in range(repeats):
+            if r % 2:
+                tt, dd = timed_step(t), timed_step(d)
+            else:
+                dd, tt = timed_step(d), timed_step(t)
+            pairs.append((dd, tt))
+        return pairs, dict(distml=dv, torch=tv)
+    finally:
+        for proc in (d, t):
+            proc.stdin.close()
+            proc.wait()
 
 
 def worker(args):
@@ -114,13 +134,19 @@ def worker(args):
     else:
         step = distml_step(make, batch, shape)
         version = f"{distml.__version__} ({distml.backends.cpu_backend_name()} backend)"
-    print(json.dumps(dict(seconds=time_steps(step, args.repeats), version=version)))
+    for _ in range(2):  # warm-up
+        step()
+    print(json.dumps(dict(version=version)), flush=True)
+    for line in sys.stdin:  # "step": one timed step, its seconds printed
+        t0 = time.perf_counter()
+        step()
+        print(time.perf_counter() - t0, flush=True)
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--repeats", type=int, default=15)
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=os.path.join(HERE, "results", "cpu_step.json"))
     p.add_argument("--models", default="",
@@ -135,23 +161,24 @@ def main():
     for i, (name, batch, _, _) in enumerate(CASES):
         if wanted and not any(m in name.lower() for m in wanted):
             continue
-        ds, ts = [], []
+        rounds = []
         for _ in range(max(1, args.rounds)):
-            d, t = (measure(fw, i, args.threads, args.repeats) for fw in ("distml", "torch"))
-            versions = dict(distml=d["version"], torch=t["version"])
-            ds.append(d["seconds"])
-            ts.append(t["seconds"])
-        ratios = [d / t for d, t in zip(ds, ts)]
-        d, t, ratio = statistics.median(ds), statistics.median(ts), statistics.median(ratios)
+            pairs, versions = measure_round(i, args.threads, args.repeats)
+            rounds.append(pairs)
+        every = [pair for pairs in rounds for pair in pairs]
+        ratio = statistics.median(a / b for a, b in every)
+        d, t = (statistics.median(pair[k] for pair in every) for k in (0, 1))
+        by_round = [statistics.median(a / b for a, b in pairs) for pairs in rounds]
         rows.append(dict(model=name, batch=batch, distml_ms=round(d * 1000, 1),
                          torch_ms=round(t * 1000, 1), ratio=round(ratio, 2),
-                         ratio_range=[round(min(ratios), 2), round(max(ratios), 2)],
+                         round_ratios=[round(r, 2) for r in by_round],
                          distml_samples_per_s=round(batch / d, 1),
                          torch_samples_per_s=round(batch / t, 1),
-                         rounds_ms=[[round(a * 1000, 1), round(b * 1000, 1)]
-                                    for a, b in zip(ds, ts)]))
+                         steps_ms=[[[round(a * 1000, 1), round(b * 1000, 1)] for a, b in pairs]
+                                   for pairs in rounds]))
         print(f"{name:32s} batch {batch:3d}: distml {d * 1000:8.1f} ms  torch {t * 1000:8.1f} ms"
-              f"  ratio {ratio:5.2f} ({min(ratios):.2f}-{max(ratios):.2f})", flush=True)
+              f"  ratio {ratio:5.2f} (rounds {', '.join(f'{r:.2f}' for r in by_round)})",
+              flush=True)
     result = dict(benchmark="cpu_step", when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                   versions=versions, threads=args.threads,
                   python=platform.python_version(), cpus=os.cpu_count(),
