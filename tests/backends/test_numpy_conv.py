@@ -1,6 +1,7 @@
 """The numpy backend picks among conv strategies by shape (one accumulating GEMM per kernel
 tap for stride-1 convs on large maps, through cblas or numpy's matmul when that BLAS entry
-point is unavailable; else im2col columns per image, over the batch or channels-last);
+point is unavailable; Winograd's F(2x2, 3x3) for 3x3 ones with 64-256 channels; else im2col
+columns per image, over the batch or channels-last);
 every one matches torch."""
 import numpy as np
 import pytest

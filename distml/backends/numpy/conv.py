@@ -1,7 +1,8 @@
 """The numpy backend's convolutions and pooling: GEMM-based conv paths chosen by shape
-(one GEMM per kernel tap on the flattened input, or im2col columns in one of three
-layouts), and max pooling by whole-array passes over the taps. avg_pool2d itself is
-Backend's composed default (measured faster than a window view's sum)."""
+(one GEMM per kernel tap on the flattened input, Winograd's F(2x2, 3x3) in winograd.py,
+or im2col columns in one of three layouts), and max pooling by whole-array passes over
+the taps. avg_pool2d itself is Backend's composed default (measured faster than a window
+view's sum)."""
 import math
 
 import numpy as np
