@@ -11,7 +11,10 @@
 // Calls run one at a time in a shared global namespace. On timeout the call is
 // interrupted (KeyboardInterrupt, when the page is cross-origin isolated so it can share
 // an interrupt buffer); a worker that does not answer within `grace` ms after that is
-// terminated and a fresh one started (its namespace is lost).
+// terminated and a fresh one started (its namespace is lost). The grace is long (10 s):
+// a KeyboardInterrupt usually answers in milliseconds, but a worker starved of CPU (two
+// slow vCPUs shared with SwiftShader's threads) once took over 3 s, and a restart loses
+// the user's namespace.
 //
 // Main-thread fallback: where a module Worker with WebGL2 on an OffscreenCanvas is not
 // available (see `workerSupport()`), or with `startPython({mainThread: true})` (test.html:
@@ -257,7 +260,7 @@ class Python {
  * `mainThread` is true or a worker with OffscreenCanvas WebGL2 is unavailable
  * (`mainThread: false` insists on the worker). */
 export async function startPython({
-  wheel = null, indexURL = "/pyodide/", timeout = 120000, grace = 3000,
+  wheel = null, indexURL = "/pyodide/", timeout = 120000, grace = 10000,
   startTimeout = 120000, onOutput = null, onMetric = null, mainThread = null,
 } = {}) {
   await checkPyodide(indexURL);
