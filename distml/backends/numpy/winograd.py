@@ -67,15 +67,13 @@ def conv3x3_winograd(x, w, padding, oh, ow):
         for s in range(n0, n1, chunk):
             e = min(n1, s + chunk)
             k = e - s
-            xp = np.empty((k, hp, wp, c), dtype=np.float32)  # zero padded, channels last
-            top, left = min(ph, hp), min(pw, wp)
-            bottom, right = min(hp, ph + h), min(wp, pw + wd)
-            xp[:, :top] = 0
-            xp[:, bottom:] = 0
-            xp[:, top:bottom, :left] = 0
-            xp[:, top:bottom, right:] = 0
-            xp[:, top:bottom, left:right] = x[s:e, :, top - ph:bottom - ph,
-                                              left - pw:right - pw].transpose(0, 2, 3, 1)
+            # zero padded, channels last (hp >= h + 2 ph: the tiles cover the padded input)
+            xp = np.empty((k, hp, wp, c), dtype=np.float32)
+            xp[:, :ph] = 0
+            xp[:, ph + h:] = 0
+            xp[:, ph:ph + h, :pw] = 0
+            xp[:, ph:ph + h, pw + wd:] = 0
+            xp[:, ph:ph + h, pw:pw + wd] = x[s:e].transpose(0, 2, 3, 1)
             v = np.empty((16, k, th, tw, c), dtype=np.float32)
             _input_transform(xp, th, tw, v)
             m = np.empty((16, k * th * tw, o), dtype=np.float32)
