@@ -227,8 +227,8 @@ class StepGraph:
         raise NotImplementedError
 
     def run(self, args, patches, fresh):
-        """Replay: args [(slot, storage)], patches [[op, uniform, value]], fresh
-        [(slot, storage)] the returned tensors' new storages."""
+        """Replay: args [(slot, storage)], patches [[op, uniform, value]] (None: those of
+        the last replay), fresh [(slot, storage)] the returned tensors' new storages."""
         raise NotImplementedError
 
     def drop(self):
@@ -239,7 +239,8 @@ class StepGraph:
         """Dynamic uniforms grouped by source: rng draws and optimizer updates."""
         self.rng = []          # (op, uniform, relative offset)
         self._last_uniforms = {}  # update kind -> (hyperparameters, its uniform's value)
-        # id(state) -> [optimizer, state, group, fixed hyper, [(op, uniform, kind)]]
+        # id(state) -> [optimizer, state, group, fixed hyper, [(op, uniform, kind)],
+        #               (lr, its patches) when they depend on the lr alone, else None]
         self.updates = {}
         seed0, off0 = rec.rng_before["seed"], rec.rng_before["offset"]
         self.rng_seed = seed0
@@ -261,7 +262,7 @@ class StepGraph:
                 entry = self.updates.get(id(st))
                 if entry is None:
                     entry = self.updates[id(st)] = [opt, st, group,
-                                                    _fixed(opt._hyper(st, group)), []]
+                                                    _fixed(opt._hyper(st, group)), [], None]
                 entry[4].append((op, name, kind))
 
     def _outputs(self, result, slot, writes2):
@@ -319,7 +320,7 @@ class StepGraph:
         step: a value baked into the recording (every one, but the lr of an optimizer all
         of whose updates are fused) must not change."""
         fused = {}
-        for opt, st, _, _, _ in self.updates.values():
+        for opt, st, *_ in self.updates.values():
             fused.setdefault(id(opt), set()).add(id(st))
         out = []
         for obj in gc.get_objects():
@@ -358,10 +359,31 @@ class StepGraph:
                 return "an optimizer's param_groups changed"
         if self.rng and _rnd.default_generator.seed != self.rng_seed:
             return "the generator was reseeded"
-        for opt, st, group, fixed, _ in self.updates.values():
+        for opt, st, group, fixed, *_ in self.updates.values():
             if id(opt) not in unchanged and _fixed(opt._hyper(st, group)) != fixed:
                 return "an optimizer hyperparameter changed"
         return None
+
+    def _rebuild(self, node, fresh):
+        """The returned structure with new tensors on fresh storages, listed in `fresh` as
+        (slot, storage). (A method, not a closure: a recursive closure is a reference
+        cycle, which kept each step's `fresh` list, and so the last step's returned
+        texture, alive until the garbage collector ran: a replay then created a texture
+        every step.)"""
+        tag = node[0]
+        if tag == "const":
+            return node[1]
+        if tag == "t":
+            (shape, dtype, strides, offset), s, st = node[1], node[2], node[3]
+            if s is None:
+                return node[4]
+            new = self.fresh_like(st)
+            fresh.append((s, new))
+            return Tensor._wrap(self.buffer_type(new, shape, dtype, strides, offset),
+                                self.be, node[4].device)
+        if tag is dict:
+            return {k: self._rebuild(x, fresh) for k, x in node[1].items()}
+        return tag(self._rebuild(x, fresh) for x in node[1])
 
     def replay(self, arg_buffers):
         patches = []
@@ -370,34 +392,32 @@ class StepGraph:
             patches.append([op, name, (gen.offset + rel) & _rnd.MASK])
         gen.offset = (gen.offset + self.rng_advance) & _rnd.MASK
         last = self._last_uniforms  # most updates share one lr, step after step
-        for opt, st, group, _, draws in self.updates.values():
+        same = not patches  # the patches of the last replay again (run() may skip them)
+        for entry in self.updates.values():
+            opt, st, group, _, draws, known = entry
             opt._advance(st)
+            lr = group["lr"]
+            if known is not None and known[0] is lr:
+                patches += known[1]
+                continue
+            same = False
             hyper = tuple(opt._hyper(st, group).items())
+            mine = []
             for op, name, kind in draws:
                 value = last.get(kind)
                 if value is None or value[0] != hyper:
                     value = last[kind] = (hyper, self.update_uniform(kind, dict(hyper)))
-                patches.append([op, name, value[1]])
+                mine.append([op, name, value[1]])
+            patches += mine
+            # stale() saw every other hyperparameter unchanged: with no step counter
+            # (_advance the base class's no-op) and the very lr object (immutable), the
+            # next replay's patches are these again (~5 us an update less)
+            if type(opt)._advance is Optimizer._advance and type(lr) in (float, int):
+                entry[5] = (lr, mine)
         fresh = []
-
-        def rebuild(node):
-            tag = node[0]
-            if tag == "const":
-                return node[1]
-            if tag == "t":
-                (shape, dtype, strides, offset), s, st = node[1], node[2], node[3]
-                if s is None:
-                    return node[4]
-                new = self.fresh_like(st)
-                fresh.append((s, new))
-                return Tensor._wrap(self.buffer_type(new, shape, dtype, strides, offset),
-                                    self.be, node[4].device)
-            if tag is dict:
-                return {k: rebuild(x) for k, x in node[1].items()}
-            return tag(rebuild(x) for x in node[1])
-
-        result = rebuild(self.outputs)
-        self.run([(s, arg_buffers[k].storage) for s, k in self.arg_slots], patches, fresh)
+        result = self._rebuild(self.outputs, fresh)
+        self.run([(s, arg_buffers[k].storage) for s, k in self.arg_slots],
+                 None if same else patches, fresh)
         return result
 
 

@@ -98,6 +98,9 @@ both(lambda: MLP(784, [32], 10),
     # one FFI call (also when it creates the texture of the returned loss)
     assert all(d <= eager[-1][0] for d, _, _ in cap[4:]), (cap, eager)
     assert all(c == 1 for _, c, _ in cap[4:]), cap
+    # a replay's loss takes the texture the last step's loss gave back when the loop let
+    # go of it (the pool), not a new one every step
+    assert all(n == 0 for _, _, n in cap[5:]), cap
     assert all(c - n >= d for d, c, n in eager[4:])
     print(f"\nMLP: draws per step eager {eager[-1][0]}, captured {cap[-1][0]}; FFI calls "
           f"eager {eager[-1][1]}, captured {cap[-1][1]}")

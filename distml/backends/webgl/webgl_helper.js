@@ -264,8 +264,6 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     draw(ph, oh, inputs, values);
   }
 
-  let replaying = false;  // a replay checks the context once, after its last draw
-
   // A framebuffer per set of render targets, kept while its textures live (at most
   // MRT_FBOS, least recently used dropped): a replay draws into the same sets every step,
   // and re-attaching 8 textures to one framebuffer made ANGLE rebuild it each draw
@@ -310,27 +308,36 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     return true;
   }
 
-  function draw(ph, oh, inputs, values) {
-    const p = programs.get(ph);
-    if (!replaying) check(`kernel ${p ? p.name : ph}`);  // a replay checks once, at its end
-    let out;
-    if (Array.isArray(oh)) {  // several render targets of one size
-      out = textures.get(oh[0]);
-      bindFbo(mrtFramebuffer(oh));
-    } else {
-      out = textures.get(oh);
-      bindFbo(out.fbo);
+  // a uniform's GL setter by its type and whether its value is a list
+  function setUniform(u, v, name, p) {
+    switch (u.type) {
+      case gl.INT:
+        if (typeof v === "number") gl.uniform1i(u.loc, v); else gl.uniform1iv(u.loc, v);
+        break;
+      case gl.UNSIGNED_INT:
+        if (typeof v === "number") gl.uniform1ui(u.loc, v); else gl.uniform1uiv(u.loc, v);
+        break;
+      case gl.FLOAT:
+        if (typeof v === "number") gl.uniform1f(u.loc, v); else gl.uniform1fv(u.loc, v);
+        break;
+      case gl.INT_VEC2: gl.uniform2iv(u.loc, v); break;
+      case gl.INT_VEC4: gl.uniform4iv(u.loc, v); break;
+      case gl.FLOAT_VEC2: gl.uniform2fv(u.loc, v); break;
+      case gl.FLOAT_VEC4: gl.uniform4fv(u.loc, v); break;
+      default: throw new Error(`distml webgl: uniform ${name} of ${p.name} has an ` +
+                               `unsupported type 0x${u.type.toString(16)}`);
     }
-    if (curProgram !== p.prog) {
-      gl.useProgram(p.prog);
-      curProgram = p.prog;
-    }
-    // from the active unit on (then around): one activeTexture call fewer a draw
-    const n = inputs.length;
+  }
+
+  // inputs on units 0.., from the active unit on (then around): one activeTexture call
+  // fewer a draw; they stay bound after the draw: a program rebinds every unit its
+  // samplers read, so a stale binding never forms a feedback loop
+  function bindInputs(texs) {
+    const n = texs.length;
     const start = curUnit < n ? curUnit : 0;
     for (let j = 0; j < n; j++) {
       const i = start + j < n ? start + j : start + j - n;
-      const tex = textures.get(inputs[i]).tex;
+      const tex = texs[i];
       if (unitTex[i] === tex) continue;
       if (curUnit !== i) {
         gl.activeTexture(gl.TEXTURE0 + i);
@@ -339,56 +346,100 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
       gl.bindTexture(gl.TEXTURE_2D, tex);
       unitTex[i] = tex;
     }
-    const us = p.uniforms;
-    for (const name in values) {
-      const u = us[name];
-      if (!u) continue;  // optimised away by the compiler
-      let v = values[name];
-      // a program keeps its uniforms between draws: set only those that changed (each GL
-      // call costs ~1 us in Chromium's command buffer; a replay's draws repeat most values)
-      if (same(u.last, v)) continue;
-      u.last = Array.isArray(v) ? v.slice() : v;
-      switch (u.type) {
-        case gl.INT:
-          if (Array.isArray(v)) gl.uniform1iv(u.loc, v); else gl.uniform1i(u.loc, v);
-          break;
-        case gl.UNSIGNED_INT:
-          if (Array.isArray(v)) gl.uniform1uiv(u.loc, v); else gl.uniform1ui(u.loc, v);
-          break;
-        case gl.FLOAT:
-          if (Array.isArray(v)) gl.uniform1fv(u.loc, v); else gl.uniform1f(u.loc, v);
-          break;
-        case gl.INT_VEC2: gl.uniform2iv(u.loc, v); break;
-        case gl.INT_VEC4: gl.uniform4iv(u.loc, v); break;
-        case gl.FLOAT_VEC2: gl.uniform2fv(u.loc, v); break;
-        case gl.FLOAT_VEC4: gl.uniform4fv(u.loc, v); break;
-        default: throw new Error(`distml webgl: uniform ${name} of ${p.name} has an ` +
-                                 `unsupported type 0x${u.type.toString(16)}`);
-      }
+  }
+
+  function useProgram(p) {
+    if (curProgram !== p.prog) {
+      gl.useProgram(p.prog);
+      curProgram = p.prog;
     }
+  }
+
+  function drawInto(out) {
     if (out.w !== vpW || out.h !== vpH) {
       gl.viewport(0, 0, out.w, out.h);
       vpW = out.w;
       vpH = out.h;
     }
-    // inputs stay bound to their units after the draw: a program rebinds every unit its
-    // samplers read, so a stale binding never forms a feedback loop
     gl.drawArrays(gl.TRIANGLES, 0, 3);
     counters.draws++;
-    if (!replaying) check(`kernel ${p.name}`);
+  }
+
+  function draw(ph, oh, inputs, values) {
+    const p = programs.get(ph);
+    check(`kernel ${p ? p.name : ph}`);
+    let out;
+    if (Array.isArray(oh)) {  // several render targets of one size
+      out = textures.get(oh[0]);
+      bindFbo(mrtFramebuffer(oh));
+    } else {
+      out = textures.get(oh);
+      bindFbo(out.fbo);
+    }
+    useProgram(p);
+    bindInputs(inputs.map((h) => textures.get(h).tex));
+    const us = p.uniforms;
+    for (const name in values) {
+      const u = us[name];
+      if (!u) continue;  // optimised away by the compiler
+      const v = values[name];
+      // a program keeps its uniforms between draws: set only those that changed (each GL
+      // call costs ~1 us in Chromium's command buffer; a replay's draws repeat most values)
+      if (same(u.last, v)) continue;
+      u.last = Array.isArray(v) ? v.slice() : v;
+      setUniform(u, v, name, p);
+    }
+    drawInto(out);
+    check(`kernel ${p.name}`);
   }
 
   // Captured steps (distml.compile): a graph is a list of ops over slots, each slot a
-  // texture handle in the graph's table. Ops: ["d", program, outSlot | [outSlots],
-  // [inSlots], uniforms] a draw, ["f", slot, value] a fill, ["c", fromSlot, toSlot] a copy.
+  // texture handle in the graph's table. Ops as defined: ["d", program, outSlot |
+  // [outSlots], [inSlots], uniforms] a draw, ["f", slot, value] a fill. defineGraph
+  // resolves them once (programs, uniform locations, values as typed arrays), so a
+  // replayed draw is its GL calls and little else.
   const graphs = new Map();
+
+  // a list as a typed array (GL converts a list the same way), one per distinct value of
+  // a uniform: draws that share a program and a value share the array, so a replay finds
+  // a value already set by comparing identities
+  function typedValue(u, v) {
+    if (typeof v === "number") return v;
+    const key = v.join(",");
+    // (a schedule's lr is a new value every step: the map is bounded)
+    if (!u.values || u.values.size >= 256) u.values = new Map();
+    let arr = u.values.get(key);
+    if (!arr) {
+      const T = u.type === gl.UNSIGNED_INT ? Uint32Array
+        : u.type === gl.FLOAT || u.type === gl.FLOAT_VEC2 || u.type === gl.FLOAT_VEC4
+          ? Float32Array : Int32Array;
+      arr = T.from(v);
+      u.values.set(key, arr);
+    }
+    return arr;
+  }
+
+  function resolveOp(op) {
+    if (op[0] === "f") {
+      const v = Number(op[2]);  // "Infinity", "NaN" (JSON has neither)
+      return { kind: "f", slot: op[1], rgba: new Float32Array([v, v, v, v]) };
+    }
+    const p = programs.get(op[1]);
+    const uniforms = [];  // [{name, u, v}] of the uniforms the program has
+    for (const name in op[4]) {
+      const u = p.uniforms[name];
+      if (u) uniforms.push({ name, u, v: typedValue(u, op[4][name]) });
+    }
+    return { kind: "d", p, out: op[2], ins: op[3], uniforms,
+             texs: new Array(op[3].length) };
+  }
 
   function defineGraph(spec) {
     counters.calls++;
     const { table, prologue, swap, ops } = JSON.parse(spec);
-    for (const op of ops) if (op[0] === "f") op[2] = Number(op[2]);  // "Infinity", "NaN"
     const h = nextHandle++;
-    graphs.set(h, { table, prologue, swap, ops });
+    graphs.set(h, { table, prologue, swap, ops: ops.map(resolveOp),
+                    live: new Array(table.length) });
     return h;
   }
 
@@ -417,21 +468,16 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     const g = graphs.get(h);
     const { args, patches, outs } = JSON.parse(spec);
     check("replay");
-    replaying = true;
     const created = [];
-    try {
-      // an out of handle 0 gets a new texture (no FFI call of its own): "h,h" returned
-      for (const o of outs) {
-        if (o[1] === 0) {
-          const src = textures.get(g.table[o[0]]);
-          o[1] = createTexture(src.w, src.h);
-          created.push(o[1]);
-        }
+    // an out of handle 0 gets a new texture (no FFI call of its own): "h,h" returned
+    for (const o of outs) {
+      if (o[1] === 0) {
+        const src = textures.get(g.table[o[0]]);
+        o[1] = createTexture(src.w, src.h);
+        created.push(o[1]);
       }
-      replayOps(g, args, patches, outs, g.swap);
-    } finally {
-      replaying = false;
     }
+    replayOps(g, args, patches, outs, g.swap, g.ops.length);
     check("replay");
     return created.join(",");
   }
@@ -445,16 +491,15 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     const { args, patches } = JSON.parse(spec);
     const px = new Float32Array(4);
     const t0 = performance.now();
-    replayOps({ table: g.table, prologue: g.prologue, ops: g.ops.slice(0, upto) }, args,
-              patches, []);
+    replayOps(g, args, patches, [], false, upto);
     const last = upto > 0 ? g.ops[upto - 1] : null;
-    const slot = last && last[0] === "d" ? (Array.isArray(last[2]) ? last[2][0] : last[2])
-      : last ? last[1] : g.prologue.length ? g.prologue[0][1] : args[0][0];
+    const slot = last && last.kind === "d" ? (Array.isArray(last.out) ? last.out[0] : last.out)
+      : last ? last.slot : g.prologue.length ? g.prologue[0][1] : args[0][0];
     const tex = textures.get(g.table[slot]);
     bindFbo(tex.fbo);
     gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, px);
     const ms = performance.now() - t0;
-    const name = last && last[0] === "d" ? programs.get(last[1]).name : "";
+    const name = last && last.kind === "d" ? last.p.name : "";
     return JSON.stringify([ms, name, tex.w, tex.h, g.ops.length]);
   }
 
@@ -465,11 +510,12 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     const g = graphs.get(h);
     const { args } = JSON.parse(spec);
     for (const [slot, handle] of args) g.table[slot] = handle;
+    resolveTable(g);
     const px = new Float32Array(4);
     const op = g.ops[k];
     gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, px);
     const t0 = performance.now();
-    for (let r = 0; r < n; r++) replayOps({ table: g.table, prologue: [], ops: [op] }, [], [], []);
+    for (let r = 0; r < n; r++) replayOp(g, op);
     gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, px);
     return performance.now() - t0;
   }
@@ -478,31 +524,65 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
   function graphOps(h) {
     const g = graphs.get(h);
     return JSON.stringify(g.ops.map((op) => {
-      if (op[0] !== "d") return [op[0] === "f" ? "fill" : "copy", 0, 0];
-      const t = textures.get(g.table[Array.isArray(op[2]) ? op[2][0] : op[2]]);
-      return [programs.get(op[1]).name, t ? t.w : 0, t ? t.h : 0];
+      if (op.kind !== "d") return ["fill", 0, 0];
+      const t = textures.get(g.table[Array.isArray(op.out) ? op.out[0] : op.out]);
+      return [op.p.name, t ? t.w : 0, t ? t.h : 0];
     }));
   }
 
-  function replayOps(g, args, patches, outs, swap) {
+  function resolveTable(g) {  // slot -> texture record, once a replay (not once a use)
+    const t = g.table;
+    const live = g.live;
+    for (let i = 0; i < t.length; i++) live[i] = t[i] === null ? null : textures.get(t[i]);
+  }
+
+  function patch(g, op, name, value) {  // a value a replay recomputes (lr, an rng offset)
+    for (const e of g.ops[op].uniforms) {
+      if (e.name !== name) continue;
+      e.v = typedValue(e.u, value);
+    }
+  }
+
+  function replayOp(g, op) {
+    const live = g.live;
+    if (op.kind === "f") {
+      bindFbo(live[op.slot].fbo);
+      gl.clearBufferfv(gl.COLOR, 0, op.rgba);
+      return;
+    }
+    let out;
+    if (Array.isArray(op.out)) {
+      out = live[op.out[0]];
+      bindFbo(mrtFramebuffer(op.out.map((s) => g.table[s])));
+    } else {
+      out = live[op.out];
+      bindFbo(out.fbo);
+    }
+    const p = op.p;
+    useProgram(p);
+    const texs = op.texs;
+    for (let j = 0; j < texs.length; j++) texs[j] = live[op.ins[j]].tex;
+    bindInputs(texs);
+    for (const e of op.uniforms) {
+      // identity for lists: a list set here is never changed in place, and one set by an
+      // eager draw is a copy (a mismatch only costs a redundant call)
+      if (Object.is(e.u.last, e.v)) continue;
+      e.u.last = e.v;
+      setUniform(e.u, e.v, e.name, p);
+    }
+    drawInto(out);
+  }
+
+  function replayOps(g, args, patches, outs, swap, upto) {
     const t = g.table;
     for (const [slot, handle] of args) t[slot] = handle;
-    for (const [op, name, value] of patches) g.ops[op][4][name] = value;
+    for (const [op, name, value] of patches) patch(g, op, name, value);
     for (const [from, to] of g.prologue) {
       if (swap) [t[from], t[to]] = [t[to], t[from]];
       else copy(t[from], t[to]);
     }
-    for (const op of g.ops) {
-      if (op[0] === "d") {
-        const out = Array.isArray(op[2]) ? op[2].map((s) => t[s]) : t[op[2]];
-        draw(op[1], out, op[3].map((s) => t[s]), op[4]);
-      } else if (op[0] === "f") {
-        bindFbo(textures.get(t[op[1]]).fbo);
-        gl.clearBufferfv(gl.COLOR, 0, [op[2], op[2], op[2], op[2]]);
-      } else {
-        copy(t[op[1]], t[op[2]]);
-      }
-    }
+    resolveTable(g);
+    for (let k = 0; k < upto; k++) replayOp(g, g.ops[k]);
     for (const [slot, handle] of outs) copy(t[slot], handle);
   }
 
