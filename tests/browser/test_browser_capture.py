@@ -312,3 +312,41 @@ log
     assert all(ok for _, ok in out), out
     # each change records twice, then replays: one more replay per block of three
     assert [r for r, _ in out] == [0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5], out
+
+
+def test_eager_draws_between_replays_and_a_changed_lr_reach_the_replay(page):
+    """A replay sets only the uniforms whose value the program does not hold already, and
+    re-sends an optimizer's uniforms only when they change: eager draws of the same
+    programs with other values in between, and an lr set between replays (then set back),
+    must still give what eager steps give."""
+    out = page.run(PRELUDE + """
+g = distml.compile(lambda a, b: a * 2 + b)
+u, v = distml.randn(5).to("webgl"), distml.randn(5).to("webgl")
+log = []
+for k in range(6):
+    got = g(u, v).tolist()
+    with distml.no_grad():
+        other = (u * (3 + k) + v).tolist()   # the same programs, another constant
+        log.append(got == (u * 2 + v).tolist() and other != got)
+
+def lrs(compiled):
+    distml.manual_seed(0)
+    model = MLP(784, [16], 10).to("webgl")
+    opt = distml.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    step = step_of(model, opt)
+    fn = distml.compile(step) if compiled else step
+    first = opt.param_groups[0]["lr"]
+    losses = []
+    for k, (x, y) in enumerate(batches(12, [(8, 784)])):
+        if k == 7:
+            opt.param_groups[0]["lr"] = 0.2
+        if k == 9:
+            opt.param_groups[0]["lr"] = first   # the very object of before
+        losses.append(fn(x, y).item())
+    return losses, getattr(fn, "replays", 0)
+
+(eager, _), (captured, replays) = lrs(False), lrs(True)
+{"log": log, "replays": g.replays, "same": eager == captured, "lr_replays": replays}
+""", timeout=300)
+    assert out["log"] == [True] * 6 and out["replays"] >= 3, out
+    assert out["same"] and out["lr_replays"] >= 6, out
