@@ -39,7 +39,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     unitTex[curUnit] = tex;
   }
   const counters = { textures: 0, bytes: 0, draws: 0, calls: 0, uploads: 0, downloads: 0,
-                     programs: 0 };
+                     programs: 0, mrtFramebuffers: 0 };
 
   function check(what) {
     if (lost || gl.isContextLost()) {
@@ -266,8 +266,10 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
 
   // A framebuffer per set of render targets, kept while its textures live (at most
   // MRT_FBOS, least recently used dropped): a replay draws into the same sets every step,
-  // and re-attaching 8 textures to one framebuffer made ANGLE rebuild it each draw
-  const MRT_FBOS = 64;
+  // and re-attaching 8 textures to one framebuffer made ANGLE rebuild it each draw. A
+  // ResNet-18 step draws into ~250 sets (its state swaps textures every step): with room
+  // for 64, a replay made and deleted 113 framebuffers every step
+  const MRT_FBOS = 1024;
   const mrtFbos = new Map();  // "h0,h1,..." -> framebuffer
 
   function mrtFramebuffer(oh) {
@@ -278,6 +280,7 @@ void main() { gl_Position = vec4(a_pos, 0.0, 1.0); }`;
     } else {
       if (mrtFbos.size >= MRT_FBOS) dropMrt(mrtFbos.keys().next().value);
       fbo = gl.createFramebuffer();
+      counters.mrtFramebuffers++;
       bindFbo(fbo);
       for (let j = 0; j < oh.length; j++) {
         gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + j, gl.TEXTURE_2D,
