@@ -101,26 +101,31 @@ def _webgl_backend():
     return None if mod is None else mod._INSTANCE.get("backend")
 
 
+def _key(v, tensors):
+    """_signature's key of one argument; the tensors met are appended to `tensors`. (A
+    function of its own, not a closure: a recursive closure is a reference cycle, which
+    kept each call's argument tensors, and so their textures, alive until the garbage
+    collector ran.)"""
+    if isinstance(v, Tensor):
+        b = v._buf
+        tensors.append(v)
+        st = getattr(b, "storage", None)
+        layout = (getattr(b, "strides", None), getattr(b, "offset", None),
+                  None if st is None else (st.w, st.h))
+        return ("T", str(v.device), tuple(v.shape), v.dtype.name, v.requires_grad, layout)
+    if isinstance(v, _SCALARS):
+        return (type(v).__name__, v)
+    if isinstance(v, (tuple, list)):
+        return (type(v).__name__, tuple(_key(x, tensors) for x in v))
+    return ("id", id(v))
+
+
 def _signature(args, kwargs):
     """What must not change between a recording and its replay: tensors' device, shape,
     dtype, layout; Python scalars' values; other objects' identity; grad mode."""
     tensors = []
-
-    def key(v):
-        if isinstance(v, Tensor):
-            b = v._buf
-            tensors.append(v)
-            st = getattr(b, "storage", None)
-            layout = (getattr(b, "strides", None), getattr(b, "offset", None),
-                      None if st is None else (st.w, st.h))
-            return ("T", str(v.device), tuple(v.shape), v.dtype.name, v.requires_grad, layout)
-        if isinstance(v, _SCALARS):
-            return (type(v).__name__, v)
-        if isinstance(v, (tuple, list)):
-            return (type(v).__name__, tuple(key(x) for x in v))
-        return ("id", id(v))
-
-    sig = (tuple(key(a) for a in args), tuple((k, key(v)) for k, v in sorted(kwargs.items())),
+    sig = (tuple(_key(a, tensors) for a in args),
+           tuple((k, _key(v, tensors)) for k, v in sorted(kwargs.items())),
            is_grad_enabled())
     # which tensor arguments share a buffer (step(x, x) must not replay as step(x, y))
     first = {}

@@ -44,3 +44,22 @@ def test_compile_forms():
     assert f.replays == 0 and f.reason is None
     with pytest.raises(TypeError, match="expects a callable"):
         distml.compile(3)
+
+
+def test_a_signature_does_not_keep_its_arguments_alive():
+    # a captured call's signature (computed on the webgl device for every new batch) must
+    # let the batch go when the caller does, not when the garbage collector next runs
+    import gc
+    import weakref
+
+    from distml._compile import _signature
+    x = distml.randn(3)
+    ref = weakref.ref(x)
+    gc.disable()
+    try:
+        sig, tensors = _signature(([x, 1.0], {"k": (2, "a")}), {"y": 3})
+        assert tensors == [x] and sig[-1] == (0,)
+        del x, tensors
+        assert ref() is None
+    finally:
+        gc.enable()
