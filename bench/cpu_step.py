@@ -91,25 +91,33 @@ def torch_step(make, batch, shape, tm):
 def start_worker(framework, case, threads):
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
-    proc = subprocess.Popen([sys.executable, __file__, "--worker", framework, "--case",
+    return subprocess.Popen([sys.executable, __file__, "--worker", framework, "--case",
                              str(case), "--threads", str(threads)], env=env, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    return proc, json.loads(proc.stdout.readline())["version"]
+
+
+def read_line(proc):
+    line = proc.stdout.readline()
+    if not line:
+        raise RuntimeError(f"a benchmark worker exited (code {proc.wait()})")
+    return line
 
 
 def timed_step(proc):
     proc.stdin.write("step\n")
     proc.stdin.flush()
-    line = proc.stdout.readline()
-    if not line:
-        raise RuntimeError(f"a benchmark worker exited (code {proc.wait()})")
-    return float(line)
+    return float(read_line(proc))
 
 
 def measure_round(case, threads, repeats):
     """[(distml seconds, torch seconds)] of `repeats` pairs of steps in lockstep."""
-    (d, dv), (t, tv) = (start_worker(fw, case, threads) for fw in ("distml", "torch"))
+    procs = []  # every started worker is closed, also when the other one failed
     try:
+        for fw in ("distml", "torch"):
+            procs.append(start_worker(fw, case, threads))
+        d, t = procs
+        versions = {fw: json.loads(read_line(proc))["version"]
+                    for fw, proc in zip(("distml", "torch"), procs)}
         pairs = []
         for r in range(repeats):
             if r % 2:
@@ -117,9 +125,9 @@ def measure_round(case, threads, repeats):
             else:
                 dd, tt = timed_step(d), timed_step(t)
             pairs.append((dd, tt))
-        return pairs, dict(distml=dv, torch=tv)
+        return pairs, versions
     finally:
-        for proc in (d, t):
+        for proc in procs:
             proc.stdin.close()
             proc.wait()
 
